@@ -1,0 +1,68 @@
+"""Shared HTTP plumbing for adapters: one pooled AsyncClient per backend and error mapping."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import httpx
+
+from apprentice.config import BackendConfig
+from apprentice.errors import BackendError
+
+NOT_RETRYABLE = {400, 401, 403, 404, 422}
+
+
+def make_client(config: BackendConfig, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """A pooled client for one backend, with explicit timeouts and the key in a header only."""
+    headers = {"Content-Type": "application/json"}
+    key = config.api_key()
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+    return httpx.AsyncClient(
+        base_url=config.base_url,
+        headers=headers,
+        timeout=httpx.Timeout(config.timeout_s, connect=min(5.0, config.timeout_s)),
+        limits=httpx.Limits(max_connections=config.max_concurrency, max_keepalive_connections=config.max_concurrency),
+        transport=transport,
+    )
+
+
+async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: dict) -> dict:
+    """POST and return the decoded body, mapping every failure to a `BackendError`."""
+    try:
+        response = await client.post(path, json=body)
+    except httpx.TimeoutException as exc:
+        raise BackendError(f"backend '{backend}' timed out ({type(exc).__name__})", backend=backend) from None
+    except httpx.TransportError as exc:
+        raise BackendError(
+            f"backend '{backend}' is unreachable at {client.base_url} ({type(exc).__name__})", backend=backend
+        ) from None
+    if response.status_code >= 400:
+        snippet = response.text[:200].replace("\n", " ")
+        raise BackendError(
+            f"backend '{backend}' answered HTTP {response.status_code}: {snippet}",
+            backend=backend,
+            status=response.status_code,
+            retryable=response.status_code not in NOT_RETRYABLE,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise BackendError(f"backend '{backend}' answered with a body that is not JSON", backend=backend) from None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

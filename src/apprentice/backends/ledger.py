@@ -1,0 +1,66 @@
+"""The call ledger: tokens, cost and latency of every model call, per backend and workflow version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from apprentice.backends.types import CallResult
+from apprentice.store import CallRecord, session, write
+
+
+def record_calls(
+    calls: Iterable[tuple[str, CallResult]],
+    *,
+    run_id: str,
+    workflow: str,
+    version: str,
+    purpose: str = "generation",
+    engine: Engine | None = None,
+) -> int:
+    """Append (stage, call) pairs to the ledger in one transaction; returns the rows written."""
+    rows = [
+        CallRecord(
+            run_id=run_id,
+            workflow=workflow,
+            version=version,
+            stage=stage,
+            purpose=purpose,
+            backend=c.backend,
+            model=c.model,
+            tier=c.tier.value,
+            latency_s=c.latency_s,
+            input_tokens=c.input_tokens,
+            output_tokens=c.output_tokens,
+            cost_usd=c.cost_usd,
+            attempts=c.attempts,
+            failed_over_from=",".join(c.failed_over_from),
+        )
+        for stage, c in calls
+    ]
+    if not rows:
+        return 0
+
+    def insert(s) -> int:
+        s.add_all(rows)
+        return len(rows)
+
+    return write(insert, engine)
+
+
+def spend_by_backend(workflow: str | None = None, engine: Engine | None = None) -> list[tuple[str, str, int, int, float]]:
+    """(backend, purpose, calls, tokens, cost) totals, optionally for one workflow."""
+    query = select(
+        CallRecord.backend,
+        CallRecord.purpose,
+        func.count(),
+        func.sum(CallRecord.input_tokens + CallRecord.output_tokens),
+        func.sum(CallRecord.cost_usd),
+    ).group_by(CallRecord.backend, CallRecord.purpose)
+    if workflow:
+        query = query.where(CallRecord.workflow == workflow)
+    with session(engine) as s:
+        return [tuple(row) for row in s.exec(query).all()]

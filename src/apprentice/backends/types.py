@@ -1,0 +1,59 @@
+"""Canonical request/response types and the narrow protocol every model adapter implements."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from apprentice.config import Tier
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ModelRequest(BaseModel):
+    """What a stage asks of a model: messages, and optionally a JSON Schema the answer must fit."""
+
+    messages: list[ChatMessage]
+    json_schema: dict[str, Any] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+
+class ModelResponse(BaseModel):
+    """What an adapter got back from one HTTP call."""
+
+    text: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    finish_reason: str | None = None
+
+
+class CallResult(BaseModel):
+    """One served request, after retries and failover: the answer plus what it cost."""
+
+    backend: str
+    model: str
+    tier: Tier
+    text: str
+    latency_s: float
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    attempts: int
+    finish_reason: str | None = None
+    failed_over_from: list[str] = Field(default_factory=list)
+    breaker_events: list[str] = Field(default_factory=list)
+
+
+class ModelClient(Protocol):
+    """Sends one request to one model server. Raises `BackendError` on any failure."""
+
+    async def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,156 @@
+"""`apprentice`: the things a person does by hand. Errors print as one line and exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from apprentice.errors import ApprenticeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+server_app = typer.Typer(no_args_is_help=True, help="Start, stop or check the embedded llama.cpp server.")
+app.add_typer(server_app, name="server")
+console = Console()
+err = Console(stderr=True)
+
+
+def one_line_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ApprenticeError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _quiet_prefect() -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@app.command()
+@one_line_errors
+def generate(
+    shape: Annotated[Path, typer.Argument(help="example JSON document or JSON Schema (*.schema.json)")],
+    n: Annotated[int, typer.Option("-n", "--count", min=1, help="records to generate")] = 5,
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write")] = Path("out.jsonl"),
+    spec: Annotated[Path | None, typer.Option(help="workflow spec (YAML/JSON)")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 10,
+    concurrency: Annotated[int, typer.Option(min=1)] = 2,
+    seed: int = 0,
+    backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,
+) -> None:
+    """Generate N records valid for SHAPE through the dataset flow and write them as JSONL."""
+    from apprentice.config import load_pool_config, load_settings
+    from apprentice.orchestration.dataset import generate_dataset, resolve_spec
+    from apprentice.preflight import preflight
+    from apprentice.shapes.schema import load_shape
+
+    settings = load_settings()
+    load_shape(shape)
+    workflow = resolve_spec(str(spec) if spec else None, fallback_name=shape.stem.removesuffix(".schema"))
+    preflight(workflow, load_pool_config(backends, settings), settings)
+    _quiet_prefect()
+    summary = asyncio.run(
+        generate_dataset(
+            shape=str(shape), n=n, spec=workflow.model_dump(mode="json"), out=str(out), batch_size=batch_size,
+            concurrency=concurrency, seed=seed, backends_file=str(backends) if backends else None,
+        )
+    )  # fmt: skip
+    console.print(f"wrote {summary.records} valid records to {summary.out}" + (f"; {summary.invalid} rejected, see {summary.rejects}" if summary.invalid else ""))
+    if summary.invalid:
+        raise typer.Exit(1)
+
+
+@app.command()
+@one_line_errors
+def nightly(
+    job: Annotated[Path, typer.Option(help="job file")] = Path("deployments/nightly.yaml"),
+    run_key: Annotated[str | None, typer.Option(help="which night (default today); same key resumes")] = None,
+) -> None:
+    """Run the nightly generation job once, now, and say where its output and Prefect run are."""
+    from apprentice.config import load_pool_config, load_settings
+    from apprentice.jobs import load_job
+    from apprentice.orchestration.dataset import resolve_spec
+    from apprentice.orchestration.nightly import nightly_generation
+    from apprentice.preflight import preflight
+
+    settings = load_settings()
+    spec = load_job(job)
+    workflow = resolve_spec(spec.spec, fallback_name=Path(spec.shape).stem)
+    preflight(workflow, load_pool_config(None, settings), settings)
+    _quiet_prefect()
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+    state = asyncio.run(nightly_generation(job=str(job.resolve()), run_key=run_key, return_state=True))
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise ApprenticeError(f"the nightly run failed: {summary}")
+    api = PREFECT_API_URL.value()
+    console.print(f"records: {summary.records} valid, {summary.invalid} invalid → {summary.out}")
+    console.print(f"prefect flow run: {state.state_details.flow_run_id}" + (f" (UI: {PREFECT_UI_URL.value()}/runs/flow-run/{state.state_details.flow_run_id})" if api else " (ephemeral API; start `prefect server start` to browse runs)"))
+
+
+@app.command()
+@one_line_errors
+def backends(file: Annotated[Path | None, typer.Option(help="backend file")] = None) -> None:
+    """List the backend pool and whether each server answers."""
+    from apprentice.config import load_pool_config
+    from apprentice.errors import MissingApiKeyError
+    from apprentice.preflight import reachable
+
+    table = Table("name", "provider", "tier", "model", "url", "enabled", "status")
+    for b in load_pool_config(file).backends:
+        try:
+            status = "up" if reachable(b, 2.0) else "down"
+        except MissingApiKeyError:
+            status = f"missing ${b.api_key_env}"
+        table.add_row(b.name, b.provider, b.tier.value, b.model, b.base_url, str(b.enabled), status)
+    console.print(table)
+
+
+@server_app.command("start")
+@one_line_errors
+def server_start() -> None:
+    """Start the embedded llama.cpp server (SmolLM2-135M) in the background."""
+    from apprentice.backends.local import LocalServer, start
+    from apprentice.config import load_settings
+
+    server = LocalServer.from_settings(load_settings())
+    pid = start(server)
+    console.print(f"local model server up at {server.base_url} (pid {pid or 'unknown'}; log {server.log_file})")
+
+
+@server_app.command("stop")
+@one_line_errors
+def server_stop() -> None:
+    """Stop the embedded server started from this apprentice home."""
+    from apprentice.backends.local import LocalServer, stop
+    from apprentice.config import load_settings
+
+    stopped = stop(LocalServer.from_settings(load_settings()))
+    console.print("stopped" if stopped else "no server was running from this home")
+
+
+@server_app.command("status")
+@one_line_errors
+def server_status() -> None:
+    from apprentice.backends.local import LocalServer, is_up
+    from apprentice.config import load_settings
+
+    server = LocalServer.from_settings(load_settings())
+    console.print(json.dumps({"url": server.base_url, "up": is_up(server.base_url)}))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,54 @@
+"""Errors a user sees. Each renders as one line that says what is wrong and what to do."""
+
+from __future__ import annotations
+
+
+class ApprenticeError(Exception):
+    """Base of every error apprentice raises on purpose; `str()` is a one-line explanation."""
+
+
+class ConfigError(ApprenticeError):
+    """The settings or the backend file cannot be used as written."""
+
+
+class ShapeError(ApprenticeError):
+    """A shape (example document or JSON Schema) is malformed or not a valid schema."""
+
+
+class UnsatisfiableSchemaError(ShapeError):
+    """No JSON document can satisfy the schema, so no model is called."""
+
+
+class UnknownBackendError(ConfigError):
+    """A request named a backend that the pool does not have."""
+
+
+class MissingApiKeyError(ConfigError):
+    """A backend needs an API key from an environment variable that is not set."""
+
+
+class BackendError(ApprenticeError):
+    """A model backend failed to answer. `retryable` says whether another try may succeed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str,
+        status: int | None = None,
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.backend = backend
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class BackendUnavailableError(ApprenticeError):
+    """Every backend that could serve a request failed or has its circuit open."""
+
+
+class LocalServerError(ApprenticeError):
+    """The embedded llama.cpp server cannot be found, started or reached."""

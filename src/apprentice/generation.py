@@ -1,0 +1,129 @@
+"""One stage's work: ask a model for a JSON value and make it valid, or say why it is not.
+
+call (structured output when the backend has it) → parse/repair → coerce → validate →
+targeted correction prompts quoting the failing paths. A value that still fails is returned with
+`valid=False` and the reason; it is never passed off as valid.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from apprentice.backends.pool import BackendPool
+from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
+from apprentice.errors import BackendError, BackendUnavailableError
+from apprentice.shapes.prompts import correction_messages
+from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
+from apprentice.shapes.validate import ValidationIssue, validate
+from apprentice.workflows import StageSpec
+
+
+class StageMetrics(BaseModel):
+    """What one stage of one record cost and how it went; the apprenticeship learns from these."""
+
+    stage: str
+    role: str
+    backend: str | None = None
+    latency_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    calls: int = 0
+    attempts: int = 0
+    corrections: int = 0
+    valid: bool = False
+    output_chars: int = 0
+    error_class: str | None = None
+    repairs: RepairCounts = Field(default_factory=RepairCounts)
+
+
+class StageOutcome(BaseModel):
+    value: Any = None
+    valid: bool = False
+    issues: list[ValidationIssue] = Field(default_factory=list)
+    reason: str | None = None
+    metrics: StageMetrics
+    calls: list[CallResult] = Field(default_factory=list)
+
+
+async def produce_valid(
+    pool: BackendPool,
+    stage: StageSpec,
+    schema: Any,
+    messages: list[ChatMessage],
+    *,
+    seed: int | None = None,
+) -> StageOutcome:
+    """Run one stage until its value validates against `schema` or its corrections run out."""
+    metrics = StageMetrics(stage=stage.name, role=stage.role.value)
+    outcome = StageOutcome(metrics=metrics)
+    started = time.perf_counter()
+    structured = schema if isinstance(schema, dict) else None
+    try:
+        answer = await _call(pool, stage, messages, structured, seed, outcome)
+        for attempt in range(stage.corrections + 1):
+            value, issues = _check(answer.text, schema, metrics.repairs)
+            outcome.value, outcome.issues = value, issues
+            if not issues:
+                outcome.valid = True
+                break
+            if attempt == stage.corrections:
+                break
+            metrics.corrections += 1
+            fix = correction_messages(value, schema, issues)
+            answer = await _call(pool, stage, fix, structured, None if seed is None else seed + attempt + 1, outcome)
+    except (BackendError, BackendUnavailableError) as exc:
+        metrics.error_class = type(exc).__name__
+        outcome.reason = str(exc)
+    if not outcome.valid and outcome.reason is None:
+        outcome.reason = "; ".join(str(i) for i in outcome.issues[:5]) or "no valid value"
+        metrics.error_class = metrics.error_class or "InvalidOutput"
+    metrics.valid = outcome.valid
+    metrics.latency_s = time.perf_counter() - started
+    metrics.output_chars = len(str(outcome.value)) if outcome.value is not None else 0
+    return outcome
+
+
+async def _call(
+    pool: BackendPool,
+    stage: StageSpec,
+    messages: list[ChatMessage],
+    schema: dict[str, Any] | None,
+    seed: int | None,
+    outcome: StageOutcome,
+) -> CallResult:
+    request = ModelRequest(
+        messages=messages, json_schema=schema, temperature=stage.temperature, max_tokens=stage.max_tokens, seed=seed
+    )
+    try:
+        result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
+    except BackendUnavailableError as exc:
+        # A server may reject a schema its grammar engine cannot compile: ask again without it.
+        if schema is None or "HTTP 400" not in str(exc) and "HTTP 500" not in str(exc):
+            raise
+        request = request.model_copy(update={"json_schema": None})
+        result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
+    _account(outcome.metrics, result)
+    outcome.calls.append(result)
+    return result
+
+
+def _check(text: str, schema: Any, counts: RepairCounts) -> tuple[Any, list[ValidationIssue]]:
+    try:
+        value = parse_json(text, counts)
+    except Unparseable as exc:
+        return None, [ValidationIssue(path="", message=str(exc), keyword="json")]
+    value = coerce(value, schema, counts)
+    return value, validate(value, schema)
+
+
+def _account(metrics: StageMetrics, result: CallResult) -> None:
+    metrics.backend = result.backend
+    metrics.calls += 1
+    metrics.attempts += result.attempts
+    metrics.input_tokens += result.input_tokens
+    metrics.output_tokens += result.output_tokens
+    metrics.cost_usd += result.cost_usd

@@ -1,0 +1,8 @@
+"""Prefect glue: the pool each event loop shares, state hooks, artifacts and events.
+
+Everything Prefect-specific lives here and in `flows/`; the modules it calls import no Prefect.
+"""
+
+from apprentice.orchestration.runtime import pool_for, close_pools
+
+__all__ = ["close_pools", "pool_for"]

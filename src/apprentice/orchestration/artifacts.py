@@ -1,0 +1,45 @@
+"""Prefect artifacts for dataset runs: a sample table and a markdown summary."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+
+from apprentice.dataset import BatchResult, DatasetSummary
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")[:100]
+
+
+def summary_markdown(summary: DatasetSummary) -> str:
+    lines = [
+        f"# Dataset `{summary.workflow}@{summary.version}`",
+        "",
+        f"- records: **{summary.records}** valid of {summary.requested} requested, **{summary.invalid}** invalid",
+        f"- tokens: {summary.input_tokens} in / {summary.output_tokens} out; cost ${summary.cost_usd:.4f}",
+        f"- batches reused from a previous run: {summary.batches_reused}",
+        f"- output: `{summary.out}`" + (f"; rejects with reasons: `{summary.rejects}`" if summary.rejects else ""),
+        "",
+        "| backend | calls | tokens in | tokens out | cost ($) | model time (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, u in sorted(summary.per_backend.items()):
+        lines.append(f"| {name} | {u.calls} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} | {u.seconds:.1f} |")
+    return "\n".join(lines)
+
+
+async def publish(summary: DatasetSummary, batches: list[BatchResult], *, sample_size: int = 20) -> None:
+    rows = []
+    for outcome in sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)[:sample_size]:
+        record = outcome.record if isinstance(outcome.record, dict) else {"value": outcome.record}
+        rows.append(
+            {"index": outcome.index, "valid": outcome.valid, "reason": outcome.reason or ""}
+            | {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
+        )
+    base = artifact_key("dataset", summary.workflow)
+    await acreate_table_artifact(table=rows, key=f"{base}-sample", description=f"First {len(rows)} records")
+    await acreate_markdown_artifact(markdown=summary_markdown(summary), key=f"{base}-summary", description="Dataset run summary")

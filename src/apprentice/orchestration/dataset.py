@@ -1,0 +1,139 @@
+"""The dataset flow: N records in cached batches, JSONL out, artifacts, hooks on every task.
+
+A batch task's cache key is its content (spec hash, shape hash, which records, seed), never the
+tuning knobs (concurrency, batch timeouts), so rerunning a killed run reuses every finished batch
+and produces the same records without duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.context import TaskRunContext
+
+from apprentice.backends.ledger import record_calls
+from apprentice.config import load_settings
+from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, generate_batch, plan_batches, summarise, write_outputs
+from apprentice.orchestration.artifacts import publish
+from apprentice.orchestration.hooks import on_flow_state, on_task_state
+from apprentice.orchestration.runtime import close_pools, pool_for
+from apprentice.shapes.schema import Shape, compile_shape, load_shape
+from apprentice.workflows import WorkflowSpec, default_spec, load_spec, parse_spec
+
+
+def batch_cache_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    plan: BatchPlan = parameters["plan"]
+    return plan.cache_key(parameters["spec"], parameters["shape"])
+
+
+@task(
+    name="generate-batch",
+    cache_key_fn=batch_cache_key,
+    persist_result=True,
+    on_completion=[on_task_state],
+    on_failure=[on_task_state],
+)
+async def generate_batch_task(
+    spec: WorkflowSpec,
+    shape: Shape,
+    plan: BatchPlan,
+    concurrency: int = 4,
+    backends_file: str | None = None,
+    record_attempts: int = 3,
+) -> BatchResult:
+    """Generate one batch of records and write its calls to the ledger."""
+    pool = pool_for(backends_file)
+    result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts)
+    run = TaskRunContext.get()
+    run_id = str(run.task_run.id) if run else f"local-{plan.index}"
+    record_calls(
+        ((m.stage, c) for o in result.outcomes for m, c in _stage_calls(o)),
+        run_id=run_id,
+        workflow=spec.name,
+        version=spec.version,
+    )
+    return result
+
+
+def _stage_calls(outcome):
+    """Pair each call with the stage that made it (stages record their call counts in order)."""
+    calls = iter(outcome.calls)
+    for metrics in outcome.stages:
+        for _ in range(metrics.calls):
+            call = next(calls, None)
+            if call is not None:
+                yield metrics, call
+
+
+def resolve_shape(shape: str | dict | Shape) -> Shape:
+    if isinstance(shape, Shape):
+        return shape
+    if isinstance(shape, str):
+        return load_shape(shape)
+    return compile_shape(shape)
+
+
+def resolve_spec(spec: str | dict | WorkflowSpec | None, *, fallback_name: str) -> WorkflowSpec:
+    if spec is None:
+        return default_spec(fallback_name)
+    if isinstance(spec, str):
+        return load_spec(spec)
+    return parse_spec(spec)
+
+
+@flow(
+    name="generate-dataset",
+    on_completion=[on_flow_state],
+    on_failure=[on_flow_state],
+    on_crashed=[on_flow_state],
+)
+async def generate_dataset(
+    shape: str | dict[str, Any],
+    n: int = 10,
+    spec: str | dict[str, Any] | None = None,
+    out: str | None = None,
+    batch_size: int = 10,
+    concurrency: int = 4,
+    parallel_batches: int = 2,
+    record_attempts: int = 3,
+    seed: int = 0,
+    backends_file: str | None = None,
+) -> DatasetSummary:
+    """Generate `n` records valid for `shape` (a file path or an inline example/JSON Schema).
+
+    `spec` is a workflow spec (path or inline; default: generate then validate). Records go to
+    `out` (JSONL; default under the apprentice home), rejects with reasons beside it. A record
+    that fails is regenerated afresh up to `record_attempts` times before it is rejected.
+    """
+    logger = get_run_logger()
+    compiled = resolve_shape(shape)
+    name = Path(shape).stem.removesuffix(".schema") if isinstance(shape, str) else "inline"
+    workflow = resolve_spec(spec, fallback_name=name)
+    out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
+    plans = plan_batches(n, batch_size, seed)
+    logger.info("generating %d records for %s in %d batches", n, workflow.key, len(plans))
+
+    tagged = generate_batch_task.with_options(tags={f"workflow:{workflow.name}", f"version:{workflow.version}"})
+    limit = asyncio.Semaphore(max(1, parallel_batches))
+    reused = 0
+
+    async def run(plan: BatchPlan) -> BatchResult:
+        nonlocal reused
+        async with limit:
+            state = await tagged(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
+            reused += state.name == "Cached"
+            return await state.result()
+
+    try:
+        batches = list(await asyncio.gather(*(run(p) for p in plans)))
+    finally:
+        await close_pools()
+    summary = summarise(workflow, n, batches)
+    written, rejects = write_outputs(batches, out_path)
+    summary.out, summary.rejects, summary.batches_reused = str(written.resolve()), str(rejects) if rejects else None, reused
+    await publish(summary, batches)
+    logger.info("wrote %d valid records to %s (%d invalid)", summary.records, written, summary.invalid)
+    return summary

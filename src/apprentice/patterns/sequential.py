@@ -1,0 +1,85 @@
+"""Sequential pattern: generate → enrich → validate, each stage's output the next one's input.
+
+A generate stage fills its `fields` (or all of them); an enrich stage completes the record from
+what earlier stages produced; a validate stage checks the whole record against the shape and,
+when it fails, runs targeted corrections quoting the failing paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apprentice.backends.pool import BackendPool
+from apprentice.generation import StageMetrics, StageOutcome, produce_valid
+from apprentice.records import RecordOutcome
+from apprentice.shapes.prompts import correction_messages, enrich_messages, generate_messages
+from apprentice.shapes.schema import Shape
+from apprentice.shapes.validate import validate
+from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
+
+
+def stage_schema(schema: Any, fields: list[str] | None) -> Any:
+    """The part of an object schema a stage is responsible for (all of it when `fields` is None)."""
+    if not fields or not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    props = {k: v for k, v in schema["properties"].items() if k in fields}
+    required = [k for k in schema.get("required", []) if k in props]
+    return {**schema, "properties": props, "required": required}
+
+
+async def run_sequential(
+    pool: BackendPool, spec: WorkflowSpec, shape: Shape, *, index: int, seed: int | None = None
+) -> RecordOutcome:
+    """Generate one record by running the spec's stages in order."""
+    outcome = RecordOutcome(index=index)
+    record: Any = None
+    for stage in spec.stages:
+        if stage.role is StageRole.judge:
+            continue  # judges belong to monitoring, not to producing the record
+        if stage.role is StageRole.validate or stage.role is StageRole.correct:
+            result = await validate_and_correct(pool, stage, shape, record, index=index, seed=seed)
+        else:
+            target = stage_schema(shape.json_schema, stage.fields)
+            if stage.role is StageRole.generate or record is None:
+                messages = generate_messages(target, instructions=stage.prompt, index=index)
+            else:
+                messages = enrich_messages(record, target, instructions=stage.prompt)
+            result = await produce_valid(pool, stage, target, messages, seed=seed)
+        outcome.stages.append(result.metrics)
+        outcome.calls.extend(result.calls)
+        if result.value is None and record is None:
+            outcome.reason = f"stage '{stage.name}': {result.reason}"
+            return outcome
+        record = _merge(record, result.value)
+    return finish(outcome, record, shape)
+
+
+async def validate_and_correct(
+    pool: BackendPool, stage: StageSpec, shape: Shape, record: Any, *, index: int, seed: int | None
+) -> StageOutcome:
+    """Check the whole record; if it fails, ask the stage's model to fix only the failing paths."""
+    issues = validate(record, shape.json_schema) if record is not None else []
+    if record is not None and not issues:
+        metrics = StageMetrics(stage=stage.name, role=stage.role.value, valid=True, output_chars=len(str(record)))
+        return StageOutcome(value=record, valid=True, metrics=metrics)
+    if record is None:
+        messages = generate_messages(shape.json_schema, instructions=stage.prompt, index=index)
+    else:
+        messages = correction_messages(record, shape.json_schema, issues)
+    return await produce_valid(pool, stage, shape.json_schema, messages, seed=seed)
+
+
+def finish(outcome: RecordOutcome, record: Any, shape: Shape) -> RecordOutcome:
+    """Final strict check: a record is valid only if it validates against the whole shape."""
+    issues = validate(record, shape.json_schema) if record is not None else []
+    outcome.record = record
+    outcome.valid = record is not None and not issues
+    if not outcome.valid and outcome.reason is None:
+        outcome.reason = "; ".join(str(i) for i in issues[:5]) or "no record"
+    return outcome
+
+
+def _merge(record: Any, value: Any) -> Any:
+    if isinstance(record, dict) and isinstance(value, dict):
+        return {**record, **value}
+    return value if value is not None else record

@@ -1,0 +1,54 @@
+"""Prompts for generating, enriching and correcting records. Plain strings, no model specifics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apprentice.backends.types import ChatMessage
+from apprentice.shapes.validate import ValidationIssue
+
+SYSTEM = (
+    "You generate realistic, varied test data. Answer with one JSON value and nothing else: "
+    "no prose, no code fences."
+)
+MAX_SCHEMA_CHARS = 6000
+
+
+def schema_text(schema: Any) -> str:
+    text = json.dumps(schema, separators=(",", ":"))
+    return text if len(text) <= MAX_SCHEMA_CHARS else text[:MAX_SCHEMA_CHARS] + "…(truncated)"
+
+
+def generate_messages(schema: Any, *, instructions: str | None, index: int) -> list[ChatMessage]:
+    user = (
+        f"Create record number {index + 1}: one realistic JSON document valid for this JSON Schema.\n"
+        f"Schema: {schema_text(schema)}\n"
+        "Use plausible, specific values (real-looking names, dates, amounts), different from other records."
+    )
+    if instructions:
+        user += f"\n{instructions}"
+    return [ChatMessage(role="system", content=SYSTEM), ChatMessage(role="user", content=user)]
+
+
+def enrich_messages(record: Any, schema: Any, *, instructions: str | None) -> list[ChatMessage]:
+    user = (
+        f"Here is a partial record: {json.dumps(record)}\n"
+        f"Complete it into one JSON document valid for this JSON Schema, keeping the values it has "
+        f"and adding the missing fields so that they are consistent with them.\n"
+        f"Schema: {schema_text(schema)}"
+    )
+    if instructions:
+        user += f"\n{instructions}"
+    return [ChatMessage(role="system", content=SYSTEM), ChatMessage(role="user", content=user)]
+
+
+def correction_messages(record: Any, schema: Any, issues: list[ValidationIssue]) -> list[ChatMessage]:
+    problems = "\n".join(f"- at {i.path or '/'}: {i.message}" for i in issues[:10])
+    user = (
+        f"This JSON document is invalid: {json.dumps(record)[:3000]}\n"
+        f"Problems:\n{problems}\n"
+        f"Fix only those problems and answer with the whole corrected JSON document. "
+        f"Schema: {schema_text(schema)}"
+    )
+    return [ChatMessage(role="system", content=SYSTEM), ChatMessage(role="user", content=user)]

@@ -1,0 +1,53 @@
+"""Strict validation with jsonschema, reporting each error at its JSON-pointer path."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+from jsonschema.validators import validator_for
+from pydantic import BaseModel
+from referencing.exceptions import Unresolvable
+
+from apprentice.errors import ShapeError
+
+_DEFAULT = validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"})
+
+
+class ValidationIssue(BaseModel):
+    """One reason a record is invalid: where (JSON pointer), what, and which keyword."""
+
+    path: str
+    message: str
+    keyword: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: {self.message}"
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = validator_for(schema, default=_DEFAULT)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def validator(schema: Any) -> Any:
+    return _validator(json.dumps(schema, sort_keys=True))
+
+
+def validate(value: Any, schema: Any, *, limit: int = 20) -> list[ValidationIssue]:
+    """Every way `value` breaks `schema` (up to `limit`), deepest paths first; [] means valid."""
+    try:
+        errors = sorted(validator(schema).iter_errors(value), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
+    except Unresolvable as exc:
+        raise ShapeError(f"the schema has a $ref that cannot be resolved: {exc}") from None
+    return [_issue(e) for e in errors[:limit]]
+
+
+def _issue(error: ValidationError) -> ValidationIssue:
+    pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+    message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+    return ValidationIssue(path=pointer, message=message, keyword=str(error.validator))

@@ -1,0 +1,73 @@
+"""Engine from a URL (SQLite file by default, PostgreSQL by URL) and writes that survive a busy SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, create_engine
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from apprentice.config import load_settings
+from apprentice.store import models  # noqa: F401 - registers the tables
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process, tables created on first use."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def default_engine() -> Engine:
+    return engine_for(load_settings().db_url)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "locked" in str(exc).lower()
+
+
+@contextmanager
+def session(engine: Engine | None = None) -> Iterator[Session]:
+    with Session(engine or default_engine(), expire_on_commit=False) as s:
+        yield s
+
+
+def write(fn: Callable[[Session], T], engine: Engine | None = None) -> T:
+    """Run `fn` in a transaction, retrying while SQLite says the database is locked."""
+
+    @retry(
+        retry=retry_if_exception(_is_locked),
+        stop=stop_after_attempt(8),
+        wait=wait_random_exponential(multiplier=0.05, max=2),
+        reraise=True,
+    )
+    def attempt() -> T:
+        with session(engine) as s:
+            result = fn(s)
+            s.commit()
+            return result
+
+    return attempt()

@@ -1,0 +1,63 @@
+"""Store tables. The store is the truth: hooks run in other processes and keep nothing in memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CallRecord(SQLModel, table=True):
+    """The call ledger: one row per served model request (after retries and failover)."""
+
+    __tablename__ = "call_ledger"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    run_id: str = Field(index=True, description="the Prefect task run that made the call, or a local id")
+    workflow: str = Field(index=True)
+    version: str
+    stage: str
+    purpose: str = Field("generation", description="generation | monitoring")
+    backend: str = Field(index=True)
+    model: str
+    tier: str
+    latency_s: float
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    attempts: int
+    failed_over_from: str = ""
+
+
+class ExecutionRecord(SQLModel, table=True):
+    """One execution of a workflow version's stage (a task run) or of the whole workflow (a flow run).
+
+    Keyed by the run id, so a hook that fires twice writes one row.
+    """
+
+    __tablename__ = "executions"
+
+    run_id: str = Field(primary_key=True)
+    kind: str = Field(description="task | flow")
+    at: datetime = Field(default_factory=utcnow, index=True)
+    workflow: str = Field(index=True)
+    version: str = Field(index=True)
+    stage: str = ""
+    state: str = Field(description="Prefect state name: Completed, Cached, Failed, Crashed...")
+    records: int = 0
+    valid_records: int = 0
+    latency_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    attempts: int = 0
+    corrections: int = 0
+    validity: float = 0.0
+    quality: float | None = None
+    output_chars: int = 0
+    error_class: str | None = None

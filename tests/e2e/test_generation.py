@@ -1,0 +1,113 @@
+"""The dataset flow and the CLI on the real local model and a real Prefect server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlmodel import select
+
+from apprentice.shapes.schema import load_shape
+from apprentice.shapes.validate import validate
+from apprentice.store import CallRecord, ExecutionRecord, session
+
+pytestmark = pytest.mark.e2e
+
+
+def read_jsonl(path) -> list:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_sequential_flow_generates_valid_records_and_feeds_the_store(local_model, prefect_server, project_dir, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from apprentice.orchestration.dataset import generate_dataset
+
+    out = tmp_path / "profiles.jsonl"
+    state = asyncio.run(
+        generate_dataset(
+            shape=str(project_dir / "deployments/user_profile.json"),
+            spec=str(project_dir / "deployments/user_profile.workflow.yaml"),
+            n=3, batch_size=2, out=str(out), seed=11, return_state=True,
+        )
+    )  # fmt: skip
+    summary = state.result()
+    schema = load_shape(project_dir / "deployments/user_profile.json").json_schema
+    records = read_jsonl(out)
+    assert len(records) == summary.records == 3
+    assert all(validate(r, schema) == [] for r in records)
+    assert summary.per_backend["local"].calls >= 6, "identity and profile stages each call the model"
+
+    with session() as s:
+        stages = {row.stage for row in s.exec(select(ExecutionRecord).where(ExecutionRecord.workflow == "user-profiles"))}
+        calls = s.exec(select(CallRecord).where(CallRecord.workflow == "user-profiles")).all()
+    assert {"identity", "profile", "check"} <= stages
+    assert {c.stage for c in calls} >= {"identity", "profile"} and all(c.backend == "local" for c in calls)
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    keys = {a.key for a in asyncio.run(artifacts())}
+    assert {"dataset-user-profiles-sample", "dataset-user-profiles-summary"} <= keys
+
+
+def test_killed_dataset_run_resumes_without_duplicates(local_model, prefect_server, project_dir, tmp_path):
+    out = tmp_path / "resume.jsonl"
+    shape = str(project_dir / "tests/data/city.json")
+    args = [
+        sys.executable, "-c",
+        "import asyncio, sys; from apprentice.orchestration.dataset import generate_dataset as g; "
+        f"asyncio.run(g(shape={shape!r}, n=6, batch_size=2, "
+        f"parallel_batches=1, concurrency=2, seed=5, out={str(out)!r}))",
+    ]  # fmt: skip
+    process = subprocess.Popen(args, env=os.environ.copy(), start_new_session=True)
+    deadline = time.monotonic() + 300
+    done_batches = 0
+    while time.monotonic() < deadline and done_batches < 1:
+        time.sleep(0.5)
+        with session() as s:
+            rows = s.exec(select(ExecutionRecord).where(ExecutionRecord.workflow == "city", ExecutionRecord.kind == "task")).all()
+        done_batches = len({r.run_id.split(":")[0] for r in rows})
+        assert process.poll() is None, "the run finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert done_batches >= 1 and not out.exists()
+
+    from apprentice.orchestration.dataset import generate_dataset
+
+    with session() as s:
+        calls_before = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city")).all())
+    summary = asyncio.run(
+        generate_dataset(
+            shape=shape, n=6, batch_size=2, parallel_batches=1,
+            concurrency=1, seed=5, out=str(out),
+        )
+    )  # fmt: skip
+    assert summary.batches_reused >= 1
+    records = read_jsonl(out)
+    assert len(records) == 6
+    assert len({json.dumps(r, sort_keys=True) for r in records}) == 6, "no record is duplicated"
+    with session() as s:
+        new_calls = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city")).all()) - calls_before
+    assert new_calls < summary.per_backend["local"].calls, "reused batches made no new model calls"
+
+
+def test_cli_generate_writes_valid_records(local_model, prefect_server, project_dir, tmp_path):
+    out = tmp_path / "out.jsonl"
+    shape = project_dir / "tests/data/city.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "apprentice.cli", "generate", str(shape), "-n", "5", "--out", str(out)],
+        env=os.environ.copy(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = read_jsonl(out)
+    schema = load_shape(shape).json_schema
+    assert len(records) == 5 and all(validate(r, schema) == [] for r in records)
+    assert f"wrote 5 valid records to {out}" in result.stdout.replace("\n", "")

@@ -1,0 +1,49 @@
+"""Fault-injecting fake model servers for unit tests (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+
+from apprentice.config import BackendConfig, PoolConfig
+
+
+def chat_reply(content: str, *, prompt_tokens: int = 10, completion_tokens: int = 5) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "model": "fake",
+            "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+        },
+    )
+
+
+class Script:
+    """Answers a backend's requests from a list of responses (or exceptions), recording each request."""
+
+    def __init__(self, *steps: httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]) -> None:
+        self.steps = list(steps)
+        self.requests: list[dict] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(json.loads(request.content or b"{}"))
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        if isinstance(step, Exception):
+            raise step
+        return step(request) if callable(step) else step
+
+
+def pool_config(*backends: dict, attempts: int = 3, failure_threshold: int = 5) -> PoolConfig:
+    defaults = {"provider": "openai", "model": "m", "base_url": "http://fake.test/v1"}
+    return PoolConfig(
+        backends=[BackendConfig(**{**defaults, **b}) for b in backends],
+        retry={"attempts": attempts, "initial_wait_s": 0.01, "max_wait_s": 5},
+        breaker={"failure_threshold": failure_threshold, "window_s": 60, "reset_timeout_s": 30},
+    )
+
+
+def transports(scripts: dict[str, Script]):
+    return lambda cfg: httpx.MockTransport(scripts[cfg.name])

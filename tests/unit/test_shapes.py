@@ -1,0 +1,134 @@
+"""Shapes → schema, unsatisfiable schemas, repair layers, and validation paths."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from apprentice.errors import ShapeError, UnsatisfiableSchemaError
+from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
+from apprentice.shapes.schema import compile_shape, load_shape
+from apprentice.shapes.validate import validate
+
+EXAMPLE = {
+    "id": 0,
+    "price": 0.0,
+    "active": True,
+    "name": "string",
+    "status": "draft|live|retired",
+    "created": "ISO-8601",
+    "tags": ["string"],
+    "owner": {"email": "email"},
+}
+
+
+def test_example_shape_becomes_a_strict_schema():
+    shape = compile_shape(EXAMPLE)
+    assert shape.kind == "example"
+    schema = shape.json_schema
+    props = schema["properties"]
+    assert props["id"]["type"] == "integer" and props["price"]["type"] == "number"
+    assert props["status"]["enum"] == ["draft", "live", "retired"]
+    assert props["created"]["format"] == "date-time"
+    assert props["tags"]["items"]["type"] == "string"
+    assert props["owner"]["properties"]["email"]["format"] == "email"
+    assert schema["additionalProperties"] is False and set(schema["required"]) == set(EXAMPLE)
+    good = {**EXAMPLE, "name": "Ada", "created": "2024-01-02T03:04:05Z", "status": "live", "owner": {"email": "a@b.io"}}
+    assert validate(good, schema) == []
+    assert validate({**good, "status": "gone"}, schema)[0].path == "/status"
+
+
+def test_json_schema_shape_is_recognised_and_kept():
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "properties": {"a": {"type": "string"}}}
+    shape = compile_shape(schema)
+    assert shape.kind == "schema" and shape.json_schema == schema
+
+
+def test_cache_directive_is_read_and_not_part_of_the_schema():
+    shape = compile_shape({"$cache": 5, "name": "string"})
+    assert shape.cache_variants == 5 and "$cache" not in shape.json_schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "reason"),
+    [
+        ({"type": "object", "properties": {"a": False}, "required": ["a"]}, "/a is the schema `false`"),
+        ({"type": "integer", "minimum": 10, "maximum": 1}, "minimum 10 is greater than maximum 1"),
+        ({"type": "string", "enum": []}, "empty enum"),
+        ({"type": "string", "enum": [1, 2]}, "no enum value is of type string"),
+        ({"allOf": [{"type": "string"}, {"type": "integer"}]}, "allOf requires types that do not overlap"),
+        ({"$ref": "#/$defs/missing"}, "refers to #/$defs/missing"),
+        ({"type": "object", "properties": {}, "required": ["x"], "additionalProperties": False}, "requires 'x'"),
+    ],
+)
+def test_unsatisfiable_schemas_are_rejected_before_any_model_call(schema, reason):
+    with pytest.raises(UnsatisfiableSchemaError, match=reason.replace("(", r"\(").replace(")", r"\)").replace("$", r"\$")):
+        compile_shape(schema, kind="schema")
+
+
+def test_an_invalid_schema_says_where():
+    with pytest.raises(ShapeError, match="not a valid JSON Schema at /properties/a/type"):
+        compile_shape({"type": "object", "properties": {"a": {"type": "strng"}}}, kind="schema")
+
+
+def test_malformed_shape_file_is_one_clear_line(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"name": "string",,}')
+    with pytest.raises(ShapeError, match="is not valid JSON: .* at line 1") as info:
+        load_shape(path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(ShapeError, match="does not exist"):
+        load_shape(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "layer"),
+    [
+        ('{"a": 1}', {"a": 1}, None),
+        ('Sure! Here it is:\n```json\n{"a": 1}\n```', {"a": 1}, "extracted"),
+        ('Result: {"a": 1} hope this helps', {"a": 1}, "extracted"),
+        ('{"a": 1, "b": [1, 2', {"a": 1, "b": [1, 2]}, "repaired"),
+        ("{'a': 1, b: 'x',}", {"a": 1, "b": "x"}, "repaired"),
+    ],
+)
+def test_parse_json_extracts_and_repairs_and_counts(text, expected, layer):
+    counts = RepairCounts()
+    assert parse_json(text, counts) == expected
+    for name in ("extracted", "repaired"):
+        assert getattr(counts, name) == (1 if name == layer else 0)
+
+
+def test_text_without_json_is_unparseable():
+    with pytest.raises(Unparseable):
+        parse_json("I cannot help with that.", RepairCounts())
+
+
+def test_coerce_fixes_unambiguous_types_and_counts_them():
+    schema = compile_shape({"n": 0, "x": 0.0, "ok": True, "s": "string", "tags": ["string"], "e": "A|B"}).json_schema
+    counts = RepairCounts()
+    value = coerce({"n": "42", "x": "3.5", "ok": "yes", "s": 7, "tags": "solo", "e": "b", "extra": 1}, schema, counts)
+    assert value == {"n": 42, "x": 3.5, "ok": True, "s": "7", "tags": ["solo"], "e": "B"}
+    assert counts.coerced == 7
+    assert validate(value, schema) == []
+
+
+def test_coerce_never_invents_values():
+    schema = compile_shape({"n": 0}).json_schema
+    value = coerce({"n": "many"}, schema, RepairCounts())
+    assert value == {"n": "many"} and validate(value, schema)[0].path == "/n"
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=10))
+def test_any_json_value_survives_fenced_round_trip(value):
+    text = f"Here you go:\n```json\n{json.dumps(value)}\n```"
+    assert parse_json(text, RepairCounts()) == value
+
+
+def test_validation_paths_are_json_pointers():
+    schema = {"type": "object", "properties": {"a/b": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}
+    issues = validate({"a/b": [1, -1]}, schema)
+    assert [i.path for i in issues] == ["/a~1b/1"]
