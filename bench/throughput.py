@@ -1,0 +1,145 @@
+"""Dataset-flow throughput vs a raw async httpx loop making the same calls, in one run.
+
+Part 1 (overhead): a local stub server that answers in a fixed delay, N records both ways.
+Part 2 (real): the embedded SmolLM2 server, a small N both ways.
+The raw loop sends the same prompt and schema, parses and validates each answer — everything the
+flow does per record except Prefect, the ledger, the hooks, the artifacts and the files.
+
+    python bench/throughput.py [--quick] [--n 1000] [--real-n 6] [--delay-ms 20] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHAPE = {"city": "string", "country": "string", "population": 0}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def raw_loop(base_url: str, model: str, n: int, concurrency: int, schema: dict, structured: str) -> tuple[float, int]:
+    import httpx
+
+    from apprentice.shapes.prompts import generate_messages
+    from apprentice.shapes.repair import RepairCounts, coerce, parse_json
+    from apprentice.shapes.validate import validate
+
+    limit = asyncio.Semaphore(concurrency)
+    valid = 0
+
+    async def one(client: httpx.AsyncClient, i: int) -> None:
+        nonlocal valid
+        body = {"model": model, "messages": [m.model_dump() for m in generate_messages(schema, instructions=None, index=i)], "max_tokens": 512}
+        if structured == "llama_cpp":
+            body["response_format"] = {"type": "json_object", "schema": schema}
+        async with limit:
+            response = await client.post("/chat/completions", json=body)
+        value = coerce(parse_json(response.json()["choices"][0]["message"]["content"], RepairCounts()), schema, RepairCounts())
+        valid += not validate(value, schema)
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) as client:
+        await asyncio.gather(*(one(client, i) for i in range(n)))
+    return time.perf_counter() - started, valid
+
+
+async def flow_run(shape_path: str, backends: str | None, n: int, concurrency: int, batch_size: int, out: str) -> tuple[float, int]:
+    from apprentice.orchestration.dataset import generate_dataset
+
+    started = time.perf_counter()
+    summary = await generate_dataset(
+        shape=shape_path, n=n, out=out, batch_size=batch_size, concurrency=concurrency,
+        parallel_batches=2, seed=int(time.time()), backends_file=backends, record_attempts=1,
+    )  # fmt: skip
+    return time.perf_counter() - started, summary.records
+
+
+def measure(label: str, base_url: str, model: str, structured: str, backends: str | None, n: int, concurrency: int, batch_size: int, work: Path) -> dict:
+    from apprentice.shapes.schema import compile_shape
+
+    schema = compile_shape(SHAPE).json_schema
+    shape_path = work / "city.json"
+    shape_path.write_text(json.dumps(SHAPE))
+    raw_s, raw_valid = asyncio.run(raw_loop(base_url, model, n, concurrency, schema, structured))
+    flow_s, flow_valid = asyncio.run(flow_run(str(shape_path), backends, n, concurrency, batch_size, str(work / f"{label}.jsonl")))
+    row = {
+        "n": n,
+        "concurrency": concurrency,
+        "raw_records_per_s": round(raw_valid / raw_s, 2),
+        "flow_records_per_s": round(flow_valid / flow_s, 2),
+        "raw_valid": raw_valid,
+        "flow_valid": flow_valid,
+        "raw_s": round(raw_s, 2),
+        "flow_s": round(flow_s, 2),
+    }
+    row["ratio"] = round(row["flow_records_per_s"] / row["raw_records_per_s"], 3) if row["raw_records_per_s"] else None
+    print(f"{label:>6}: raw {row['raw_records_per_s']:>8} rec/s | flow {row['flow_records_per_s']:>8} rec/s | ratio {row['ratio']} (n={n})", flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small N, finishes in under a minute")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--real-n", type=int, default=6)
+    parser.add_argument("--delay-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    n, real_n = (200, 2) if args.quick else (args.n, args.real_n)
+
+    work = Path(tempfile.mkdtemp(prefix="apprentice-bench-"))
+    os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
+    os.environ.setdefault("APPRENTICE_HOME", str(work / "home"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    port = free_port()
+    stub = subprocess.Popen([sys.executable, str(HERE / "stub_server.py"), str(port), str(args.delay_ms)])
+    stub_url = f"http://127.0.0.1:{port}/v1"
+    backends = work / "stub.toml"
+    backends.write_text(
+        f'[[backends]]\nname = "stub"\nbase_url = "{stub_url}"\nmodel = "stub"\n'
+        f"max_concurrency = {args.concurrency}\nstructured_output = \"none\"\n"
+    )
+    results: dict = {"benchmark": "throughput", "quick": args.quick, "stub_delay_ms": args.delay_ms}
+    try:
+        with prefect_test_harness(server_startup_timeout=120):
+            time.sleep(1.0)
+            measure("warmup", stub_url, "stub", "none", str(backends), 10, args.concurrency, 10, work)
+            results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, 100, work)
+            from apprentice.backends import local
+            from apprentice.config import load_settings
+
+            os.environ["APPRENTICE_LOCAL_PORT"] = str(free_port())
+            server = local.LocalServer.from_settings(load_settings())
+            local.start(server)
+            try:
+                asyncio.run(raw_loop(server.base_url, local.MODEL_ALIAS, 1, 1, {"type": "object"}, "llama_cpp"))  # warm the model
+                results["real"] = measure("real", server.base_url, local.MODEL_ALIAS, "llama_cpp", None, real_n, 2, real_n, work)
+            finally:
+                local.stop(server)
+    finally:
+        stub.terminate()
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "throughput.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

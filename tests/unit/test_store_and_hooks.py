@@ -1,0 +1,98 @@
+"""The store under concurrent writers (SQLite, and PostgreSQL when reachable), and hooks that
+must never fail the user's run."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import pytest
+from sqlmodel import create_engine, select
+
+from apprentice.backends.ledger import record_calls, spend_by_backend
+from apprentice.backends.types import CallResult
+from apprentice.config import Tier
+from apprentice.monitor.hooks import record_executions
+from apprentice.orchestration.hooks import on_task_state
+from apprentice.store import ExecutionRecord, engine_for, session
+
+CALL = CallResult(backend="b", model="m", tier=Tier.fast, text="{}", latency_s=0.1, input_tokens=3, output_tokens=2, cost_usd=0.01, attempts=1)
+
+
+def row(i: int, run: str = "r") -> ExecutionRecord:
+    return ExecutionRecord(run_id=f"{run}-{i}", kind="task", workflow="w", version="1", state="Completed")
+
+
+def hammer(engine) -> None:
+    def work(i: int) -> None:
+        assert record_executions([row(i)], engine=engine)
+        record_calls([("s", CALL)] * 5, run_id=f"t{i}", workflow="w", version="1", engine=engine)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(40)))
+    with session(engine) as s:
+        assert len(s.exec(select(ExecutionRecord)).all()) == 40
+    (backend, purpose, calls, tokens, cost) = spend_by_backend("w", engine)[0]
+    assert (backend, purpose, calls, tokens) == ("b", "generation", 200, 1000)
+    assert cost == pytest.approx(2.0)
+
+
+def test_sqlite_store_takes_concurrent_writers_without_losing_rows(tmp_path):
+    hammer(engine_for(f"sqlite:///{tmp_path}/store.db"))
+
+
+@pytest.mark.postgres
+def test_postgres_store_takes_concurrent_writers():
+    psycopg = pytest.importorskip("psycopg")
+    admin = "postgresql://root@127.0.0.1:5432/test"
+    name = f"apprentice_store_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    engine = engine_for(f"postgresql+psycopg://root@127.0.0.1:5432/{name}")
+    try:
+        hammer(engine)
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_same_run_recorded_twice_is_one_row(tmp_path):
+    engine = engine_for(f"sqlite:///{tmp_path}/twice.db")
+    record_executions([row(1)], engine=engine)
+    record_executions([row(1).model_copy(update={"state": "Failed"})], engine=engine)
+    with session(engine) as s:
+        rows = s.exec(select(ExecutionRecord)).all()
+    assert [r.state for r in rows] == ["Failed"]
+
+
+def test_unwritable_store_spools_and_the_next_write_drains(tmp_path):
+    broken = create_engine(f"sqlite:///{tmp_path}/no-such-dir/store.db")
+    spool = tmp_path / "spool.jsonl"
+    assert record_executions([row(1, "lost")], engine=broken, spool=spool) is False
+    assert spool.is_file()
+    good = engine_for(f"sqlite:///{tmp_path}/good.db")
+    assert record_executions([row(2, "next")], engine=good, spool=spool)
+    with session(good) as s:
+        assert {r.run_id for r in s.exec(select(ExecutionRecord))} == {"lost-1", "next-2"}
+    assert not spool.exists()
+
+
+class ExplodingState:
+    name = "Completed"
+
+    def is_completed(self) -> bool:
+        return True
+
+    def result(self, **_):
+        raise RuntimeError("result storage is gone")
+
+
+def test_a_hook_that_cannot_read_its_state_does_not_raise():
+    task_run = SimpleNamespace(id=uuid.uuid4(), tags=["workflow:w", "version:1"])
+    on_task_state(task=None, task_run=task_run, state=ExplodingState())
+    on_task_state(task=None, task_run=None, state=ExplodingState())  # even a malformed call
