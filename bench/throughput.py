@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--real-n", type=int, default=6)
     parser.add_argument("--delay-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=500, help="records per Prefect task in the flow")
     args = parser.parse_args()
     n, real_n = (200, 2) if args.quick else (args.n, args.real_n)
 
@@ -117,12 +118,12 @@ def main() -> None:
         f'[[backends]]\nname = "stub"\nbase_url = "{stub_url}"\nmodel = "stub"\n'
         f"max_concurrency = {args.concurrency}\nstructured_output = \"none\"\n"
     )
-    results: dict = {"benchmark": "throughput", "quick": args.quick, "stub_delay_ms": args.delay_ms}
+    results: dict = {"benchmark": "throughput", "quick": args.quick, "stub_delay_ms": args.delay_ms, "batch_size": args.batch_size}
     try:
         with prefect_test_harness(server_startup_timeout=120):
             time.sleep(1.0)
             measure("warmup", stub_url, "stub", "none", str(backends), 10, args.concurrency, 10, work)
-            results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, 100, work)
+            results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, args.batch_size, work)
             from apprentice.backends import local
             from apprentice.config import load_settings
 
