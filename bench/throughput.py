@@ -34,18 +34,22 @@ def free_port() -> int:
 async def raw_loop(base_url: str, model: str, n: int, concurrency: int, schema: dict, structured: str) -> tuple[float, int]:
     import httpx
 
+    from apprentice.backends.openai import OpenAICompatibleClient
+    from apprentice.backends.types import ModelRequest
+    from apprentice.config import BackendConfig
     from apprentice.shapes.prompts import generate_messages
     from apprentice.shapes.repair import RepairCounts, coerce, parse_json
     from apprentice.shapes.validate import validate
 
+    config = BackendConfig(name="raw", base_url=base_url, model=model, structured_output=structured)
+    adapter = OpenAICompatibleClient(config)
     limit = asyncio.Semaphore(concurrency)
     valid = 0
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
         nonlocal valid
-        body = {"model": model, "messages": [m.model_dump() for m in generate_messages(schema, instructions=None, index=i)], "max_tokens": 512}
-        if structured == "llama_cpp":
-            body["response_format"] = {"type": "json_object", "schema": schema}
+        request = ModelRequest(messages=generate_messages(schema, instructions=None, index=i), json_schema=schema)
+        body = adapter.payload(request)  # the very body the flow sends, so both sides make the same calls
         async with limit:
             response = await client.post("/chat/completions", json=body)
         value = coerce(parse_json(response.json()["choices"][0]["message"]["content"], RepairCounts()), schema, RepairCounts())
@@ -54,6 +58,7 @@ async def raw_loop(base_url: str, model: str, n: int, concurrency: int, schema: 
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) as client:
         await asyncio.gather(*(one(client, i) for i in range(n)))
+    await adapter.aclose()
     return time.perf_counter() - started, valid
 
 
