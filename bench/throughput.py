@@ -5,7 +5,7 @@ Part 2 (real): the embedded SmolLM2 server, a small N both ways.
 The raw loop sends the same prompt and schema, parses and validates each answer — everything the
 flow does per record except Prefect, the ledger, the hooks, the artifacts and the files.
 
-    python bench/throughput.py [--quick] [--n 1000] [--real-n 6] [--delay-ms 20] [--concurrency 8]
+    python bench/throughput.py [--quick] [--n 1000] [--real-n 6] [--delay-ms 20] [--concurrency 8] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,26 +74,37 @@ async def flow_run(shape_path: str, backends: str | None, n: int, concurrency: i
     return time.perf_counter() - started, summary.records
 
 
-def measure(label: str, base_url: str, model: str, structured: str, backends: str | None, n: int, concurrency: int, batch_size: int, work: Path) -> dict:
+def measure(label: str, base_url: str, model: str, structured: str, backends: str | None, n: int, concurrency: int, batch_size: int, work: Path, repeat: int = 1) -> dict:
+    """Raw loop and flow, alternating `repeat` times; the figures are the medians (one machine with
+    2 cores runs the stub, the Prefect server and the client, so single runs are noisy)."""
     from apprentice.shapes.schema import compile_shape
 
     schema = compile_shape(SHAPE).json_schema
     shape_path = work / "city.json"
     shape_path.write_text(json.dumps(SHAPE))
-    raw_s, raw_valid = asyncio.run(raw_loop(base_url, model, n, concurrency, schema, structured))
-    flow_s, flow_valid = asyncio.run(flow_run(str(shape_path), backends, n, concurrency, batch_size, str(work / f"{label}.jsonl")))
+    runs = []
+    for i in range(repeat):
+        raw_s, raw_valid = asyncio.run(raw_loop(base_url, model, n, concurrency, schema, structured))
+        flow_s, flow_valid = asyncio.run(flow_run(str(shape_path), backends, n, concurrency, batch_size, str(work / f"{label}-{i}.jsonl")))
+        runs.append({"raw_s": round(raw_s, 3), "flow_s": round(flow_s, 3), "raw_valid": raw_valid, "flow_valid": flow_valid})
+    raw_s = statistics.median(r["raw_s"] for r in runs)
+    flow_s = statistics.median(r["flow_s"] for r in runs)
+    raw_valid = min(r["raw_valid"] for r in runs)
+    flow_valid = min(r["flow_valid"] for r in runs)
     row = {
         "n": n,
         "concurrency": concurrency,
+        "repeat": repeat,
         "raw_records_per_s": round(raw_valid / raw_s, 2),
         "flow_records_per_s": round(flow_valid / flow_s, 2),
         "raw_valid": raw_valid,
         "flow_valid": flow_valid,
-        "raw_s": round(raw_s, 2),
-        "flow_s": round(flow_s, 2),
+        "raw_s": raw_s,
+        "flow_s": flow_s,
+        "runs": runs,
     }
     row["ratio"] = round(row["flow_records_per_s"] / row["raw_records_per_s"], 3) if row["raw_records_per_s"] else None
-    print(f"{label:>6}: raw {row['raw_records_per_s']:>8} rec/s | flow {row['flow_records_per_s']:>8} rec/s | ratio {row['ratio']} (n={n})", flush=True)
+    print(f"{label:>6}: raw {row['raw_records_per_s']:>8} rec/s | flow {row['flow_records_per_s']:>8} rec/s | ratio {row['ratio']} (n={n}, median of {repeat})", flush=True)
     return row
 
 
@@ -100,12 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small N, finishes in under a minute")
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--real-n", type=int, default=6)
+    parser.add_argument("--real-n", type=int, default=12)
     parser.add_argument("--delay-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=500, help="records per Prefect task in the flow")
+    parser.add_argument("--repeat", type=int, default=5, help="alternating raw/flow runs per figure (median)")
     args = parser.parse_args()
-    n, real_n = (200, 2) if args.quick else (args.n, args.real_n)
+    n, real_n, repeat = (200, 2, 1) if args.quick else (args.n, args.real_n, args.repeat)
 
     work = Path(tempfile.mkdtemp(prefix="apprentice-bench-"))
     os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
@@ -128,7 +141,7 @@ def main() -> None:
         with prefect_test_harness(server_startup_timeout=120):
             time.sleep(1.0)
             measure("warmup", stub_url, "stub", "none", str(backends), 10, args.concurrency, 10, work)
-            results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, args.batch_size, work)
+            results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, args.batch_size, work, repeat)
             from apprentice.backends import local
             from apprentice.config import load_settings
 

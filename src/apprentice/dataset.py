@@ -142,12 +142,17 @@ def write_outputs(batches: list[BatchResult], out: Path) -> tuple[Path, Path | N
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_jsonl(out, (o.record for o in outcomes if o.valid))
     rejected = [o for o in outcomes if not o.valid]
-    rejects = out.with_suffix(".rejects.jsonl")
+    rejects = rejects_path(out)
     if rejected:
         _atomic_jsonl(rejects, ({"index": o.index, "reason": o.reason, "record": o.record} for o in rejected))
         return out, rejects
     rejects.unlink(missing_ok=True)
     return out, None
+
+
+def rejects_path(out: Path) -> Path:
+    """Where the rejects of an output file go: beside it, `NAME.rejects.jsonl`."""
+    return out.with_suffix(".rejects.jsonl")
 
 
 def _atomic_jsonl(path: Path, rows: Any) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from apprentice.backends.types import CallResult
 from apprentice.store import CallRecord, session, write
+from apprentice.store.models import utcnow
 
 
 def record_calls(
@@ -23,7 +24,8 @@ def record_calls(
 ) -> int:
     """Append (stage, call) pairs to the ledger in one transaction; returns the rows written."""
     rows = [
-        CallRecord(
+        dict(
+            at=utcnow(),
             run_id=run_id,
             workflow=workflow,
             version=version,
@@ -44,11 +46,11 @@ def record_calls(
     if not rows:
         return 0
 
-    def insert(s) -> int:
-        s.add_all(rows)
+    def bulk_insert(s) -> int:
+        s.connection().execute(insert(CallRecord), rows)  # one executemany, not one ORM object per call
         return len(rows)
 
-    return write(insert, engine)
+    return write(bulk_insert, engine)
 
 
 def spend_by_backend(workflow: str | None = None, engine: Engine | None = None) -> list[tuple[str, str, int, int, float]]:

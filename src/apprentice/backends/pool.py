@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from types import SimpleNamespace
 from collections.abc import Awaitable, Callable
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from apprentice.backends.breaker import BreakerState, CircuitBreaker
 from apprentice.backends.ollama import OllamaClient
@@ -143,46 +144,56 @@ class BackendPool:
     ) -> CallResult:
         backoff = wait_exponential_jitter(initial=self.config.retry.initial_wait_s, max=self.config.retry.max_wait_s)
 
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
+        def wait(exc: BaseException | None, failed_attempts: int) -> float:
             if isinstance(exc, BackendError) and exc.retry_after is not None:
                 return min(exc.retry_after, self.config.retry.max_wait_s)
-            return backoff(state)
+            return backoff(SimpleNamespace(attempt_number=failed_attempts))  # type: ignore[arg-type]
 
         attempts = 0
+
+        async def attempt() -> CallResult:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and not breaker.allow():
+                raise BackendError(f"backend '{config.name}': circuit opened", backend=config.name, retryable=False)
+            started = self._clock()
+            async with self._limits[config.name]:
+                try:
+                    response = await client.complete(request)
+                except BackendError:
+                    breaker.record_failure()
+                    raise
+            breaker.record_success()
+            return CallResult(
+                backend=config.name,
+                model=response.model,
+                tier=config.tier,
+                text=response.text,
+                latency_s=self._clock() - started,
+                input_tokens=response.input_tokens,
+                output_tokens=response.output_tokens,
+                cost_usd=config.cost(response.input_tokens, response.output_tokens),
+                attempts=attempts,
+                finish_reason=response.finish_reason,
+            )
+
+        # The first attempt runs without tenacity: it is the common case, and tenacity's
+        # per-call set-up costs about as much CPU as parsing and validating the answer.
+        try:
+            return await attempt()
+        except BackendError as exc:
+            if not _is_retryable(exc) or self.config.retry.attempts < 2:
+                raise
+            first_wait = wait(exc, 1)
+        await self._sleep(first_wait)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.config.retry.attempts),
-            wait=wait,
+            stop=stop_after_attempt(self.config.retry.attempts - 1),
+            wait=lambda state: wait(state.outcome.exception() if state.outcome else None, attempts),
             retry=retry_if_exception(_is_retryable),
             sleep=self._sleep,
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                attempts += 1
-                if attempts > 1 and not breaker.allow():
-                    raise BackendError(f"backend '{config.name}': circuit opened", backend=config.name, retryable=False)
-                started = self._clock()
-                async with self._limits[config.name]:
-                    try:
-                        response = await client.complete(request)
-                    except BackendError:
-                        breaker.record_failure()
-                        raise
-                breaker.record_success()
-                return CallResult(
-                    backend=config.name,
-                    model=response.model,
-                    tier=config.tier,
-                    text=response.text,
-                    latency_s=self._clock() - started,
-                    input_tokens=response.input_tokens,
-                    output_tokens=response.output_tokens,
-                    cost_usd=config.cost(response.input_tokens, response.output_tokens),
-                    attempts=attempts,
-                    finish_reason=response.finish_reason,
-                )
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+        return await retrying(attempt)
 
     def health(self) -> dict[str, BreakerState]:
         return {name: b.state for name, b in self.breakers.items()}

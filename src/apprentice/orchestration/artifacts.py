@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -41,5 +42,7 @@ async def publish(summary: DatasetSummary, batches: list[BatchResult], *, sample
             | {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
         )
     base = artifact_key("dataset", summary.workflow)
-    await acreate_table_artifact(table=rows, key=f"{base}-sample", description=f"First {len(rows)} records")
-    await acreate_markdown_artifact(markdown=summary_markdown(summary), key=f"{base}-summary", description="Dataset run summary")
+    await asyncio.gather(
+        acreate_table_artifact(table=rows, key=f"{base}-sample", description=f"First {len(rows)} records"),
+        acreate_markdown_artifact(markdown=summary_markdown(summary), key=f"{base}-summary", description="Dataset run summary"),
+    )

@@ -16,7 +16,7 @@ from prefect.context import TaskRunContext
 
 from apprentice.backends.ledger import record_calls
 from apprentice.config import load_settings
-from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, generate_batch, plan_batches, summarise, write_outputs
+from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, generate_batch, plan_batches, rejects_path, summarise, write_outputs
 from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.runtime import close_pools, pool_for
@@ -29,8 +29,11 @@ def batch_cache_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str
     return plan.cache_key(parameters["spec"], parameters["shape"])
 
 
+# The workflow identity travels in the task run name, not in tags: any tag makes Prefect acquire
+# tag-concurrency slots for every task run, which stalls about 2 s on a SQLite-backed server.
 @task(
     name="generate-batch",
+    task_run_name="{spec.name}@{spec.version}/batch-{plan.index}",
     cache_key_fn=batch_cache_key,
     persist_result=True,
     on_completion=[on_task_state],
@@ -49,8 +52,9 @@ async def generate_batch_task(
     result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts)
     run = TaskRunContext.get()
     run_id = str(run.task_run.id) if run else f"local-{plan.index}"
-    record_calls(
-        ((m.stage, c) for o in result.outcomes for m, c in _stage_calls(o)),
+    await asyncio.to_thread(  # off the event loop, so parallel batches keep their requests flowing
+        record_calls,
+        [(m.stage, c) for o in result.outcomes for m, c in _stage_calls(o)],
         run_id=run_id,
         workflow=spec.name,
         version=spec.version,
@@ -116,14 +120,13 @@ async def generate_dataset(
     plans = plan_batches(n, batch_size, seed)
     logger.info("generating %d records for %s in %d batches", n, workflow.key, len(plans))
 
-    tagged = generate_batch_task.with_options(tags={f"workflow:{workflow.name}", f"version:{workflow.version}"})
     limit = asyncio.Semaphore(max(1, parallel_batches))
     reused = 0
 
     async def run(plan: BatchPlan) -> BatchResult:
         nonlocal reused
         async with limit:
-            state = await tagged(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
+            state = await generate_batch_task(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
             reused += state.name == "Cached"
             return await state.result()
 
@@ -132,8 +135,8 @@ async def generate_dataset(
     finally:
         await close_pools()
     summary = summarise(workflow, n, batches)
-    written, rejects = write_outputs(batches, out_path)
-    summary.out, summary.rejects, summary.batches_reused = str(written.resolve()), str(rejects) if rejects else None, reused
-    await publish(summary, batches)
+    summary.out, summary.batches_reused = str(out_path.resolve()), reused
+    summary.rejects = str(rejects_path(out_path)) if summary.invalid else None
+    written, _ = (await asyncio.gather(asyncio.to_thread(write_outputs, batches, out_path), publish(summary, batches)))[0]
     logger.info("wrote %d valid records to %s (%d invalid)", summary.records, written, summary.invalid)
     return summary

@@ -4,6 +4,7 @@ Prefect calls them by keyword; they translate Prefect's objects and hand off to 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from apprentice.monitor.hooks import record_executions
@@ -27,9 +28,21 @@ def state_value(state: Any) -> Any:
         return None
 
 
-def batch_rows(run_id: str, state_name: str, tags: list[str], result: Any, error_class: str | None) -> list[ExecutionRecord]:
+RUN_NAME = re.compile(r"^(?P<workflow>[^@/]+)@(?P<version>[^/]+)/")
+
+
+def run_identity(run_name: str | None, tags: list[str] | None, result: Any = None) -> tuple[str, str]:
+    """(workflow, version) of a run: from its result, else its name `workflow@version/...`, else tags."""
+    if getattr(result, "workflow", None):
+        return result.workflow, result.version
+    if match := RUN_NAME.match(run_name or ""):
+        return match["workflow"], match["version"]
+    return tag_value(tags, "workflow", "unknown"), tag_value(tags, "version", "unknown")
+
+
+def batch_rows(run_id: str, state_name: str, identity: tuple[str, str], result: Any, error_class: str | None) -> list[ExecutionRecord]:
     """One execution row per stage of a batch (or one row for a failed batch)."""
-    workflow, version = tag_value(tags, "workflow", "unknown"), tag_value(tags, "version", "unknown")
+    workflow, version = identity
     outcomes = getattr(result, "outcomes", None)
     if not outcomes:
         return [ExecutionRecord(run_id=run_id, kind="task", workflow=workflow, version=version, stage="batch", state=state_name, error_class=error_class)]
@@ -71,7 +84,8 @@ def on_task_state(task: Any, task_run: Any, state: Any) -> None:
             return
         result = state_value(state) if state.is_completed() else None
         error = None if state.is_completed() else _error_class(state)
-        record_executions(batch_rows(str(task_run.id), state.name, list(task_run.tags or []), result, error))
+        identity = run_identity(getattr(task_run, "name", None), list(task_run.tags or []), result)
+        record_executions(batch_rows(str(task_run.id), state.name, identity, result, error))
     except Exception as exc:
         log.warning("apprentice task hook failed (%s); the run is unaffected", type(exc).__name__)
 

@@ -33,11 +33,13 @@ async def run_sequential(
     """Generate one record by running the spec's stages in order."""
     outcome = RecordOutcome(index=index)
     record: Any = None
+    whole_checked = False  # True while `record` is known to validate against the whole shape
     for stage in spec.stages:
         if stage.role is StageRole.judge:
             continue  # judges belong to monitoring, not to producing the record
         if stage.role is StageRole.validate or stage.role is StageRole.correct:
             result = await validate_and_correct(pool, stage, shape, record, index=index, seed=seed)
+            target = shape.json_schema
         else:
             target = stage_schema(shape.json_schema, stage.fields)
             if stage.role is StageRole.generate or record is None:
@@ -50,8 +52,10 @@ async def run_sequential(
         if result.value is None and record is None:
             outcome.reason = f"stage '{stage.name}': {result.reason}"
             return outcome
-        record = _merge(record, result.value)
-    return finish(outcome, record, shape)
+        merged = _merge(record, result.value)
+        whole_checked = result.valid and target is shape.json_schema and merged is result.value
+        record = merged
+    return finish(outcome, record, shape, already_valid=whole_checked)
 
 
 async def validate_and_correct(
@@ -69,9 +73,12 @@ async def validate_and_correct(
     return await produce_valid(pool, stage, shape.json_schema, messages, seed=seed)
 
 
-def finish(outcome: RecordOutcome, record: Any, shape: Shape) -> RecordOutcome:
-    """Final strict check: a record is valid only if it validates against the whole shape."""
-    issues = validate(record, shape.json_schema) if record is not None else []
+def finish(outcome: RecordOutcome, record: Any, shape: Shape, *, already_valid: bool = False) -> RecordOutcome:
+    """Final strict check: a record is valid only if it validates against the whole shape.
+
+    `already_valid` skips the repeat when the last stage just validated this very record.
+    """
+    issues = [] if already_valid else validate(record, shape.json_schema) if record is not None else []
     outcome.record = record
     outcome.valid = record is not None and not issues
     if not outcome.valid and outcome.reason is None:
@@ -80,6 +87,8 @@ def finish(outcome: RecordOutcome, record: Any, shape: Shape) -> RecordOutcome:
 
 
 def _merge(record: Any, value: Any) -> Any:
+    if value is record:
+        return record
     if isinstance(record, dict) and isinstance(value, dict):
         return {**record, **value}
     return value if value is not None else record

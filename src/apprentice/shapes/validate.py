@@ -34,8 +34,19 @@ def _validator(schema_json: str) -> Any:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+_RECENT: dict[int, tuple[Any, Any]] = {}
+
+
 def validator(schema: Any) -> Any:
-    return _validator(json.dumps(schema, sort_keys=True))
+    """A compiled validator for `schema`; the same schema object skips re-serialising it."""
+    hit = _RECENT.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    compiled = _validator(json.dumps(schema, sort_keys=True))
+    if len(_RECENT) > 256:
+        _RECENT.clear()
+    _RECENT[id(schema)] = (schema, compiled)  # holding the schema keeps its id from being reused
+    return compiled
 
 
 def validate(value: Any, schema: Any, *, limit: int = 20) -> list[ValidationIssue]:

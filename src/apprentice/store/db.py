@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
@@ -65,9 +66,20 @@ def write(fn: Callable[[Session], T], engine: Engine | None = None) -> T:
         reraise=True,
     )
     def attempt() -> T:
-        with session(engine) as s:
+        with _writer_lock(engine or default_engine()), session(engine) as s:
             result = fn(s)
             s.commit()
             return result
 
     return attempt()
+
+
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+
+
+def _writer_lock(engine: Engine) -> AbstractContextManager:
+    """SQLite takes one writer at a time: queue this process's writers on a lock instead of
+    letting them spin in SQLite's busy handler (which sleeps in growing steps up to 100 ms)."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _SQLITE_WRITERS.setdefault(str(engine.url), threading.Lock())
