@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from apprentice.backends.pool import BackendPool
 from apprentice.patterns import run_pattern
-from apprentice.records import RecordOutcome
+from apprentice.numeric import NumericReport
+from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import WorkflowSpec
 
@@ -30,17 +31,23 @@ class BatchPlan(BaseModel):
     start: int
     count: int
     seed: int
+    total: int = Field(0, description="records in the whole dataset (routing looks at N)")
+    presets: list[dict[str, Any]] | None = Field(None, description="fixed values per record (statistics path)")
 
     def cache_key(self, spec: WorkflowSpec, shape: Shape) -> str:
-        raw = f"{spec.content_hash}:{shape.fingerprint}:{self.start}:{self.count}:{self.seed}"
+        presets = json.dumps(self.presets, sort_keys=True) if self.presets else ""
+        raw = f"{spec.content_hash}:{shape.fingerprint}:{self.start}:{self.count}:{self.seed}:{self.total}:{presets}"
         return "batch-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def plan_batches(n: int, batch_size: int, seed: int) -> list[BatchPlan]:
+def plan_batches(n: int, batch_size: int, seed: int, presets: list[dict[str, Any]] | None = None) -> list[BatchPlan]:
     if n < 0 or batch_size < 1:
         raise ValueError("n must be >= 0 and batch_size >= 1")
     return [
-        BatchPlan(index=i, start=start, count=min(batch_size, n - start), seed=seed)
+        BatchPlan(
+            index=i, start=start, count=min(batch_size, n - start), seed=seed, total=n,
+            presets=presets[start : start + batch_size] if presets else None,
+        )  # fmt: skip
         for i, start in enumerate(range(0, n, batch_size))
     ]
 
@@ -75,6 +82,8 @@ class DatasetSummary(BaseModel):
     out: str | None = None
     rejects: str | None = None
     batches_reused: int = 0
+    from_cache: int = Field(0, description="records served from `$cache` variants without a model call")
+    numeric: NumericReport | None = Field(None, description="statistics path: the sample's verification")
 
 
 async def generate_batch(
@@ -92,13 +101,14 @@ async def generate_batch(
     `record_attempts` times; every attempt's calls and stage metrics stay on the outcome.
     """
     limit = asyncio.Semaphore(concurrency)
+    context = RecordContext(n=plan.total or plan.count, presets={plan.start + i: p for i, p in enumerate(plan.presets or [])})
 
     async def one(index: int) -> RecordOutcome:
         async with limit:
             spent: RecordOutcome | None = None
             for attempt in range(max(1, record_attempts)):
                 seed = (plan.seed * 1_000_003 + index) * 7 + attempt
-                outcome = await run_pattern(pool, spec, shape, index=index, seed=seed)
+                outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
                 if spent is not None:
                     outcome.stages = spent.stages + outcome.stages
                     outcome.calls = spent.calls + outcome.calls
@@ -133,14 +143,18 @@ def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) ->
     return summary
 
 
-def write_outputs(batches: list[BatchResult], out: Path) -> tuple[Path, Path | None]:
-    """Write valid records to `out` (JSONL, in index order) and rejects with reasons beside it.
+def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
+    """Write valid records to `out` (JSONL, in index order) and rejects with reasons beside it;
+    with a statistics-path report, `NAME.verification.json` too.
 
     Files are written to a temporary name and renamed, so a killed run never leaves half a file.
     """
     outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_jsonl(out, (o.record for o in outcomes if o.valid))
+    if numeric is not None:
+        verification = out.with_suffix(".verification.json")
+        verification.write_text(numeric.model_dump_json(indent=2))
     rejected = [o for o in outcomes if not o.valid]
     rejects = rejects_path(out)
     if rejected:

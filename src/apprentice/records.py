@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from apprentice.backends.types import CallResult
 from apprentice.generation import StageMetrics
+from apprentice.rules import UniqueIndex
 
 
 class RecordOutcome(BaseModel):
@@ -28,3 +30,13 @@ class RecordOutcome(BaseModel):
     @property
     def tokens(self) -> int:
         return sum(s.input_tokens + s.output_tokens for s in self.stages)
+
+
+@dataclass
+class RecordContext:
+    """What a record's pattern may need beyond the spec: the batch it belongs to (for uniqueness
+    rules), the dataset size (for complexity routing) and numbers fixed in advance (statistics)."""
+
+    n: int = 1
+    unique: UniqueIndex = field(default_factory=UniqueIndex)
+    presets: dict[int, dict[str, Any]] = field(default_factory=dict)

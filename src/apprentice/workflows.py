@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from apprentice.config import Tier
 from apprentice.errors import ConfigError
+from apprentice.rules import Rule
+from apprentice.numeric import NumericSpec
 
 
 class Pattern(StrEnum):
@@ -53,8 +55,31 @@ class StageSpec(BaseModel):
     corrections: int = Field(2, ge=0, le=10, description="correction prompts allowed after a failed validation")
 
 
+class MergePolicy(StrEnum):
+    """How the parallel pattern merges its branches."""
+
+    all_required = "all_required"  # every branch must succeed
+    quorum = "quorum"  # each field needs `quorum` valid branches; majority value wins
+    best_of_n = "best_of_n"  # each field from the best-scored valid branch
+
+
+class RoutingSpec(BaseModel):
+    """Complexity thresholds (scores are 0–100) and an optional per-record budget."""
+
+    model_config = {"extra": "forbid"}
+
+    quality_from: float = Field(25, ge=0, le=100)
+    premium_from: float = Field(60, ge=0, le=100)
+    budget_usd: float | None = Field(None, ge=0, description="highest estimated cost per record")
+
+
 class WorkflowSpec(BaseModel):
-    """A named, versioned pipeline of stages run by one pattern."""
+    """A named, versioned pipeline of stages run by one pattern.
+
+    Pattern settings are typed fields: `merge`/`quorum` (parallel), `rules`/`max_rounds`
+    (correct_loop; rules also apply to every pattern's final check), `routes`/`routing` (routed:
+    a sub-workflow per tier, any pattern, so patterns compose), `statistics` (statistics path).
+    """
 
     model_config = {"extra": "forbid"}
 
@@ -62,18 +87,52 @@ class WorkflowSpec(BaseModel):
     version: str = "1.0.0"
     pattern: Pattern = Pattern.sequential
     description: str = ""
-    stages: list[StageSpec]
-    options: dict[str, Any] = Field(default_factory=dict, description="pattern-specific settings")
+    stages: list[StageSpec] = Field(default_factory=list)
+    merge: MergePolicy = MergePolicy.all_required
+    quorum: int | None = Field(None, ge=1)
+    rules: list[Rule] = Field(default_factory=list)
+    max_rounds: int = Field(3, ge=1, le=10, description="correct_loop: correction rounds before the premium pass")
+    routes: dict[Tier, WorkflowSpec] = Field(default_factory=dict)
+    routing: RoutingSpec = Field(default_factory=RoutingSpec)
+    statistics: NumericSpec | None = None
+    options: dict[str, Any] = Field(default_factory=dict, description="free-form settings for extensions")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_routes(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("routes"), dict):
+            parent = data.get("name", "workflow")
+            data = {**data, "routes": {
+                tier: ({"name": f"{parent}.{tier}", **route} if isinstance(route, dict) else route)
+                for tier, route in data["routes"].items()
+            }}  # fmt: skip
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> WorkflowSpec:
-        if not self.stages:
-            raise ValueError("a workflow needs at least one stage")
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError("stage names must be unique within a workflow")
-        if self.pattern is Pattern.sequential and self.stages[0].role is not StageRole.generate:
-            raise ValueError("a sequential workflow starts with a generate stage")
+        generators = [s for s in self.stages if s.role is StageRole.generate]
+        if self.pattern is Pattern.routed:
+            if not self.routes and not self.stages:
+                raise ValueError("a routed workflow needs `routes` (a workflow per tier) or stages to re-tier")
+            return self
+        if self.pattern is Pattern.statistics:
+            if self.statistics is None:
+                raise ValueError("a statistics workflow needs a `statistics` section")
+            return self
+        if not self.stages:
+            raise ValueError("a workflow needs at least one stage")
+        if self.pattern in (Pattern.sequential, Pattern.correct_loop) and self.stages[0].role is not StageRole.generate:
+            raise ValueError(f"a {self.pattern.value} workflow starts with a generate stage")
+        if self.pattern is Pattern.parallel:
+            if not generators:
+                raise ValueError("a parallel workflow needs generate stages (its branches)")
+            if self.merge is MergePolicy.quorum and (self.quorum or 0) > len(generators):
+                raise ValueError(f"quorum {self.quorum} is more than the {len(generators)} branches")
+        if self.pattern is Pattern.consensus and len(generators) < 2:
+            raise ValueError("a consensus workflow needs at least two generate stages (its candidates)")
         return self
 
     @property
@@ -82,8 +141,8 @@ class WorkflowSpec(BaseModel):
 
     @property
     def content_hash(self) -> str:
-        """Hash of what changes behaviour (pattern, stages, options), not of name or version."""
-        body = self.model_dump(mode="json", include={"pattern", "stages", "options"})
+        """Hash of what changes behaviour (pattern, stages, settings), not of name or version."""
+        body = self.model_dump(mode="json", exclude={"name", "version", "description"})
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -30,6 +30,15 @@ def summary_markdown(summary: DatasetSummary) -> str:
     ]
     for name, u in sorted(summary.per_backend.items()):
         lines.append(f"| {name} | {u.calls} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} | {u.seconds:.1f} |")
+    if summary.from_cache:
+        lines += ["", f"{summary.from_cache} records served from `$cache` variants without a model call."]
+    if summary.numeric:
+        verdict = "passed" if summary.numeric.passed else "FAILED"
+        lines += ["", f"## Statistics path: verification {verdict} (n={summary.numeric.n}, draws={summary.numeric.draws})", "",
+                  "| test | field | statistic | p-value | threshold | passed |", "|---|---|---:|---:|---:|---|"]  # fmt: skip
+        for c in summary.numeric.checks:
+            p = f"{c.p_value:.4f}" if c.p_value is not None else "–"
+            lines.append(f"| {c.test} | {c.field} | {c.statistic:.4f} | {p} | {c.threshold} | {'yes' if c.passed else 'NO'} |")
     return "\n".join(lines)
 
 
@@ -38,7 +47,7 @@ async def publish(summary: DatasetSummary, batches: list[BatchResult], *, sample
     for outcome in sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)[:sample_size]:
         record = outcome.record if isinstance(outcome.record, dict) else {"value": outcome.record}
         rows.append(
-            {"index": outcome.index, "valid": outcome.valid, "reason": outcome.reason or ""}
+            {"index": outcome.index, "valid": outcome.valid, "reason": outcome.reason or "", "pattern": json.dumps(outcome.meta, default=str)[:500]}
             | {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
         )
     base = artifact_key("dataset", summary.workflow)

@@ -21,7 +21,10 @@ from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.runtime import close_pools, pool_for
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
-from apprentice.workflows import WorkflowSpec, default_spec, load_spec, parse_spec
+from apprentice.numeric import sample
+from apprentice.records import RecordOutcome
+from apprentice.variants import load_variants, save_variants, serve, variant_key
+from apprentice.workflows import Pattern, WorkflowSpec, default_spec, load_spec, parse_spec
 
 
 def batch_cache_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
@@ -117,26 +120,59 @@ async def generate_dataset(
     name = Path(shape).stem.removesuffix(".schema") if isinstance(shape, str) else "inline"
     workflow = resolve_spec(spec, fallback_name=name)
     out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
-    plans = plan_batches(n, batch_size, seed)
-    logger.info("generating %d records for %s in %d batches", n, workflow.key, len(plans))
+    numeric = None
+    presets = None
+    if workflow.pattern is Pattern.statistics and workflow.statistics is not None:
+        presets, numeric = sample(workflow.statistics, n, seed)
+        logger.info("statistics path: %d rows drawn, verification %s", n, "passed" if numeric.passed else "FAILED")
 
-    limit = asyncio.Semaphore(max(1, parallel_batches))
-    reused = 0
+    async def run_batches(count: int, run_seed: int) -> tuple[list[BatchResult], int]:
+        plans = plan_batches(count, batch_size, run_seed, presets if count == n else None)
+        logger.info("generating %d records for %s in %d batches", count, workflow.key, len(plans))
+        limit = asyncio.Semaphore(max(1, parallel_batches))
+        reused = 0
 
-    async def run(plan: BatchPlan) -> BatchResult:
-        nonlocal reused
-        async with limit:
-            state = await generate_batch_task(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
-            reused += state.name == "Cached"
-            return await state.result()
+        async def run(plan: BatchPlan) -> BatchResult:
+            nonlocal reused
+            async with limit:
+                state = await generate_batch_task(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
+                reused += state.name == "Cached"
+                return await state.result()
+
+        return list(await asyncio.gather(*(run(p) for p in plans))), reused
 
     try:
-        batches = list(await asyncio.gather(*(run(p) for p in plans)))
+        if compiled.cache_variants:
+            batches, made, reused = await _serve_variants(workflow, compiled, n, seed, run_batches)
+        else:
+            (batches, reused), made = await run_batches(n, seed), []
     finally:
         await close_pools()
     summary = summarise(workflow, n, batches)
-    summary.out, summary.batches_reused = str(out_path.resolve()), reused
+    if made:  # variants generated in this run: their cost is this run's cost
+        spent = summarise(workflow, compiled.cache_variants, made)
+        summary.per_backend, summary.input_tokens, summary.output_tokens, summary.cost_usd = spent.per_backend, spent.input_tokens, spent.output_tokens, spent.cost_usd
+    summary.from_cache = n if compiled.cache_variants else 0
+    summary.out, summary.batches_reused, summary.numeric = str(out_path.resolve()), reused, numeric
     summary.rejects = str(rejects_path(out_path)) if summary.invalid else None
-    written, _ = (await asyncio.gather(asyncio.to_thread(write_outputs, batches, out_path), publish(summary, batches)))[0]
+    written, _ = (await asyncio.gather(asyncio.to_thread(write_outputs, batches, out_path, numeric), publish(summary, batches)))[0]
     logger.info("wrote %d valid records to %s (%d invalid)", summary.records, written, summary.invalid)
     return summary
+
+
+async def _serve_variants(workflow: WorkflowSpec, shape: Shape, n: int, seed: int, run_batches) -> tuple[list[BatchResult], list[BatchResult], int]:
+    """Serve `n` records from the shape's `$cache` variants, generating them first if missing."""
+    key = variant_key(workflow, shape)
+    variants = await asyncio.to_thread(load_variants, key)
+    made: list[BatchResult] = []
+    reused = 0
+    if len(variants) < shape.cache_variants:
+        made, reused = await run_batches(shape.cache_variants, 0)
+        variants = [o.record for b in made for o in sorted(b.outcomes, key=lambda o: o.index) if o.valid]
+        await asyncio.to_thread(save_variants, key, workflow.name, variants)
+    outcomes = [
+        RecordOutcome(index=i, record=r, valid=True, meta={"variant": (seed + i) % max(1, len(variants))})
+        for i, r in enumerate(serve(variants, n, seed))
+    ]
+    served = BatchResult(workflow=workflow.name, version=workflow.version, plan=BatchPlan(index=0, start=0, count=n, seed=seed, total=n), outcomes=outcomes)
+    return [served], made, reused

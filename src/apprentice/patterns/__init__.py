@@ -1,27 +1,44 @@
-"""Pattern building blocks: plain async functions that turn (pool, spec, shape, index) into a record."""
+"""Generation patterns as plain async functions: (pool, spec, shape, index) → one record.
+
+Each module is one pattern; `run_pattern` dispatches on `spec.pattern`. Prefect is not imported
+here: the dataset flow runs these inside its batch tasks.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from apprentice.backends.pool import BackendPool
-from apprentice.errors import ConfigError
+from apprentice.patterns.consensus import run_consensus
+from apprentice.patterns.correct_loop import run_correct_loop
+from apprentice.patterns.parallel import run_parallel
+from apprentice.patterns.routed import run_routed
 from apprentice.patterns.sequential import run_sequential
-from apprentice.records import RecordOutcome
+from apprentice.patterns.statistics import run_statistics
+from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import Pattern, WorkflowSpec
 
 PatternRunner = Callable[..., Awaitable[RecordOutcome]]
 
-RUNNERS: dict[Pattern, PatternRunner] = {Pattern.sequential: run_sequential}
+RUNNERS: dict[Pattern, PatternRunner] = {
+    Pattern.sequential: run_sequential,
+    Pattern.parallel: run_parallel,
+    Pattern.correct_loop: run_correct_loop,
+    Pattern.routed: run_routed,
+    Pattern.consensus: run_consensus,
+    Pattern.statistics: run_statistics,
+}
 
 
 async def run_pattern(
-    pool: BackendPool, spec: WorkflowSpec, shape: Shape, *, index: int, seed: int | None = None
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    *,
+    index: int,
+    seed: int | None = None,
+    context: RecordContext | None = None,
 ) -> RecordOutcome:
     """Produce record number `index` with the spec's pattern."""
-    runner = RUNNERS.get(spec.pattern)
-    if runner is None:
-        available = ", ".join(p.value for p in RUNNERS)
-        raise ConfigError(f"pattern '{spec.pattern.value}' is not available yet (available: {available})")
-    return await runner(pool, spec, shape, index=index, seed=seed)
+    return await RUNNERS[spec.pattern](pool, spec, shape, index=index, seed=seed, context=context)

@@ -11,24 +11,22 @@ from typing import Any
 
 from apprentice.backends.pool import BackendPool
 from apprentice.generation import StageMetrics, StageOutcome, produce_valid
-from apprentice.records import RecordOutcome
+from apprentice.patterns.common import finish, merge_values, stage_schema
+from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import correction_messages, enrich_messages, generate_messages
 from apprentice.shapes.schema import Shape
 from apprentice.shapes.validate import validate
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
-def stage_schema(schema: Any, fields: list[str] | None) -> Any:
-    """The part of an object schema a stage is responsible for (all of it when `fields` is None)."""
-    if not fields or not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
-        return schema
-    props = {k: v for k, v in schema["properties"].items() if k in fields}
-    required = [k for k in schema.get("required", []) if k in props]
-    return {**schema, "properties": props, "required": required}
-
-
 async def run_sequential(
-    pool: BackendPool, spec: WorkflowSpec, shape: Shape, *, index: int, seed: int | None = None
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    *,
+    index: int,
+    seed: int | None = None,
+    context: RecordContext | None = None,
 ) -> RecordOutcome:
     """Generate one record by running the spec's stages in order."""
     outcome = RecordOutcome(index=index)
@@ -52,10 +50,10 @@ async def run_sequential(
         if result.value is None and record is None:
             outcome.reason = f"stage '{stage.name}': {result.reason}"
             return outcome
-        merged = _merge(record, result.value)
+        merged = merge_values(record, result.value)
         whole_checked = result.valid and target is shape.json_schema and merged is result.value
         record = merged
-    return finish(outcome, record, shape, already_valid=whole_checked)
+    return finish(outcome, record, shape, spec, context, already_valid=whole_checked)
 
 
 async def validate_and_correct(
@@ -71,24 +69,3 @@ async def validate_and_correct(
     else:
         messages = correction_messages(record, shape.json_schema, issues)
     return await produce_valid(pool, stage, shape.json_schema, messages, seed=seed)
-
-
-def finish(outcome: RecordOutcome, record: Any, shape: Shape, *, already_valid: bool = False) -> RecordOutcome:
-    """Final strict check: a record is valid only if it validates against the whole shape.
-
-    `already_valid` skips the repeat when the last stage just validated this very record.
-    """
-    issues = [] if already_valid else validate(record, shape.json_schema) if record is not None else []
-    outcome.record = record
-    outcome.valid = record is not None and not issues
-    if not outcome.valid and outcome.reason is None:
-        outcome.reason = "; ".join(str(i) for i in issues[:5]) or "no record"
-    return outcome
-
-
-def _merge(record: Any, value: Any) -> Any:
-    if value is record:
-        return record
-    if isinstance(record, dict) and isinstance(value, dict):
-        return {**record, **value}
-    return value if value is not None else record

@@ -61,3 +61,17 @@ class ExecutionRecord(SQLModel, table=True):
     quality: float | None = None
     output_chars: int = 0
     error_class: str | None = None
+
+
+class CachedVariant(SQLModel, table=True):
+    """A pre-generated record for a shape that asks for `$cache: N` variants. Keyed by the shape's
+    and the spec's content hashes, so a changed shape or spec never serves stale variants."""
+
+    __tablename__ = "cached_variants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cache_key: str = Field(index=True)
+    workflow: str = Field(index=True)
+    position: int
+    record_json: str
+    at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,120 @@
+"""Consensus / best-of-n: the same request on several backends (the spec's generate stages),
+each answer scored, the best kept.
+
+Score = 0.6 · validity + 0.25 · completeness + 0.15 · judge. The judge (the spec's first judge
+stage, if any) rates every candidate in one structured call; without one, completeness stands in.
+Ties (equal best scores) and disagreements (top-level fields where valid candidates differ) are
+reported in `meta["consensus"]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from apprentice.backends.pool import BackendPool
+from apprentice.backends.types import ChatMessage, ModelRequest
+from apprentice.errors import BackendError, BackendUnavailableError
+from apprentice.generation import StageMetrics, StageOutcome, produce_valid
+from apprentice.patterns.common import finish, generators
+from apprentice.records import RecordContext, RecordOutcome
+from apprentice.shapes.prompts import SYSTEM, generate_messages, schema_text
+from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
+from apprentice.shapes.schema import Shape
+from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
+
+JUDGE_SCHEMA = {
+    "type": "object",
+    "properties": {"scores": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}}},
+    "required": ["scores"],
+}
+
+
+async def run_consensus(
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    *,
+    index: int,
+    seed: int | None = None,
+    context: RecordContext | None = None,
+) -> RecordOutcome:
+    """Run every candidate at once, score them, keep the best."""
+    schema = shape.json_schema
+    candidates = generators(spec)
+    results: list[StageOutcome] = await asyncio.gather(
+        *(produce_valid(pool, c, schema, generate_messages(schema, instructions=c.prompt, index=index), seed=seed) for c in candidates)
+    )
+    outcome = RecordOutcome(index=index)
+    for result in results:
+        outcome.stages.append(result.metrics)
+        outcome.calls.extend(result.calls)
+    judge = next((s for s in spec.stages if s.role is StageRole.judge), None)
+    judged = await _judge(pool, judge, schema, results, outcome) if judge else None
+    scores = [
+        round(0.6 * r.valid + 0.25 * completeness(r.value, schema) + 0.15 * (judged[i] if judged else completeness(r.value, schema)), 4)
+        for i, r in enumerate(results)
+    ]
+    best_score = max(scores)
+    tied = [c.name for c, s in zip(candidates, scores, strict=True) if s == best_score]
+    best = scores.index(best_score)
+    outcome.meta["consensus"] = {
+        "scores": {c.name: s for c, s in zip(candidates, scores, strict=True)},
+        "chosen": candidates[best].name,
+        "tie": tied if len(tied) > 1 else [],
+        "disagreements": disagreements([r.value for r in results if r.valid]),
+        "judged": judged is not None,
+    }
+    if not results[best].valid:
+        outcome.reason = "no candidate was valid: " + "; ".join(f"{c.name}: {r.reason}" for c, r in zip(candidates, results, strict=True))
+    return finish(outcome, results[best].value, shape, spec, context)
+
+
+def completeness(value: Any, schema: Any) -> float:
+    """Share of the schema's top-level properties present with a non-empty value."""
+    if not isinstance(value, dict):
+        return 0.0 if value is None else 1.0
+    props = list(schema.get("properties", {})) if isinstance(schema, dict) else []
+    if not props:
+        return 1.0
+    return sum(value.get(p) not in (None, "", [], {}) for p in props) / len(props)
+
+
+def disagreements(values: list[Any]) -> list[str]:
+    """Top-level fields on which the given (valid) candidates do not all agree."""
+    dicts = [v for v in values if isinstance(v, dict)]
+    if len(dicts) < 2:
+        return []
+    keys = sorted(set().union(*dicts))
+    return [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in dicts}) > 1]
+
+
+async def _judge(pool: BackendPool, judge: StageSpec, schema: Any, results: list[StageOutcome], outcome: RecordOutcome) -> list[float] | None:
+    """Scores in [0, 1] per candidate from the judge, or None if its answer is unusable."""
+    listing = "\n".join(f"{i + 1}. {json.dumps(r.value)[:1500]}" for i, r in enumerate(results))
+    messages = [
+        ChatMessage(role="system", content=SYSTEM),
+        ChatMessage(role="user", content=(
+            f"Rate how realistic and internally consistent each candidate record is for this JSON Schema, "
+            f"from 0 (useless) to 1 (excellent). Schema: {schema_text(schema)}\nCandidates:\n{listing}\n"
+            f'Answer as {{"scores": [one number per candidate, in order]}}.'
+        )),
+    ]  # fmt: skip
+    try:
+        call = await pool.complete(ModelRequest(messages=messages, json_schema=JUDGE_SCHEMA, temperature=0.0), backend=judge.backend, tier=judge.tier)
+    except (BackendError, BackendUnavailableError):
+        return None
+    outcome.calls.append(call)
+    outcome.stages.append(StageMetrics(
+        stage=judge.name, role=judge.role.value, backend=call.backend, latency_s=call.latency_s, calls=1,
+        attempts=call.attempts, input_tokens=call.input_tokens, output_tokens=call.output_tokens,
+        cost_usd=call.cost_usd, valid=True, output_chars=len(call.text),
+    ))  # fmt: skip
+    try:
+        scores = parse_json(call.text, RepairCounts()).get("scores")
+    except (Unparseable, AttributeError):
+        return None
+    if not isinstance(scores, list) or len(scores) != len(results) or not all(isinstance(s, (int, float)) for s in scores):
+        return None
+    return [min(1.0, max(0.0, float(s))) for s in scores]

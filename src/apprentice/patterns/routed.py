@@ -1,0 +1,148 @@
+"""Complexity routing: score the request, send it to the fast, quality or premium tier.
+
+The score (0–100) adds up what makes a schema hard for a model: fields, nesting depth, arrays,
+enums and constraints (formats, patterns, bounds), combinators and references, the spec's rules
+and the size of N. The spec's `routing` thresholds map the score to a tier; a budget steps the
+tier down while the cheapest backend of that tier would cost more per record than allowed. The
+chosen route is a whole sub-workflow (any pattern), so patterns compose; without routes, the
+spec's own stages run sequentially with every stage moved to the chosen tier.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel
+
+from apprentice.backends.pool import BackendPool
+from apprentice.config import Tier
+from apprentice.records import RecordContext, RecordOutcome
+from apprentice.shapes.prompts import schema_text
+from apprentice.shapes.schema import Shape
+from apprentice.workflows import Pattern, RoutingSpec, WorkflowSpec
+
+CONSTRAINTS = {
+    "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "const",
+}  # fmt: skip
+COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if"}
+
+
+class Complexity(BaseModel):
+    """The routing decision's evidence: the counts, the score, the tier and why."""
+
+    fields: int = 0
+    depth: int = 0
+    arrays: int = 0
+    enums: int = 0
+    constraints: int = 0
+    combinators: int = 0
+    refs: int = 0
+    rules: int = 0
+    n: int = 1
+    score: float = 0.0
+    tier: Tier = Tier.fast
+    reasons: list[str] = []
+
+
+def score_complexity(schema: Any, *, rules: int = 0, n: int = 1) -> Complexity:
+    """Count what makes `schema` hard and turn it into a 0–100 score (saturating)."""
+    c = Complexity(rules=rules, n=max(1, n))
+    _walk(schema, 1, c)
+    parts = {
+        "fields": 1.5 * c.fields,
+        "nesting": 8.0 * max(0, c.depth - 1),
+        "arrays": 4.0 * c.arrays,
+        "enums": 1.5 * c.enums,
+        "constraints": 2.0 * c.constraints,
+        "combinators": 6.0 * c.combinators,
+        "references": 4.0 * c.refs,
+        "rules": 5.0 * c.rules,
+        "size of N": 4.0 * math.log10(c.n),
+    }
+    c.score = round(min(100.0, sum(parts.values())), 1)
+    top = sorted(((v, k) for k, v in parts.items() if v > 0), reverse=True)[:3]
+    c.reasons = [f"{k} +{v:.0f}" for v, k in top]
+    return c
+
+
+def _walk(node: Any, depth: int, c: Complexity) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, depth, c)
+        return
+    if not isinstance(node, dict):
+        return
+    c.depth = max(c.depth, depth)
+    props = node.get("properties")
+    if isinstance(props, dict):
+        c.fields += len(props)
+        for child in props.values():
+            _walk(child, depth + 1, c)
+    if node.get("type") == "array" or "items" in node:
+        c.arrays += 1
+        _walk(node.get("items"), depth + 1, c)
+    c.enums += "enum" in node
+    c.constraints += len(CONSTRAINTS & node.keys())
+    c.combinators += len(COMBINATORS & node.keys())
+    c.refs += "$ref" in node
+    for key in ("anyOf", "oneOf", "allOf", "then", "else", "additionalProperties", "$defs", "definitions"):
+        if isinstance(node.get(key), (dict, list)):
+            children = node[key].values() if key in ("$defs", "definitions") else [node[key]]
+            for child in children:
+                _walk(child, depth, c)
+
+
+def choose_tier(complexity: Complexity, routing: RoutingSpec, pool: BackendPool | None = None, prompt_chars: int = 0) -> Complexity:
+    """Set `complexity.tier` from the thresholds, then step down while over budget."""
+    tier = Tier.premium if complexity.score >= routing.premium_from else Tier.quality if complexity.score >= routing.quality_from else Tier.fast
+    complexity.reasons.append(f"score {complexity.score} → {tier.value}")
+    if routing.budget_usd is not None and pool is not None:
+        while tier is not Tier.fast and estimated_cost(pool, tier, prompt_chars) > routing.budget_usd:
+            lower = max((t for t in Tier if t.rank < tier.rank), key=lambda t: t.rank)
+            complexity.reasons.append(f"{tier.value} over budget ${routing.budget_usd}/record → {lower.value}")
+            tier = lower
+    complexity.tier = tier
+    return complexity
+
+
+def estimated_cost(pool: BackendPool, tier: Tier, prompt_chars: int, answer_tokens: int = 400) -> float:
+    """Cost of one call where a request for `tier` would land: the cheapest enabled backend of the
+    first tier in the pool's failover order that has one (≈ 4 characters per token)."""
+    order = [tier, *sorted((t for t in Tier if t.rank > tier.rank), key=lambda t: t.rank), *sorted((t for t in Tier if t.rank < tier.rank), key=lambda t: -t.rank)]
+    for t in order:
+        costs = [b.cost(prompt_chars // 4 + 100, answer_tokens) for b in pool.config.backends if b.enabled and b.tier == t]
+        if costs:
+            return min(costs)
+    return 0.0
+
+
+def route_for(spec: WorkflowSpec, tier: Tier) -> WorkflowSpec:
+    """The sub-workflow for `tier`: its route, else the nearest route below, else above; without
+    routes, the spec's stages run sequentially on that tier."""
+    if spec.routes:
+        order = sorted(Tier, key=lambda t: (t.rank > tier.rank, abs(t.rank - tier.rank)))
+        return next(spec.routes[t] for t in order if t in spec.routes)
+    stages = [s.model_copy(update={"tier": tier, "backend": None}) for s in spec.stages]
+    return spec.model_copy(update={"name": f"{spec.name}.{tier.value}", "pattern": Pattern.sequential, "stages": stages})
+
+
+async def run_routed(
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    *,
+    index: int,
+    seed: int | None = None,
+    context: RecordContext | None = None,
+) -> RecordOutcome:
+    """Score, pick a tier and its route, and run the route's own pattern."""
+    from apprentice.patterns import run_pattern  # the route may be any pattern, this one included
+
+    complexity = score_complexity(shape.json_schema, rules=len(spec.rules), n=context.n if context else 1)
+    choose_tier(complexity, spec.routing, pool, len(schema_text(shape.json_schema)))
+    route = route_for(spec, complexity.tier)
+    outcome = await run_pattern(pool, route, shape, index=index, seed=seed, context=context)
+    outcome.meta["routing"] = {"score": complexity.score, "tier": complexity.tier.value, "route": route.name, "reasons": complexity.reasons}
+    return outcome
