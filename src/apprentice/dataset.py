@@ -144,14 +144,16 @@ def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) ->
 
 
 def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
-    """Write valid records to `out` (JSONL, in index order) and rejects with reasons beside it;
-    with a statistics-path report, `NAME.verification.json` too.
+    """Write valid records to `out` (JSONL, in index order), rejects with reasons beside it, and
+    each record's pattern facts (routing score and tier, branches, attempts, votes) in
+    `NAME.meta.jsonl`; with a statistics-path report, `NAME.verification.json` too.
 
     Files are written to a temporary name and renamed, so a killed run never leaves half a file.
     """
     outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_jsonl(out, (o.record for o in outcomes if o.valid))
+    _atomic_jsonl(meta_path(out), ({"index": o.index, "valid": o.valid, **o.meta} for o in outcomes))
     if numeric is not None:
         verification = out.with_suffix(".verification.json")
         verification.write_text(numeric.model_dump_json(indent=2))
@@ -164,6 +166,10 @@ def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport 
     return out, None
 
 
+def meta_path(out: Path) -> Path:
+    return out.with_suffix(".meta.jsonl")
+
+
 def rejects_path(out: Path) -> Path:
     """Where the rejects of an output file go: beside it, `NAME.rejects.jsonl`."""
     return out.with_suffix(".rejects.jsonl")
@@ -173,5 +179,5 @@ def _atomic_jsonl(path: Path, rows: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     os.replace(tmp, path)

@@ -52,7 +52,7 @@ def score_complexity(schema: Any, *, rules: int = 0, n: int = 1) -> Complexity:
     _walk(schema, 1, c)
     parts = {
         "fields": 1.5 * c.fields,
-        "nesting": 8.0 * max(0, c.depth - 1),
+        "nesting": 8.0 * max(0, c.depth - 2),  # a flat object (depth 2: object, leaves) adds nothing
         "arrays": 4.0 * c.arrays,
         "enums": 1.5 * c.enums,
         "constraints": 2.0 * c.constraints,
