@@ -132,3 +132,22 @@ def test_validation_paths_are_json_pointers():
     schema = {"type": "object", "properties": {"a/b": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}
     issues = validate({"a/b": [1, -1]}, schema)
     assert [i.path for i in issues] == ["/a~1b/1"]
+
+
+def test_grammar_schema_loosens_what_crashes_grammar_engines_but_keeps_the_rest():
+    from apprentice.backends.grammar import grammar_safe
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "body": {"type": "string", "maxLength": 131072},
+            "id": {"type": "string", "pattern": "^[A-Fa-f\\d]{24}$"},
+            "odd": {"type": "string", "pattern": "^(?!admin).*$"},
+            "tags": {"type": "array", "minItems": 1000, "items": {"type": "string", "maxLength": 20}},
+        },
+    }
+    safe = grammar_safe(schema)
+    props = safe["properties"]
+    assert "maxLength" not in props["body"] and props["id"]["pattern"] == "^[A-Fa-f0-9]{24}$"
+    assert "pattern" not in props["odd"] and props["tags"]["minItems"] == 256 and props["tags"]["items"]["maxLength"] == 20
+    assert schema["properties"]["body"]["maxLength"] == 131072, "the user's schema is untouched"

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from apprentice.backends.grammar import grammar_safe
 from apprentice.backends.http import make_client, post_json
 from apprentice.backends.types import ModelRequest, ModelResponse
 from apprentice.config import BackendConfig
@@ -36,7 +37,7 @@ class OpenAICompatibleClient:
                     "json_schema": {"name": "record", "schema": request.json_schema, "strict": False},
                 }
             elif kind == "llama_cpp":
-                body["response_format"] = {"type": "json_object", "schema": request.json_schema}
+                body["response_format"] = {"type": "json_object", "schema": grammar_safe(request.json_schema)}
             elif kind == "json_object":
                 body["response_format"] = {"type": "json_object"}
         return body

@@ -55,7 +55,11 @@ async def run_correct_loop(
         outcome.calls.extend(result.calls)
         if result.value is not None:
             record = result.value
-        found = issues_of(record) if result.metrics.calls else [ValidationIssue(path="", message=result.reason or "no answer", keyword="backend")]
+        if result.metrics.calls:
+            found = issues_of(record)
+        else:  # the backend(s) failed: keep the reason, the next round may reach another tier
+            found = [ValidationIssue(path="", message=result.reason or "no answer", keyword="backend")]
+            outcome.reason = f"stage '{stage.name}': {result.reason}"
         attempts.append({
             "round": round_, "stage": stage.name, "tier": stage.tier.value, "backend": result.metrics.backend,
             "issues": len(found), "escalated": escalated, "cost_usd": result.metrics.cost_usd,
@@ -79,6 +83,10 @@ async def run_correct_loop(
         premium = corrector.model_copy(update={"name": f"{corrector.name}-premium", "tier": Tier.premium, "backend": None})
         issues = await attempt(premium, _fix(record, schema, issues, premium, index), spec.max_rounds + 1, True)
     outcome.meta["rounds"] = len(attempts) - 1
+    if not issues:
+        outcome.reason = None
+    elif record is not None:
+        outcome.reason = "; ".join(str(i) for i in issues[:5])
     return finish(outcome, record, shape, spec, context, already_valid=not issues)
 
 

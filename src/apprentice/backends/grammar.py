@@ -1,0 +1,71 @@
+"""Schemas as sent to a grammar engine (llama.cpp turns a JSON Schema into a GBNF grammar).
+
+Some valid schemas make that conversion blow up: `maxLength: 131072` becomes a rule repeated
+131,072 times and the llama.cpp server dies on it. The grammar only steers decoding — every
+record is still validated against the user's full schema — so large bounds are loosened here
+and long or exotic regexes are left to validation and correction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MAX_REPEAT = 256
+MAX_PATTERN = 120
+
+
+def grammar_safe(schema: Any) -> Any:
+    """A copy of `schema` without bounds and patterns that grammar compilers cannot afford."""
+    if isinstance(schema, list):
+        return [grammar_safe(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("maxLength", "maxItems", "maxProperties") and isinstance(value, int) and value > MAX_REPEAT:
+            continue
+        if key in ("minLength", "minItems", "minProperties") and isinstance(value, int) and value > MAX_REPEAT:
+            out[key] = MAX_REPEAT
+            continue
+        if key == "pattern" and isinstance(value, str):
+            portable = portable_pattern(value)
+            if portable is not None:
+                out[key] = portable
+            continue
+        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas") and isinstance(value, dict):
+            out[key] = {name: grammar_safe(sub) for name, sub in value.items()}
+        else:
+            out[key] = grammar_safe(value)
+    return out
+
+
+_CLASS_ESCAPES = {"d": "0-9", "w": "a-zA-Z0-9_", "s": " \\t\\n"}
+_SAFE_ESCAPE = re.compile(r"\\[.\-\\/^$*+?()\[\]{}|]")
+
+
+def portable_pattern(pattern: str) -> str | None:
+    """The pattern in the regex subset llama.cpp compiles (`\\d`, `\\w`, `\\s` spelled out as
+    classes), or None when it uses more (lookarounds, other escapes) or is too long."""
+    if len(pattern) > MAX_PATTERN or "(?" in pattern:
+        return None
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt in _CLASS_ESCAPES:
+                out.append(_CLASS_ESCAPES[nxt] if in_class else f"[{_CLASS_ESCAPES[nxt]}]")
+            elif _SAFE_ESCAPE.fullmatch(pattern[i : i + 2]):
+                out.append(pattern[i : i + 2])
+            else:
+                return None
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+        elif ch == "]" and in_class:
+            in_class = False
+        out.append(ch)
+        i += 1
+    return "".join(out)
