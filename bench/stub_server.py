@@ -1,5 +1,6 @@
 """A fast OpenAI-compatible stub for benchmarks: answers every chat request with a valid record
-after a fixed delay (standing in for a model's latency). Run: python bench/stub_server.py PORT DELAY_MS"""
+after a fixed delay (standing in for a model's latency) — a city, or, when the request carries a
+schema (llama.cpp style), a simple instance of it. Run: python bench/stub_server.py PORT DELAY_MS"""
 
 from __future__ import annotations
 
@@ -17,11 +18,24 @@ DELAY_S = float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.02
 counter = itertools.count()
 
 
+def instance(schema: dict, n: int):
+    """A simple value valid for a plain schema (types, enums, required), for requests that send one."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {k: instance(v, n) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [instance(schema.get("items", {}), n)]
+    return {"integer": n, "number": n + 0.5, "boolean": True, "null": None}.get(kind, f"value {n}")
+
+
 async def chat(request: Request) -> JSONResponse:
-    await request.body()
+    body = json.loads(await request.body())
     await asyncio.sleep(DELAY_S)
     n = next(counter)
-    content = json.dumps({"city": f"City {n}", "country": "Norway", "population": 1000 + n})
+    schema = (body.get("response_format") or {}).get("schema")
+    content = json.dumps(instance(schema, n) if schema else {"city": f"City {n}", "country": "Norway", "population": 1000 + n})
     return JSONResponse({
         "model": "stub",
         "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
