@@ -75,3 +75,42 @@ class CachedVariant(SQLModel, table=True):
     position: int
     record_json: str
     at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowState(SQLModel, table=True):
+    """The apprenticeship of one workflow version: its state, its learned profile, its costs."""
+
+    __tablename__ = "workflow_states"
+
+    key: str = Field(primary_key=True, description="workflow@version")
+    workflow: str = Field(index=True)
+    version: str
+    state: str = "apprentice"
+    executions: int = 0
+    good_executions: int = 0
+    judge_calls: int = 0
+    executions_apprentice: int = 0
+    executions_graduated: int = 0
+    monitoring_cost_apprentice: float = 0.0
+    monitoring_cost_graduated: float = 0.0
+    profile_json: str = "{}"
+    drift_json: str = "{}"
+    recent_json: str = Field("[]", description="the last executions' metrics, for investigations")
+    last_drift_at: datetime | None = None
+    last_drift_reason: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StateTransition(SQLModel, table=True):
+    """Every change of a workflow version's state, with why."""
+
+    __tablename__ = "state_transitions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    workflow: str = Field(index=True)
+    version: str
+    from_state: str
+    to_state: str
+    reason: str
+    run_id: str | None = None

@@ -1,0 +1,270 @@
+"""The apprenticeship state machine, one per workflow version.
+
+    apprentice ──(N good executions, stable profile)──▶ graduated
+    graduated ──(drift or sudden failure)──▶ investigating
+    investigating ──UPDATE_PROFILE──▶ graduated (profile rebuilt from recent executions)
+                  ──EVOLVE_WORKFLOW──▶ evolving (handed to evolution)
+                  ──CRITICAL──▶ critical
+
+In *apprentice* every execution is judged by the tiered judges and, when judged normal, teaches
+the profile. *Graduated* executions are checked by statistics only (`DriftMonitor`): zero model
+calls, unless an optional random spot check (`spot_check`, default 0) asks a judge. Drift
+triggers an *investigation*: the judges get the recent executions and the profile and return an
+action. Everything is persisted in the store (state, profile, detector state, transitions), so
+hooks and flows in any process see the same machine.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+
+from apprentice.backends.ledger import record_calls
+from apprentice.backends.pool import BackendPool
+from apprentice.backends.types import ChatMessage
+from apprentice.config import Tier
+from apprentice.monitor.drift import DriftCheck, DriftMonitor
+from apprentice.monitor.judges import SYSTEM, Judgement, Verdict, ask, judge_execution
+from apprentice.monitor.profile import QualityProfile
+from apprentice.store import StateTransition, WorkflowState, session, write
+from apprentice.store.models import utcnow
+
+RECENT = 20
+
+
+class State(StrEnum):
+    apprentice = "apprentice"
+    graduated = "graduated"
+    investigating = "investigating"
+    evolving = "evolving"
+    critical = "critical"
+
+
+class Action(StrEnum):
+    UPDATE_PROFILE = "UPDATE_PROFILE"
+    EVOLVE_WORKFLOW = "EVOLVE_WORKFLOW"
+    CRITICAL = "CRITICAL"
+
+
+class Diagnosis(BaseModel):
+    action: Action
+    reasons: list[str] = Field(default_factory=list)
+    resilience: str | None = Field(None, description="for CRITICAL: what to add (retries, fallback backend, …)")
+    source: Literal["judge", "rule"] = "judge"
+
+
+DIAGNOSIS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "action": {"enum": [a.value for a in Action]},
+        "reasons": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+        "resilience": {"type": "string"},
+    },
+    "required": ["action", "reasons"],
+}
+
+
+class Observation(BaseModel):
+    """One execution of a workflow version, as the machine sees it."""
+
+    workflow: str
+    version: str
+    run_id: str
+    values: dict[str, float] = Field(default_factory=dict)
+    error_class: str | None = None
+    sample: list[Any] = Field(default_factory=list)
+
+
+class ApprenticeshipPolicy(BaseModel):
+    graduate_after: int = Field(50, ge=2, description="good executions needed to graduate")
+    stability_tolerance: float = Field(0.1, gt=0)
+    escalate_below: tuple[float, float] = (0.95, 0.90)
+    spot_check: float = Field(0.0, ge=0, le=1, description="share of graduated executions judged anyway")
+
+
+class Step(BaseModel):
+    """What one observation did."""
+
+    state: State
+    previous: State
+    reason: str = ""
+    verdict: Verdict | None = None
+    drift: DriftCheck | None = None
+    diagnosis: Diagnosis | None = None
+    judge_calls: int = 0
+    monitoring_cost_usd: float = 0.0
+    moves: list[tuple[State, State, str]] = Field(default_factory=list, description="(from, to, reason), in order")
+
+    def move(self, to: State, reason: str) -> None:
+        self.moves.append((self.state, to, reason))
+        self.state, self.reason = to, reason
+
+
+async def observe(
+    pool: BackendPool,
+    obs: Observation,
+    policy: ApprenticeshipPolicy | None = None,
+    *,
+    engine: Engine | None = None,
+    rng: random.Random | None = None,
+) -> Step:
+    """Feed one execution to its version's state machine; persist and return what happened."""
+    policy = policy or ApprenticeshipPolicy()
+    row = load_state(obs.workflow, obs.version, engine)
+    profile = QualityProfile.model_validate_json(row.profile_json) if row.profile_json != "{}" else QualityProfile(workflow=obs.workflow, version=obs.version)
+    detector = DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor()
+    recent = json.loads(row.recent_json)
+    state = State(row.state)
+    step = Step(state=state, previous=state)
+    judgements: list[Judgement] = []
+    row.executions += 1
+
+    if state is State.apprentice:
+        judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below)
+        judgements.append(judgement)
+        step.verdict = judgement.verdict
+        if obs.error_class is None and judgement.verdict.status == "normal":
+            row.good_executions += 1
+            profile.add(obs.values)
+        stable, why = profile.stable(min_count=policy.graduate_after, tolerance=policy.stability_tolerance)
+        if row.good_executions >= policy.graduate_after and stable:
+            step.move(State.graduated, f"{row.good_executions} good executions; {why}")
+    elif state is State.graduated:
+        step.drift = detector.check(profile, obs.values, error_class=obs.error_class)
+        if step.drift.alarm:
+            row.last_drift_at, row.last_drift_reason = utcnow(), step.drift.reason
+            step.move(State.investigating, step.drift.reason)
+        elif policy.spot_check and (rng or random).random() < policy.spot_check:
+            judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below)
+            judgements.append(judgement)
+            step.verdict = judgement.verdict
+            if judgement.verdict.status == "broken" and judgement.verdict.confidence >= policy.escalate_below[1]:
+                step.move(State.investigating, "spot check: " + "; ".join(judgement.verdict.reasons[:2]))
+    recent = (recent + [{"values": obs.values, "error_class": obs.error_class}])[-RECENT:]
+
+    if step.state is State.investigating:
+        diagnosis, calls = await investigate(pool, recent, profile, sudden=bool(step.drift and step.drift.sudden) or obs.error_class is not None)
+        judgements.append(Judgement(verdict=Verdict(status="suspicious", confidence=1.0), chain=[], calls=calls))
+        step.diagnosis = diagnosis
+        if diagnosis.action is Action.UPDATE_PROFILE:
+            profile = QualityProfile(workflow=obs.workflow, version=obs.version)
+            for item in recent[-10:]:
+                if not item.get("error_class"):
+                    profile.add(item["values"])
+            detector.reset()
+        target = {Action.UPDATE_PROFILE: State.graduated, Action.EVOLVE_WORKFLOW: State.evolving, Action.CRITICAL: State.critical}[diagnosis.action]
+        step.move(target, f"diagnosis {diagnosis.action.value} ({diagnosis.source}): " + "; ".join(diagnosis.reasons[:2]))
+
+    calls = [c for j in judgements for c in j.calls]
+    step.judge_calls = len(calls)
+    step.monitoring_cost_usd = sum(c.cost_usd for c in calls)
+    if calls:
+        record_calls([("judge", c) for c in calls], run_id=obs.run_id, workflow=obs.workflow, version=obs.version, purpose="monitoring", engine=engine)
+    row.judge_calls += len(calls)
+    if state is State.apprentice:
+        row.executions_apprentice += 1
+        row.monitoring_cost_apprentice += step.monitoring_cost_usd
+    else:
+        row.executions_graduated += 1
+        row.monitoring_cost_graduated += step.monitoring_cost_usd
+    row.state = step.state.value
+    row.profile_json, row.drift_json, row.recent_json = profile.model_dump_json(), detector.model_dump_json(), json.dumps(recent)
+    save_state(row, step, obs.run_id, engine)
+    return step
+
+
+def evidence(obs: Observation, profile: QualityProfile) -> dict[str, Any]:
+    return {
+        "metrics": obs.values,
+        "error": obs.error_class,
+        "profile": {name: m.summary() for name, m in profile.metrics.items()},
+        "sample_records": obs.sample[:3],
+    }
+
+
+async def investigate(pool: BackendPool, recent: list[dict], profile: QualityProfile, *, sudden: bool) -> tuple[Diagnosis, list]:
+    """Ask the judges (fast, then up) for an action; fall back to a rule when none answers usably."""
+    messages = [
+        ChatMessage(role="system", content=SYSTEM),
+        ChatMessage(role="user", content=(
+            "A graduated workflow drifted from its quality profile. Decide: UPDATE_PROFILE if the world "
+            "changed but the output is still right, EVOLVE_WORKFLOW if the workflow should change, CRITICAL "
+            "if it is failing (then say which resilience to add).\n"
+            f"Profile: {json.dumps({n: m.summary() for n, m in profile.metrics.items()}, default=str)[:2500]}\n"
+            f"Recent executions (oldest first): {json.dumps(recent[-10:], default=str)[:2500]}"
+        )),
+    ]  # fmt: skip
+    calls = []
+    for tier in (Tier.fast, Tier.quality, Tier.premium):
+        diagnosis, call = await ask(pool, tier, messages, DIAGNOSIS_SCHEMA, Diagnosis)
+        if call is not None:
+            calls.append(call)
+        if diagnosis is not None:
+            return diagnosis, calls
+    return rule_diagnosis(recent, profile, sudden=sudden), calls
+
+
+def rule_diagnosis(recent: list[dict], profile: QualityProfile, *, sudden: bool) -> Diagnosis:
+    """When no judge answers usably: failures are critical; lost validity needs evolution;
+    anything else (slower, dearer, but still right) updates the profile."""
+    last = recent[-1] if recent else {}
+    if sudden or last.get("error_class"):
+        return Diagnosis(action=Action.CRITICAL, reasons=["the execution failed or its validity collapsed"], resilience="add a fallback backend and retries", source="rule")
+    validity = profile.metrics.get("validity")
+    if validity is not None and last.get("values", {}).get("validity", 1.0) < validity.mean - 2 * max(validity.sd, 0.01):
+        return Diagnosis(action=Action.EVOLVE_WORKFLOW, reasons=["validity is below its profile"], source="rule")
+    return Diagnosis(action=Action.UPDATE_PROFILE, reasons=["output still valid; the operating point moved"], source="rule")
+
+
+def load_state(workflow: str, version: str, engine: Engine | None = None) -> WorkflowState:
+    with session(engine) as s:
+        row = s.get(WorkflowState, f"{workflow}@{version}")
+    return row or WorkflowState(key=f"{workflow}@{version}", workflow=workflow, version=version)
+
+
+def save_state(row: WorkflowState, step: Step, run_id: str | None, engine: Engine | None = None) -> None:
+    row.updated_at = utcnow()
+
+    def persist(s) -> None:
+        s.merge(row)
+        for before, after, reason in step.moves:
+            s.add(StateTransition(workflow=row.workflow, version=row.version, from_state=before.value, to_state=after.value, reason=reason[:2000], run_id=run_id))
+
+    write(persist, engine)
+
+
+def mark_failed(workflow: str, version: str, run_id: str, error_class: str, engine: Engine | None = None) -> bool:
+    """From a failure hook (no model calls there): a graduated version goes to investigating at
+    once; the next run's monitor step carries out the investigation. Returns True if it moved."""
+    row = load_state(workflow, version, engine)
+    if row.state != State.graduated.value:
+        return False
+    row.state, row.last_drift_at, row.last_drift_reason = State.investigating.value, utcnow(), f"the run failed ({error_class})"
+    recent = json.loads(row.recent_json) + [{"values": {}, "error_class": error_class}]
+    row.recent_json = json.dumps(recent[-RECENT:])
+    step = Step(state=State.graduated, previous=State.graduated)
+    step.move(State.investigating, row.last_drift_reason)
+    save_state(row, step, run_id, engine)
+    return True
+
+
+def transitions(workflow: str | None = None, engine: Engine | None = None) -> list[StateTransition]:
+    from sqlmodel import select
+
+    query = select(StateTransition).order_by(StateTransition.at)
+    if workflow:
+        query = query.where(StateTransition.workflow == workflow)
+    with session(engine) as s:
+        return list(s.exec(query).all())
+
+
+def all_states(engine: Engine | None = None) -> list[WorkflowState]:
+    from sqlmodel import select
+
+    with session(engine) as s:
+        return list(s.exec(select(WorkflowState).order_by(WorkflowState.workflow, WorkflowState.version)).all())
