@@ -69,7 +69,7 @@ async def flow_run(shape_path: str, backends: str | None, n: int, concurrency: i
     started = time.perf_counter()
     summary = await generate_dataset(
         shape=shape_path, n=n, out=out, batch_size=batch_size, concurrency=concurrency,
-        parallel_batches=2, seed=int(time.time()), backends_file=backends, record_attempts=1,
+        parallel_batches=2, seed=int(time.time()), backends_file=backends, record_attempts=1, monitor=False,
     )  # fmt: skip
     return time.perf_counter() - started, summary.records
 

@@ -119,6 +119,20 @@ def backends(file: Annotated[Path | None, typer.Option(help="backend file")] = N
     console.print(table)
 
 
+@app.command()
+@one_line_errors
+def status(workflow: Annotated[str | None, typer.Argument(help="only this workflow")] = None) -> None:
+    """Workflow versions: apprenticeship state, executions, graduation, last drift, monitoring cost."""
+    from apprentice.orchestration.monitoring import status_rows
+
+    rows = [r for r in status_rows() if workflow is None or r["workflow"].split("@")[0] == workflow]
+    table = Table("workflow@version", "state", "executions", "graduation", "judge calls", "monitoring $/exec (apprentice)", "(graduated)", "last drift")
+    for r in rows:
+        table.add_row(r["workflow"], r["state"], str(r["executions"]), r["graduation"], str(r["judge_calls"]),
+                      r["cost_per_exec_apprentice"], r["cost_per_exec_graduated"], r["last_drift"])  # fmt: skip
+    console.print(table if rows else "no workflow has run yet")
+
+
 @server_app.command("start")
 @one_line_errors
 def server_start() -> None:

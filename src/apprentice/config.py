@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     local_port: int = 8012
     local_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     local_ctx: int = 4096
+    graduate_after: int = Field(50, ge=2, description="good executions before a workflow version graduates")
+    spot_check: float = Field(0.0, ge=0, le=1, description="share of graduated executions judged anyway")
 
     @property
     def db_url(self) -> str:

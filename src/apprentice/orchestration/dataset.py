@@ -19,6 +19,7 @@ from apprentice.config import load_settings
 from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, generate_batch, plan_batches, rejects_path, summarise, write_outputs
 from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
+from apprentice.orchestration.monitoring import monitor_run
 from apprentice.orchestration.runtime import close_pools, pool_for
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
 from apprentice.numeric import sample
@@ -83,6 +84,11 @@ def resolve_shape(shape: str | dict | Shape) -> Shape:
     return compile_shape(shape)
 
 
+def workflow_name(shape: Any) -> str:
+    """The default workflow name for a shape: its file's stem, or `inline`."""
+    return Path(shape).stem.removesuffix(".schema") if isinstance(shape, str) else "inline"
+
+
 def resolve_spec(spec: str | dict | WorkflowSpec | None, *, fallback_name: str) -> WorkflowSpec:
     if spec is None:
         return default_spec(fallback_name)
@@ -108,17 +114,20 @@ async def generate_dataset(
     record_attempts: int = 3,
     seed: int = 0,
     backends_file: str | None = None,
+    monitor: bool = True,
 ) -> DatasetSummary:
     """Generate `n` records valid for `shape` (a file path or an inline example/JSON Schema).
 
     `spec` is a workflow spec (path or inline; default: generate then validate). Records go to
     `out` (JSONL; default under the apprentice home), rejects with reasons beside it. A record
     that fails is regenerated afresh up to `record_attempts` times before it is rejected.
+    With `monitor`, the run is fed to its workflow version's apprenticeship (judged while an
+    apprentice, drift-checked once graduated); a run made wholly of reused batches or `$cache`
+    variants is not a new execution and is not monitored.
     """
     logger = get_run_logger()
     compiled = resolve_shape(shape)
-    name = Path(shape).stem.removesuffix(".schema") if isinstance(shape, str) else "inline"
-    workflow = resolve_spec(spec, fallback_name=name)
+    workflow = resolve_spec(spec, fallback_name=workflow_name(shape))
     out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
     numeric = None
     presets = None
@@ -146,9 +155,13 @@ async def generate_dataset(
             batches, made, reused = await _serve_variants(workflow, compiled, n, seed, run_batches)
         else:
             (batches, reused), made = await run_batches(n, seed), []
+        summary = summarise(workflow, n, batches)
+        fresh = not compiled.cache_variants and reused < len(batches)
+        step = await _monitor(workflow, summary, batches, backends_file) if monitor and fresh and n else None
     finally:
         await close_pools()
-    summary = summarise(workflow, n, batches)
+    if step is not None:
+        logger.info("apprenticeship of %s: %s → %s (%d judge calls)", workflow.key, step.previous.value, step.state.value, step.judge_calls)
     if made:  # variants generated in this run: their cost is this run's cost
         spent = summarise(workflow, compiled.cache_variants, made)
         summary.per_backend, summary.input_tokens, summary.output_tokens, summary.cost_usd = spent.per_backend, spent.input_tokens, spent.output_tokens, spent.cost_usd
@@ -158,6 +171,15 @@ async def generate_dataset(
     written, _ = (await asyncio.gather(asyncio.to_thread(write_outputs, batches, out_path, numeric), publish(summary, batches)))[0]
     logger.info("wrote %d valid records to %s (%d invalid)", summary.records, written, summary.invalid)
     return summary
+
+
+async def _monitor(workflow: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], backends_file: str | None):
+    """The apprenticeship step; its failure is logged, never the user's run's failure."""
+    state = await monitor_run(workflow, summary, batches, backends_file, return_state=True)
+    if state.is_completed():
+        return await state.result()
+    get_run_logger().warning("apprenticeship step failed (%s); the records are unaffected", state.message)
+    return None
 
 
 async def _serve_variants(workflow: WorkflowSpec, shape: Shape, n: int, seed: int, run_batches) -> tuple[list[BatchResult], list[BatchResult], int]:

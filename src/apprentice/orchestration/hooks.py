@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+from apprentice.monitor.apprenticeship import mark_failed
 from apprentice.monitor.hooks import record_executions
 from apprentice.store import ExecutionRecord
 
@@ -95,8 +96,7 @@ def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
     try:
         summary = state_value(state) if state.is_completed() else None
         tags = list(flow_run.tags or [])
-        workflow = getattr(summary, "workflow", None) or tag_value(tags, "workflow", flow.name)
-        version = getattr(summary, "version", None) or tag_value(tags, "version", "unknown")
+        workflow, version = flow_identity(flow_run, summary) or (tag_value(tags, "workflow", flow.name), tag_value(tags, "version", "unknown"))
         requested = getattr(summary, "requested", 0) or 0
         records = getattr(summary, "records", 0) or 0
         row = ExecutionRecord(
@@ -115,8 +115,24 @@ def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
             error_class=None if state.is_completed() else _error_class(state),
         )
         record_executions([row])
+        if not state.is_completed() and workflow != flow.name:
+            mark_failed(workflow, version, str(flow_run.id), row.error_class or state.name)
     except Exception as exc:
         log.warning("apprentice flow hook failed (%s); the run is unaffected", type(exc).__name__)
+
+
+def flow_identity(flow_run: Any, summary: Any) -> tuple[str, str] | None:
+    """(workflow, version) of a dataset run: from its summary, else by resolving its `spec`
+    parameter the way the flow does (so failed and crashed runs are attributed too)."""
+    if getattr(summary, "workflow", None):
+        return summary.workflow, summary.version
+    params = getattr(flow_run, "parameters", None) or {}
+    if "shape" not in params:
+        return None
+    from apprentice.orchestration.dataset import resolve_spec, workflow_name
+
+    spec = resolve_spec(params.get("spec"), fallback_name=workflow_name(params["shape"]))
+    return spec.name, spec.version
 
 
 def _error_class(state: Any) -> str:
