@@ -27,7 +27,10 @@ def instance(schema: dict, n: int):
         return {k: instance(v, n) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
         return [instance(schema.get("items", {}), n)]
-    return {"integer": n, "number": n + 0.5, "boolean": True, "null": None}.get(kind, f"value {n}")
+    if kind in ("integer", "number"):
+        value = n if kind == "integer" else n + 0.5
+        return min(max(value, schema.get("minimum", value)), schema.get("maximum", value))
+    return {"boolean": True, "null": None}.get(kind, f"value {n}")
 
 
 async def chat(request: Request) -> JSONResponse:
