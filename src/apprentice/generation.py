@@ -16,6 +16,7 @@ from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
 from apprentice.errors import BackendError, BackendUnavailableError
 from apprentice.shapes.prompts import correction_messages
+from apprentice.shapes.fixups import fix
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
 from apprentice.shapes.validate import ValidationIssue, validate
 from apprentice.workflows import StageSpec
@@ -65,7 +66,7 @@ async def produce_valid(
     try:
         answer = await _call(pool, stage, messages, structured, seed, outcome)
         for attempt in range(stage.corrections + 1):
-            value, issues = _check(answer.text, schema, metrics.repairs)
+            value, issues = _check(answer.text, schema, metrics.repairs, last=attempt == stage.corrections)
             outcome.value, outcome.issues = value, issues
             if not issues:
                 outcome.valid = True
@@ -111,13 +112,19 @@ async def _call(
     return result
 
 
-def _check(text: str, schema: Any, counts: RepairCounts) -> tuple[Any, list[ValidationIssue]]:
+def _check(text: str, schema: Any, counts: RepairCounts, *, last: bool = True) -> tuple[Any, list[ValidationIssue]]:
+    """Parse, coerce, validate; on the stage's last attempt, apply deterministic fixups too."""
     try:
         value = parse_json(text, counts)
     except Unparseable as exc:
         return None, [ValidationIssue(path="", message=str(exc), keyword="json")]
     value = coerce(value, schema, counts)
-    return value, validate(value, schema)
+    issues = validate(value, schema)
+    if issues and last:
+        fixed = fix(value, schema, issues, counts)
+        if fixed is not value:
+            value, issues = fixed, validate(fixed, schema)
+    return value, issues
 
 
 def _account(metrics: StageMetrics, result: CallResult) -> None:

@@ -151,3 +151,24 @@ def test_grammar_schema_loosens_what_crashes_grammar_engines_but_keeps_the_rest(
     assert "maxLength" not in props["body"] and props["id"]["pattern"] == "^[A-Fa-f0-9]{24}$"
     assert "pattern" not in props["odd"] and props["tags"]["minItems"] == 256 and props["tags"]["items"]["maxLength"] == 20
     assert schema["properties"]["body"]["maxLength"] == 131072, "the user's schema is untouched"
+
+
+def test_fixups_replace_bad_formats_and_break_oneof_ties():
+    from apprentice.shapes.fixups import fix
+    from apprentice.shapes.repair import RepairCounts
+    from apprentice.shapes.validate import validate
+
+    schema = {"type": "object", "properties": {"to": {"type": "string", "format": "email"}, "at": {"type": "string", "format": "date-time"}}}
+    record = {"to": "The email address of the recipient", "at": "tomorrow"}
+    counts = RepairCounts()
+    fixed = fix(record, schema, validate(record, schema), counts)
+    assert validate(fixed, schema) == [] and counts.fixed == 2 and record["to"].startswith("The email")
+
+    ambiguous = {"oneOf": [
+        {"type": "object", "properties": {"id": {"type": "string"}}, "patternProperties": {"^[a-z]+$": {"type": ["string", "number"]}}},
+        {"type": "object", "properties": {"id": {"type": "string"}, "rows": {"type": "array"}}},
+    ]}  # fmt: skip
+    value = {"id": "a1"}
+    assert validate(value, ambiguous)[0].keyword == "oneOf"
+    chosen = fix(value, ambiguous, validate(value, ambiguous), RepairCounts())
+    assert validate(chosen, ambiguous) == [] and chosen["rows"] == []

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import json_repair
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _TRUE = {"true", "yes", "y", "1"}
@@ -21,11 +21,13 @@ class RepairCounts(BaseModel):
     extracted: int = 0
     repaired: int = 0
     coerced: int = 0
+    fixed: int = Field(0, description="values replaced by `shapes.fixups` (formats, oneOf ambiguity)")
 
     def add(self, other: RepairCounts) -> None:
         self.extracted += other.extracted
         self.repaired += other.repaired
         self.coerced += other.coerced
+        self.fixed += other.fixed
 
 
 class Unparseable(ValueError):
