@@ -114,3 +114,20 @@ class StateTransition(SQLModel, table=True):
     to_state: str
     reason: str
     run_id: str | None = None
+
+
+class TrendWarning(SQLModel, table=True):
+    """A trend that matters, found by the daily trend flow."""
+
+    __tablename__ = "trend_warnings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    workflow: str = Field(index=True)
+    version: str
+    metric: str
+    severity: str
+    relative_per_week: float
+    projection: float
+    horizon_days: int
+    reason: str
