@@ -83,7 +83,7 @@ def test_killed_dataset_run_resumes_without_duplicates(local_model, prefect_serv
     from apprentice.orchestration.dataset import generate_dataset
 
     with session() as s:
-        calls_before = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city")).all())
+        calls_before = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city", CallRecord.purpose == "generation")).all())
     summary = asyncio.run(
         generate_dataset(
             shape=shape, n=6, batch_size=2, parallel_batches=1,
@@ -95,7 +95,7 @@ def test_killed_dataset_run_resumes_without_duplicates(local_model, prefect_serv
     assert len(records) == 6
     assert len({json.dumps(r, sort_keys=True) for r in records}) == 6, "no record is duplicated"
     with session() as s:
-        new_calls = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city")).all()) - calls_before
+        new_calls = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city", CallRecord.purpose == "generation")).all()) - calls_before
     assert new_calls < summary.per_backend["local"].calls, "reused batches made no new model calls"
 
 
