@@ -133,6 +133,20 @@ def status(workflow: Annotated[str | None, typer.Argument(help="only this workfl
     console.print(table if rows else "no workflow has run yet")
 
 
+@app.command()
+@one_line_errors
+def versions(workflow: Annotated[str, typer.Argument(help="workflow name")]) -> None:
+    """A workflow's registered versions: lineage (parent, mutation), status, traffic, apprenticeship state."""
+    from apprentice.evolution.registry import versions as registered
+    from apprentice.monitor.apprenticeship import load_state
+
+    rows = registered(workflow)
+    table = Table("version", "parent", "mutation", "status", "traffic", "apprenticeship")
+    for v in rows:
+        table.add_row(v.version, v.parent or "–", v.mutation or "–", v.status, f"{v.traffic:.0%}", load_state(v.workflow, v.version).state)
+    console.print(table if rows else f"no registered versions of '{workflow}'")
+
+
 @server_app.command("start")
 @one_line_errors
 def server_start() -> None:

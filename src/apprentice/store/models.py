@@ -131,3 +131,37 @@ class TrendWarning(SQLModel, table=True):
     projection: float
     horizon_days: int
     reason: str
+
+
+class VersionRecord(SQLModel, table=True):
+    """An immutable workflow version with its lineage, status and share of traffic."""
+
+    __tablename__ = "workflow_versions"
+
+    key: str = Field(primary_key=True, description="workflow@version")
+    workflow: str = Field(index=True)
+    version: str
+    spec_json: str
+    content_hash: str
+    parent: str | None = None
+    mutation: str | None = None
+    reason: str = ""
+    status: str = Field("candidate", description="candidate | live | canary | retired | rejected | rolled_back")
+    traffic: float = 0.0
+    at: datetime = Field(default_factory=utcnow)
+
+
+class AvoidanceRule(SQLModel, table=True):
+    """A mutation that failed somewhere: what changed, in which context, why. Every workflow's
+    evolution consults these, so the same mistake is not tried twice anywhere."""
+
+    __tablename__ = "avoidance_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    signature: str = Field(index=True, description="operator:context:change")
+    operator: str
+    context: str
+    change: str
+    reason: str
+    source: str = Field(description="the workflow version where it failed")
+    at: datetime = Field(default_factory=utcnow)

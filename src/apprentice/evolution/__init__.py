@@ -1,0 +1,1 @@
+"""Evolution: mutation operators, the version registry with avoidance rules, statistical comparison."""

@@ -1,0 +1,39 @@
+"""Is a candidate better than the live version on the same inputs? Mann–Whitney U for a
+difference, a bootstrap CI of the median difference for non-inferiority margins."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+from scipy import stats
+
+
+class Comparison(BaseModel):
+    metric: str
+    live_median: float
+    candidate_median: float
+    p_value: float
+    diff_ci: tuple[float, float]
+    margin: float
+    verdict: Literal["better", "non_inferior", "worse"]
+
+
+def compare(metric: str, live: list[float], candidate: list[float], *, higher_is_better: bool, margin: float, seed: int = 0) -> Comparison:
+    """`better`: significantly better (p < 0.05); `non_inferior`: the 95% bootstrap CI of the
+    median difference stays within `margin` on the bad side; else `worse`."""
+    a, b = np.asarray(live, float), np.asarray(candidate, float)
+    p = float(stats.mannwhitneyu(b, a, alternative="greater" if higher_is_better else "less").pvalue) if len(a) and len(b) else 1.0
+    rng = np.random.default_rng(seed)
+    diffs = [np.median(rng.choice(b, len(b))) - np.median(rng.choice(a, len(a))) for _ in range(2000)]
+    low, high = (float(np.percentile(diffs, q)) for q in (2.5, 97.5))
+    sign = 1 if higher_is_better else -1
+    worst = low if higher_is_better else high
+    if p < 0.05 and sign * (np.median(b) - np.median(a)) > 0:
+        verdict = "better"
+    elif sign * worst >= -margin:
+        verdict = "non_inferior"
+    else:
+        verdict = "worse"
+    return Comparison(metric=metric, live_median=float(np.median(a)), candidate_median=float(np.median(b)), p_value=p, diff_ci=(low, high), margin=margin, verdict=verdict)

@@ -1,0 +1,106 @@
+"""Mutation operators: rule-based changes to a `WorkflowSpec`, each described as data.
+
+A `Mutation` says which operator changed what (`target`, `change`) and carries a `signature`
+(operator : context : change) that avoidance rules match on; the context is the pattern and the
+stage role, so a failure learnt on one workflow applies to every workflow with the same shape of
+change. Operators never produce code — only spec edits — and model-proposed mutations must name
+one of these operators with parameters (see `apply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from apprentice.config import Tier
+from apprentice.workflows import Pattern, StageRole, StageSpec, WorkflowSpec
+
+
+class Mutation(BaseModel):
+    operator: str
+    target: str = ""
+    change: dict[str, Any] = {}
+    context: str = ""
+    reason: str = ""
+
+    @property
+    def signature(self) -> str:
+        change = ",".join(f"{k}={v}" for k, v in sorted(self.change.items()))
+        return f"{self.operator}:{self.context}:{change}"
+
+
+def _context(spec: WorkflowSpec, stage: StageSpec | None = None) -> str:
+    return f"{spec.pattern.value}/{stage.role.value}" if stage else spec.pattern.value
+
+
+def _stages(spec: WorkflowSpec, role_filter=None) -> Iterator[tuple[int, StageSpec]]:
+    for i, stage in enumerate(spec.stages):
+        if role_filter is None or stage.role in role_filter:
+            yield i, stage
+
+
+def switch_tier(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
+    for i, stage in _stages(spec, (StageRole.generate, StageRole.enrich, StageRole.correct)):
+        for tier in Tier:
+            if tier is stage.tier:
+                continue
+            stages = list(spec.stages)
+            stages[i] = stage.model_copy(update={"tier": tier, "backend": None})
+            direction = "up" if tier.rank > stage.tier.rank else "down"
+            yield Mutation(operator="switch_tier", target=stage.name, change={"tier": direction}, context=_context(spec, stage)), spec.model_copy(update={"stages": stages})
+
+
+def tune_temperature(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
+    for i, stage in _stages(spec, (StageRole.generate, StageRole.enrich)):
+        current = stage.temperature if stage.temperature is not None else 0.7
+        for delta in (-0.3, 0.3):
+            value = round(min(2.0, max(0.0, current + delta)), 2)
+            if value == current:
+                continue
+            stages = list(spec.stages)
+            stages[i] = stage.model_copy(update={"temperature": value})
+            yield Mutation(operator="tune_temperature", target=stage.name, change={"temperature": "down" if delta < 0 else "up"}, context=_context(spec, stage)), spec.model_copy(update={"stages": stages})
+
+
+def raise_max_tokens(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
+    for i, stage in _stages(spec, (StageRole.generate, StageRole.enrich)):
+        stages = list(spec.stages)
+        stages[i] = stage.model_copy(update={"max_tokens": 2 * (stage.max_tokens or 512)})
+        yield Mutation(operator="raise_max_tokens", target=stage.name, change={"max_tokens": "x2"}, context=_context(spec, stage)), spec.model_copy(update={"stages": stages})
+
+
+def add_validate_stage(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
+    if spec.pattern is Pattern.sequential and not any(s.role is StageRole.validate for s in spec.stages):
+        stages = [*spec.stages, StageSpec(name="check", role=StageRole.validate, tier=Tier.quality, corrections=2)]
+        yield Mutation(operator="add_validate_stage", target="check", change={"stage": "validate"}, context=_context(spec)), spec.model_copy(update={"stages": stages})
+
+
+def add_correction_loop(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
+    if spec.pattern is Pattern.sequential and spec.stages and spec.stages[0].role is StageRole.generate:
+        stages = [spec.stages[0], StageSpec(name="fix", role=StageRole.correct, tier=spec.stages[0].tier)]
+        yield Mutation(operator="add_correction_loop", target="pattern", change={"pattern": "correct_loop"}, context=_context(spec)), spec.model_copy(update={"pattern": Pattern.correct_loop, "stages": stages})
+
+
+OPERATORS: dict[str, Callable[[WorkflowSpec], Iterator[tuple[Mutation, WorkflowSpec]]]] = {
+    "switch_tier": switch_tier,
+    "tune_temperature": tune_temperature,
+    "raise_max_tokens": raise_max_tokens,
+    "add_validate_stage": add_validate_stage,
+    "add_correction_loop": add_correction_loop,
+}
+
+
+def propose(spec: WorkflowSpec, avoided: set[str] = frozenset(), limit: int = 4) -> list[tuple[Mutation, WorkflowSpec]]:
+    """Up to `limit` candidate specs, skipping mutations whose signature an avoidance rule names.
+    Each candidate is re-validated as a `WorkflowSpec` (an operator cannot produce a broken spec)."""
+    out = []
+    for operator in OPERATORS.values():
+        for mutation, candidate in operator(spec):
+            if mutation.signature in avoided:
+                continue
+            out.append((mutation, WorkflowSpec.model_validate(candidate.model_dump())))
+            if len(out) >= limit:
+                return out
+    return out

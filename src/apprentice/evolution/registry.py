@@ -1,0 +1,76 @@
+"""The version registry: immutable workflow versions with lineage, status and traffic split.
+
+A version is registered once (its spec is frozen as JSON with its content hash); later changes
+only move its status and traffic. Traffic of a workflow's live and canary versions sums to 1.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from apprentice.errors import ConfigError
+from apprentice.evolution.mutations import Mutation
+from apprentice.store import session, write
+from apprentice.store.models import AvoidanceRule, VersionRecord
+from apprentice.workflows import WorkflowSpec
+
+
+def bump(version: str, part: str = "minor") -> str:
+    """Next semantic version: `minor` for a mutation, `patch` for a profile-only change."""
+    try:
+        major, minor, patch = (int(x) for x in version.split("."))
+    except ValueError:
+        raise ConfigError(f"version '{version}' is not MAJOR.MINOR.PATCH") from None
+    return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[part]
+
+
+def register(spec: WorkflowSpec, *, parent: str | None = None, mutation: Mutation | None = None, status: str = "candidate", traffic: float = 0.0, engine: Engine | None = None) -> VersionRecord:
+    """Record a version (idempotent for the same key and content; a different spec under an
+    existing key is refused: versions are immutable)."""
+    with session(engine) as s:
+        existing = s.get(VersionRecord, spec.key)
+    if existing is not None:
+        if existing.content_hash != spec.content_hash:
+            raise ConfigError(f"{spec.key} is already registered with different content; bump the version")
+        return existing
+    row = VersionRecord(
+        key=spec.key, workflow=spec.name, version=spec.version, spec_json=spec.model_dump_json(), content_hash=spec.content_hash,
+        parent=parent, mutation=mutation.signature if mutation else None, reason=mutation.reason if mutation else "", status=status, traffic=traffic,
+    )  # fmt: skip
+    write(lambda s: s.add(row), engine)
+    return row
+
+
+def versions(workflow: str, engine: Engine | None = None) -> list[VersionRecord]:
+    with session(engine) as s:
+        return list(s.exec(select(VersionRecord).where(VersionRecord.workflow == workflow).order_by(VersionRecord.at)).all())
+
+
+def live(workflow: str, engine: Engine | None = None) -> VersionRecord | None:
+    return next((v for v in versions(workflow, engine) if v.status == "live"), None)
+
+
+def set_split(workflow: str, split: dict[str, float], statuses: dict[str, str], engine: Engine | None = None) -> None:
+    """Set traffic shares (must sum to 1) and statuses of a workflow's versions in one transaction."""
+    if abs(sum(split.values()) - 1.0) > 1e-9:
+        raise ValueError(f"traffic split must sum to 1, got {split}")
+
+    def apply(s) -> None:
+        for row in s.exec(select(VersionRecord).where(VersionRecord.workflow == workflow)).all():
+            row.traffic = split.get(row.key, 0.0)
+            row.status = statuses.get(row.key, row.status)
+            s.add(row)
+
+    write(apply, engine)
+
+
+def add_avoidance(mutation: Mutation, reason: str, source: str, engine: Engine | None = None) -> None:
+    rule = AvoidanceRule(signature=mutation.signature, operator=mutation.operator, context=mutation.context,
+                         change=str(mutation.change), reason=reason, source=source)  # fmt: skip
+    write(lambda s: s.add(rule), engine)
+
+
+def avoided_signatures(engine: Engine | None = None) -> set[str]:
+    with session(engine) as s:
+        return set(s.exec(select(AvoidanceRule.signature)).all())

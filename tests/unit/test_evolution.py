@@ -1,0 +1,50 @@
+"""Mutations, avoidance rules, the version registry and candidate comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apprentice.errors import ConfigError
+from apprentice.evolution.compare import compare
+from apprentice.evolution.mutations import propose
+from apprentice.evolution.registry import add_avoidance, avoided_signatures, bump, live, register, set_split, versions
+from apprentice.store import engine_for
+from apprentice.workflows import default_spec, parse_spec
+
+
+def test_mutations_are_valid_specs_and_avoidance_rules_skip_them_everywhere(tmp_path):
+    engine = engine_for(f"sqlite:///{tmp_path}/e.db")
+    spec = default_spec("alpha")
+    proposed = propose(spec, limit=10)
+    assert len(proposed) >= 3 and all(c.content_hash != spec.content_hash for _, c in proposed)
+    bad, _ = proposed[0]
+    add_avoidance(bad, "lost the shadow comparison on validity", "alpha@1.1.0", engine)
+    other = default_spec("beta")  # another workflow with the same shape of change
+    assert bad.signature not in {m.signature for m, _ in propose(other, avoided_signatures(engine), limit=10)}
+
+
+def test_registry_keeps_versions_immutable_with_lineage_and_a_traffic_split(tmp_path):
+    engine = engine_for(f"sqlite:///{tmp_path}/r.db")
+    parent = default_spec("alpha")
+    register(parent, status="live", traffic=1.0, engine=engine)
+    mutation, child = propose(parent, limit=1)[0]
+    child = child.model_copy(update={"version": bump(parent.version)})
+    register(child, parent=parent.key, mutation=mutation, engine=engine)
+    with pytest.raises(ConfigError, match="immutable|different content"):
+        register(parse_spec({**child.model_dump(mode="json"), "max_rounds": 9}), engine=engine)
+    set_split("alpha", {parent.key: 0.9, child.key: 0.1}, {child.key: "canary"}, engine)
+    rows = {v.key: v for v in versions("alpha", engine)}
+    assert rows[child.key].parent == parent.key and rows[child.key].traffic == 0.1 and rows[child.key].status == "canary"
+    assert live("alpha", engine).key == parent.key
+    with pytest.raises(ValueError):
+        set_split("alpha", {parent.key: 0.9}, {}, engine)
+
+
+def test_comparison_tells_better_from_noninferior_from_worse():
+    rng = np.random.default_rng(0)
+    live_validity = rng.binomial(20, 0.90, 40) / 20
+    assert compare("validity", live_validity, rng.binomial(20, 0.99, 40) / 20, higher_is_better=True, margin=0.02).verdict == "better"
+    assert compare("validity", live_validity, rng.binomial(20, 0.60, 40) / 20, higher_is_better=True, margin=0.02).verdict == "worse"
+    latency = rng.lognormal(0, 0.2, 40)
+    assert compare("latency_s", latency, latency * 1.01, higher_is_better=False, margin=0.2).verdict == "non_inferior"
