@@ -48,3 +48,36 @@ def test_comparison_tells_better_from_noninferior_from_worse():
     assert compare("validity", live_validity, rng.binomial(20, 0.60, 40) / 20, higher_is_better=True, margin=0.02).verdict == "worse"
     latency = rng.lognormal(0, 0.2, 40)
     assert compare("latency_s", latency, latency * 1.01, higher_is_better=False, margin=0.2).verdict == "non_inferior"
+
+
+def test_shadow_comparison_promotes_through_the_canary_and_rejects_a_bad_candidate(tmp_path):
+    import asyncio
+
+    from apprentice.evolution.mutations import Mutation
+    from apprentice.evolution.shadow import evolve, rollback_live
+    from apprentice.shapes.schema import compile_shape
+    from tests.unit.test_patterns import Backend, make_pool
+
+    engine = engine_for(f"sqlite:///{tmp_path}/s.db")
+    shape = compile_shape({"city": "string", "population": 0})
+    good = Backend(lambda _p, _n: {"city": "Oslo", "population": 700_000})
+    flaky = Backend(lambda _p, n: {"city": "Oslo", "population": 1} if n % 2 else {"city": 7})  # half valid
+    slow = Backend(lambda _p, _n: {"city": "Oslo", "population": 700_000}, delay=0.05)
+    pool = make_pool(f=("fast", flaky), q=("quality", good), p=("premium", slow))
+    live = parse_spec({"name": "towns", "stages": [{"name": "g", "role": "generate", "tier": "fast", "corrections": 0}]})
+    better = parse_spec({"name": "towns", "version": "1.1.0", "stages": [{"name": "g", "role": "generate", "tier": "quality", "corrections": 0}]})
+    worse = parse_spec({"name": "towns", "version": "1.2.0", "stages": [{"name": "g", "role": "generate", "tier": "premium", "temperature": 0.2, "corrections": 0}]})
+    up = Mutation(operator="switch_tier", target="g", change={"tier": "up"}, context="sequential/generate")
+    hot = Mutation(operator="switch_tier", target="g", change={"tier": "up-premium"}, context="sequential/generate")
+    report = asyncio.run(evolve(pool, live, [(up, better), (hot, worse)], shape, seeds=list(range(6)), engine=engine))
+    assert report.promoted == better.key and [step["traffic"] for step in report.ramp] == [0.1, 0.5, 1.0]
+    verdicts = {c.key: c.verdict for c in report.candidates}
+    assert verdicts == {better.key: "winner", worse.key: "rejected"}
+    assert hot.signature in avoided_signatures(engine)
+    rows = {v.key: v for v in versions("towns", engine)}
+    assert rows[better.key].status == "live" and rows[better.key].traffic == 1.0 and rows[live.key].status == "retired"
+
+    assert rollback_live("towns", "drifted after promotion", engine) == live.key  # a promoted version that drifts
+    rows = {v.key: v for v in versions("towns", engine)}
+    assert rows[live.key].traffic == 1.0 and rows[better.key].status == "rolled_back"
+    assert up.signature in avoided_signatures(engine)

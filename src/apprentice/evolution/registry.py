@@ -65,9 +65,11 @@ def set_split(workflow: str, split: dict[str, float], statuses: dict[str, str], 
     write(apply, engine)
 
 
-def add_avoidance(mutation: Mutation, reason: str, source: str, engine: Engine | None = None) -> None:
-    rule = AvoidanceRule(signature=mutation.signature, operator=mutation.operator, context=mutation.context,
-                         change=str(mutation.change), reason=reason, source=source)  # fmt: skip
+def add_avoidance(mutation: Mutation | str, reason: str, source: str, engine: Engine | None = None) -> None:
+    """Remember a failed mutation (a `Mutation`, or the signature a version was registered with)."""
+    signature = mutation if isinstance(mutation, str) else mutation.signature
+    operator, context, change = (signature.split(":", 2) + ["", ""])[:3]
+    rule = AvoidanceRule(signature=signature, operator=operator, context=context, change=change, reason=reason, source=source)
     write(lambda s: s.add(rule), engine)
 
 
