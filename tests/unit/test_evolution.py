@@ -62,7 +62,7 @@ def test_shadow_comparison_promotes_through_the_canary_and_rejects_a_bad_candida
     shape = compile_shape({"city": "string", "population": 0})
     good = Backend(lambda _p, _n: {"city": "Oslo", "population": 700_000})
     flaky = Backend(lambda _p, n: {"city": "Oslo", "population": 1} if n % 2 else {"city": 7})  # half valid
-    slow = Backend(lambda _p, _n: {"city": "Oslo", "population": 700_000}, delay=0.05)
+    slow = Backend(lambda _p, _n: {"city": "Oslo", "population": 700_000}, delay=0.3)
     pool = make_pool(f=("fast", flaky), q=("quality", good), p=("premium", slow))
     live = parse_spec({"name": "towns", "stages": [{"name": "g", "role": "generate", "tier": "fast", "corrections": 0}]})
     better = parse_spec({"name": "towns", "version": "1.1.0", "stages": [{"name": "g", "role": "generate", "tier": "quality", "corrections": 0}]})

@@ -62,9 +62,9 @@ async def shadow_metrics(pool: BackendPool, spec: WorkflowSpec, shape: Shape, se
 
 
 def judge_candidate(live: Metrics, candidate: Metrics) -> tuple[list[Comparison], bool, str]:
-    """(comparisons, passed, reason): validity non-inferior (2 points), latency and cost not worse
-    than 25% of the live median beyond noise."""
-    latency_margin = 0.25 * max(sorted(live["latency_s"])[len(live["latency_s"]) // 2], 1e-6)
+    """(comparisons, passed, reason): validity non-inferior (2 points), latency not worse by more
+    than 25% of the live median (at least 50 ms), cost not worse by more than 25%."""
+    latency_margin = max(0.25 * sorted(live["latency_s"])[len(live["latency_s"]) // 2], 0.05)  # under 50 ms is noise
     cost_margin = 0.25 * max(sorted(live["cost_usd"])[len(live["cost_usd"]) // 2], 1e-9)
     comparisons = [
         compare("validity", live["validity"], candidate["validity"], higher_is_better=True, margin=0.02),
