@@ -62,19 +62,25 @@ async def shadow_metrics(pool: BackendPool, spec: WorkflowSpec, shape: Shape, se
 
 
 def judge_candidate(live: Metrics, candidate: Metrics) -> tuple[list[Comparison], bool, str]:
-    """(comparisons, passed, reason): validity non-inferior (2 points), latency not worse by more
-    than 25% of the live median (at least 50 ms), cost not worse by more than 25%."""
-    latency_margin = max(0.25 * sorted(live["latency_s"])[len(live["latency_s"]) // 2], 0.05)  # under 50 ms is noise
-    cost_margin = 0.25 * max(sorted(live["cost_usd"])[len(live["cost_usd"]) // 2], 1e-9)
-    comparisons = [
-        compare("validity", live["validity"], candidate["validity"], higher_is_better=True, margin=0.02),
-        compare("latency_s", live["latency_s"], candidate["latency_s"], higher_is_better=False, margin=latency_margin),
-        compare("cost_usd", live["cost_usd"], candidate["cost_usd"], higher_is_better=False, margin=cost_margin),
-    ]
+    """(comparisons, passed, reason): validity non-inferior (2 points); latency not worse by more
+    than 25% of the live median (at least 50 ms) and cost not worse by more than 25% — both
+    compared on valid records only (a fast broken answer is no saving), and only when each side
+    has at least 3 of them."""
+    comparisons = [compare("validity", live["validity"], candidate["validity"], higher_is_better=True, margin=0.02, statistic="mean")]
+
+    def served(metrics: Metrics, name: str) -> list[float]:
+        return [x for x, ok in zip(metrics[name], metrics["validity"], strict=True) if ok]
+
+    for name, floor in (("latency_s", 0.05), ("cost_usd", 1e-9)):
+        a, b = served(live, name), served(candidate, name)
+        if len(a) >= 3 and len(b) >= 3:
+            margin = max(0.25 * sorted(a)[len(a) // 2], floor)  # under 50 ms is noise
+            comparisons.append(compare(name, a, b, higher_is_better=False, margin=margin))
     worse = [c.metric for c in comparisons if c.verdict == "worse"]
     if worse:
         return comparisons, False, "worse on " + ", ".join(worse)
-    return comparisons, True, "not worse on any metric" + ("; better validity" if comparisons[0].verdict == "better" else "")
+    better = [c.metric for c in comparisons if c.verdict == "better"]
+    return comparisons, True, "not worse on any metric" + (f"; better on {', '.join(better)}" if better else "")
 
 
 async def evolve(
@@ -87,7 +93,8 @@ async def evolve(
     steps: tuple[float, ...] = (0.1, 0.5, 1.0),
     engine: Engine | None = None,
 ) -> EvolutionReport:
-    """Shadow-run every candidate against `live`, reject losers (avoidance rules), ramp the best."""
+    """Shadow-run every candidate against `live`, reject losers (avoidance rules), ramp the best
+    of those that are better on some metric and worse on none (merely equal ones are kept out)."""
     register(live, status="live", traffic=1.0, engine=engine)
     baseline = await shadow_metrics(pool, live, shape, seeds)
     reports: list[tuple[CandidateReport, Mutation, WorkflowSpec, Metrics]] = []
@@ -95,13 +102,15 @@ async def evolve(
         register(spec, parent=live.key, mutation=mutation, engine=engine)
         metrics = await shadow_metrics(pool, spec, shape, seeds)
         comparisons, passed, reason = judge_candidate(baseline, metrics)
+        if passed and not any(c.verdict == "better" for c in comparisons):
+            reason += "; but better on none, so not a winner"
         report = CandidateReport(key=spec.key, mutation=mutation.signature, comparisons=comparisons, verdict="passed" if passed else "rejected", reason=reason)
         if not passed:
             add_avoidance(mutation, f"shadow run: {reason}", spec.key, engine)
             set_split(live.name, {live.key: 1.0}, {spec.key: "rejected"}, engine)
         reports.append((report, mutation, spec, metrics))
     result = EvolutionReport(live=live.key, candidates=[r for r, *_ in reports])
-    passing = [(r, m, s, x) for r, m, s, x in reports if r.verdict == "passed"]
+    passing = [(r, m, s, x) for r, m, s, x in reports if r.verdict == "passed" and any(c.verdict == "better" for c in r.comparisons)]
     if not passing:
         return result
     best = max(passing, key=lambda item: (sum(item[3]["validity"]), -sum(item[3]["latency_s"])))

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
 from apprentice.config import load_settings
 from apprentice.dataset import BatchResult, DatasetSummary
+from apprentice.evolution.shadow import rollback_live
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, Step, load_state, observe
 from apprentice.orchestration.artifacts import artifact_key
 from apprentice.orchestration.runtime import pool_for
@@ -52,6 +53,10 @@ async def monitor_run(spec: WorkflowSpec, summary: DatasetSummary, batches: list
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
     step = await observe(pool_for(backends_file), observation(spec, summary, batches, run_id), policy_for(spec))
+    if any(after.value in ("evolving", "critical") for _, after, _ in step.moves):
+        parent = rollback_live(spec.name, f"{spec.key} drifted: {step.reason}")  # a promoted version that drifts
+        if parent:
+            get_run_logger().warning("rolled %s back to %s: %s", spec.key, parent, step.reason)
     for before, after, reason in step.moves:
         emit_event(
             event=f"apprentice.workflow.{after.value}",
