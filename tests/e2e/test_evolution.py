@@ -37,3 +37,33 @@ def test_a_degraded_version_is_evolved_and_the_fix_promoted(local_model, prefect
             return {a.key for a in await client.read_artifacts()}
 
     assert "evolution-evolving-towns" in asyncio.run(artifact_keys())
+
+
+def test_a_bad_candidate_is_rejected_and_a_second_workflow_skips_its_mutation(local_model, prefect_server, project_dir, tmp_path):
+    from apprentice.backends.pool import BackendPool
+    from apprentice.config import load_pool_config
+    from apprentice.evolution.mutations import propose
+    from apprentice.evolution.registry import avoided_signatures
+    from apprentice.evolution.shadow import evolve
+    from apprentice.shapes.schema import load_shape
+    from apprentice.workflows import parse_spec
+
+    def spec(name: str, version: str, **stage):
+        return parse_spec({"name": name, "version": version, "stages": [{"name": "generate", "role": "generate", "corrections": 0, "temperature": 0.2, **stage}]})
+
+    live = spec("first-towns", "1.0.0")
+    mutation, _ = next((m, c) for m, c in propose(live, limit=10) if m.operator == "tune_temperature")
+    bad = spec("first-towns", "1.1.0", temperature=0.5, max_tokens=4)  # deliberately broken: 4 tokens cut every record
+
+    async def run():
+        pool = BackendPool(load_pool_config())
+        try:
+            return await evolve(pool, live, [(mutation, bad)], load_shape(project_dir / "tests/data/city.json"), seeds=list(range(4)))
+        finally:
+            await pool.aclose()
+
+    report = asyncio.run(run())
+    assert report.promoted is None and report.candidates[0].verdict == "rejected" and "validity" in report.candidates[0].reason
+    assert mutation.signature in avoided_signatures()
+    second = spec("second-towns", "1.0.0")
+    assert mutation.signature not in {m.signature for m, _ in propose(second, avoided_signatures(), limit=10)}
