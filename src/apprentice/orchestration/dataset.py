@@ -157,7 +157,8 @@ async def generate_dataset(
             (batches, reused), made = await run_batches(n, seed), []
         summary = summarise(workflow, n, batches)
         fresh = not compiled.cache_variants and reused < len(batches)
-        step = await _monitor(workflow, summary, batches, backends_file) if monitor and fresh and n else None
+        source = {k: v for k, v in (("shape", shape), ("spec", spec)) if isinstance(v, str)}
+        step = await _monitor(workflow, summary, batches, backends_file, source) if monitor and fresh and n else None
     finally:
         await close_pools()
     if step is not None:
@@ -173,9 +174,9 @@ async def generate_dataset(
     return summary
 
 
-async def _monitor(workflow: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], backends_file: str | None):
+async def _monitor(workflow: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], backends_file: str | None, source: dict[str, str]):
     """The apprenticeship step; its failure is logged, never the user's run's failure."""
-    state = await monitor_run(workflow, summary, batches, backends_file, return_state=True)
+    state = await monitor_run(workflow, summary, batches, backends_file, source, return_state=True)
     if state.is_completed():
         return await state.result()
     get_run_logger().warning("apprenticeship step failed (%s); the records are unaffected", state.message)

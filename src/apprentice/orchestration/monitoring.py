@@ -14,6 +14,7 @@ from prefect.events import emit_event
 
 from apprentice.config import load_settings
 from apprentice.dataset import BatchResult, DatasetSummary
+from apprentice.evolution.registry import versions as registered_versions
 from apprentice.evolution.shadow import rollback_live
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, Step, load_state, observe
 from apprentice.orchestration.artifacts import artifact_key
@@ -39,17 +40,29 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[Batch
 
 
 def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:
+    """The spec's options over the settings; a version evolved from a graduated parent serves a
+    shortened apprenticeship (half the runs, at least 10): it inherits a known-good design."""
     settings = load_settings()
+    graduate_after = int(spec.options.get("graduate_after", settings.graduate_after))
+    registered = next((v for v in registered_versions(spec.name) if v.key == spec.key), None)
+    if registered is not None and registered.parent:
+        parent_name, _, parent_version = registered.parent.partition("@")
+        if load_state(parent_name, parent_version).state in ("graduated", "investigating", "evolving"):
+            graduate_after = max(10, graduate_after // 2)
     return ApprenticeshipPolicy(
-        graduate_after=int(spec.options.get("graduate_after", settings.graduate_after)),
+        graduate_after=graduate_after,
         spot_check=float(spec.options.get("spot_check", settings.spot_check)),
         stability_tolerance=float(spec.options.get("stability_tolerance", 0.1)),
     )
 
 
 @task(name="apprenticeship", persist_result=False)
-async def monitor_run(spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], backends_file: str | None = None) -> Step:
-    """Judge (apprentice) or drift-check (graduated) this run; emit events; publish the status."""
+async def monitor_run(
+    spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], backends_file: str | None = None, source: dict[str, str] | None = None
+) -> Step:
+    """Judge (apprentice) or drift-check (graduated) this run; emit events; publish the status.
+    `source` (the run's shape and spec references) rides in the events, so an Automation can
+    start the evolution flow for exactly this workflow."""
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
     step = await observe(pool_for(backends_file), observation(spec, summary, batches, run_id), policy_for(spec))
@@ -61,7 +74,7 @@ async def monitor_run(spec: WorkflowSpec, summary: DatasetSummary, batches: list
         emit_event(
             event=f"apprentice.workflow.{after.value}",
             resource={"prefect.resource.id": f"apprentice.workflow.{spec.key}", "prefect.resource.name": spec.key},
-            payload={"from": before.value, "to": after.value, "reason": reason, "flow_run_id": run_id},
+            payload={"from": before.value, "to": after.value, "reason": reason, "flow_run_id": run_id, **(source or {})},
         )
     await acreate_markdown_artifact(
         markdown=status_markdown(load_state(spec.name, spec.version), step),
