@@ -96,3 +96,18 @@ def test_a_hook_that_cannot_read_its_state_does_not_raise():
     task_run = SimpleNamespace(id=uuid.uuid4(), tags=["workflow:w", "version:1"])
     on_task_state(task=None, task_run=task_run, state=ExplodingState())
     on_task_state(task=None, task_run=None, state=ExplodingState())  # even a malformed call
+
+
+def test_execution_rows_carry_a_first_pass_quality_score():
+    from apprentice.dataset import BatchPlan, BatchResult
+    from apprentice.generation import StageMetrics
+    from apprentice.orchestration.hooks import batch_rows
+    from apprentice.records import RecordOutcome
+
+    def outcome(i: int, valid: bool, corrections: int) -> RecordOutcome:
+        return RecordOutcome(index=i, valid=valid, stages=[StageMetrics(stage="g", role="generate", valid=valid, corrections=corrections)])
+
+    result = BatchResult(workflow="w", version="1", plan=BatchPlan(index=0, start=0, count=3, seed=0),
+                         outcomes=[outcome(0, True, 0), outcome(1, True, 1), outcome(2, False, 2)])  # fmt: skip
+    (row,) = batch_rows("run", "Completed", ("w", "1"), result, None)
+    assert row.quality == pytest.approx((1 + 0.5 + 0) / 3) and row.validity == pytest.approx(2 / 3)

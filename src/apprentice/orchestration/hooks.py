@@ -41,6 +41,11 @@ def run_identity(run_name: str | None, tags: list[str] | None, result: Any = Non
     return tag_value(tags, "workflow", "unknown"), tag_value(tags, "version", "unknown")
 
 
+def first_pass_quality(valid: bool, corrections: int) -> float:
+    """1 for a value valid at once, 1/(1+k) after k corrections, 0 if never valid."""
+    return 1.0 / (1 + corrections) if valid else 0.0
+
+
 def batch_rows(run_id: str, state_name: str, identity: tuple[str, str], result: Any, error_class: str | None) -> list[ExecutionRecord]:
     """One execution row per stage of a batch (or one row for a failed batch)."""
     workflow, version = identity
@@ -71,6 +76,7 @@ def batch_rows(run_id: str, state_name: str, identity: tuple[str, str], result: 
                 attempts=sum(m.attempts for m in metrics),
                 corrections=sum(m.corrections for m in metrics),
                 validity=sum(m.valid for m in metrics) / len(metrics),
+                quality=sum(first_pass_quality(m.valid, m.corrections) for m in metrics) / len(metrics),
                 output_chars=sum(m.output_chars for m in metrics) // len(metrics),
                 error_class=max(set(errors), key=errors.count) if errors else None,
             )

@@ -18,13 +18,14 @@ from apprentice.evolution.registry import versions as registered_versions
 from apprentice.evolution.shadow import rollback_live
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, Step, load_state, observe
 from apprentice.orchestration.artifacts import artifact_key
+from apprentice.orchestration.hooks import first_pass_quality
 from apprentice.orchestration.runtime import pool_for
 from apprentice.store import WorkflowState
 from apprentice.workflows import WorkflowSpec
 
 
 def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], run_id: str) -> Observation:
-    """One execution's metrics, per record: latency, validity, cost, tokens, output size."""
+    """One execution's metrics, per record: latency, validity, first-pass quality, cost, tokens, output size."""
     outcomes = [o for b in batches for o in b.outcomes]
     records = max(1, len(outcomes))
     valid = [o for o in outcomes if o.valid]
@@ -33,6 +34,7 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[Batch
         "validity": summary.records / max(1, summary.requested),
         "cost_usd": summary.cost_usd / records,
         "tokens": (summary.input_tokens + summary.output_tokens) / records,
+        "quality": sum(first_pass_quality(o.valid, sum(s.corrections for s in o.stages)) for o in outcomes) / records,
     }
     if valid:
         values["output_chars"] = sum(len(json.dumps(o.record)) for o in valid) / len(valid)

@@ -58,6 +58,7 @@ class ExecutionRecord(SQLModel, table=True):
     attempts: int = 0
     corrections: int = 0
     validity: float = 0.0
+    quality: float = Field(0.0, description="first-pass quality: 1 per record valid with no correction, 1/(1+k) after k, 0 if invalid")
     quality: float | None = None
     output_chars: int = 0
     error_class: str | None = None
