@@ -84,3 +84,23 @@ def test_shadow_comparison_promotes_through_the_canary_and_rejects_a_bad_candida
     rows = {v.key: v for v in versions("towns", engine)}
     assert rows[live.key].traffic == 1.0 and rows[live.key].status == "live" and rows[fixed.key].status == "rolled_back"
     assert down.signature in avoided_signatures(engine)
+
+
+def test_model_proposed_mutations_are_legal_spec_edits_only():
+    import asyncio
+
+    from apprentice.evolution.mutations import apply_proposal, model_proposals
+    from tests.unit.test_patterns import Backend, make_pool
+
+    spec = parse_spec({"name": "w", "stages": [{"name": "g", "role": "generate", "max_tokens": 64}]})
+    assert apply_proposal(spec, {"stage": "g", "field": "max_tokens", "value": 256})[1].stages[0].max_tokens == 256
+    assert apply_proposal(spec, {"stage": "g", "field": "prompt", "value": "import os"}) is None  # not an allowed field
+    assert apply_proposal(spec, {"stage": "nope", "field": "tier", "value": "premium"}) is None
+    assert apply_proposal(spec, {"stage": "g", "field": "temperature", "value": 9}) is None  # out of range
+    answer = {"mutations": [{"stage": "g", "field": "tier", "value": "quality", "reason": "fast tier truncates"},
+                            {"stage": "g", "field": "max_tokens", "value": "lots"}]}  # fmt: skip
+    pool = make_pool(q=("quality", Backend(lambda _p, _n: answer)))
+    proposed = asyncio.run(model_proposals(pool, spec, {"validity": 0.4}))
+    assert [(m.operator, c.stages[0].tier.value) for m, c in proposed] == [("model_set_tier", "quality")]
+    garbage = make_pool(q=("quality", Backend(lambda _p, _n: "no idea")))
+    assert asyncio.run(model_proposals(garbage, spec, {})) == []

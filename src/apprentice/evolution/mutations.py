@@ -104,3 +104,77 @@ def propose(spec: WorkflowSpec, avoided: set[str] = frozenset(), limit: int = 4)
             if len(out) >= limit:
                 return out
     return out
+
+
+STAGE_FIELDS = {"tier", "temperature", "max_tokens", "corrections"}
+PROPOSAL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "mutations": {
+            "type": "array",
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "stage": {"type": "string"},
+                    "field": {"enum": sorted(STAGE_FIELDS)},
+                    "value": {"type": ["string", "number", "integer"]},
+                    "reason": {"type": "string"},
+                },
+                "required": ["stage", "field", "value"],
+            },
+        }
+    },
+    "required": ["mutations"],
+}
+
+
+def apply_proposal(spec: WorkflowSpec, proposal: dict[str, Any]) -> tuple[Mutation, WorkflowSpec] | None:
+    """A model's proposed change as a validated spec edit, or None if it is not a legal one.
+    Only a stage's tier, temperature, max tokens or corrections can be set — data, never code."""
+    field, stage_name = proposal.get("field"), proposal.get("stage")
+    index = next((i for i, s in enumerate(spec.stages) if s.name == stage_name), None)
+    if field not in STAGE_FIELDS or index is None:
+        return None
+    stage = spec.stages[index]
+    try:
+        changed = StageSpec.model_validate({**stage.model_dump(), field: proposal.get("value"), **({"backend": None} if field == "tier" else {})})
+    except ValueError:
+        return None
+    if changed == stage:
+        return None
+    before, after = getattr(stage, field), getattr(changed, field)
+    direction = after.value if isinstance(after, Tier) else "up" if before is None or (after or 0) > (before or 0) else "down"
+    stages = list(spec.stages)
+    stages[index] = changed
+    mutation = Mutation(operator=f"model_set_{field}", target=stage.name, change={field: direction}, context=_context(spec, stage), reason=str(proposal.get("reason", ""))[:300])
+    return mutation, WorkflowSpec.model_validate({**spec.model_dump(), "stages": [s.model_dump() for s in stages]})
+
+
+async def model_proposals(pool, spec: WorkflowSpec, evidence: dict[str, Any], avoided: set[str] = frozenset()) -> list[tuple[Mutation, WorkflowSpec]]:
+    """Ask a model (quality tier) for up to three stage edits, as structured JSON; keep the legal
+    ones whose signature no avoidance rule names. An unusable answer yields no proposals."""
+    import json
+
+    from apprentice.backends.types import ChatMessage, ModelRequest
+    from apprentice.errors import BackendError, BackendUnavailableError
+    from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
+
+    messages = [
+        ChatMessage(role="system", content="You improve data-generation workflows. Answer with one JSON object and nothing else."),
+        ChatMessage(role="user", content=(
+            f"Workflow: {spec.model_dump_json(include={'pattern', 'stages'})}\nWhat went wrong: {json.dumps(evidence, default=str)[:2000]}\n"
+            "Propose up to 3 changes, each setting one stage field (tier, temperature, max_tokens or corrections)."
+        )),
+    ]  # fmt: skip
+    try:
+        call = await pool.complete(ModelRequest(messages=messages, json_schema=PROPOSAL_SCHEMA, temperature=0.2), tier=Tier.quality)
+        proposals = parse_json(call.text, RepairCounts()).get("mutations", [])
+    except (BackendError, BackendUnavailableError, Unparseable, AttributeError):
+        return []
+    out = []
+    for proposal in proposals if isinstance(proposals, list) else []:
+        applied = apply_proposal(spec, proposal) if isinstance(proposal, dict) else None
+        if applied and applied[0].signature not in avoided:
+            out.append(applied)
+    return out

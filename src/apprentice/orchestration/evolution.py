@@ -5,15 +5,18 @@ Triggered by hand (`prefect deployment run 'evolve-workflow/evolve'`), by an Aut
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.events import emit_event
 
+from apprentice.evolution.mutations import model_proposals as propose_with_model
 from apprentice.evolution.mutations import propose
 from apprentice.evolution.registry import avoided_signatures, bump, live, versions
 from apprentice.evolution.shadow import EvolutionReport, evolve
+from apprentice.monitor.apprenticeship import load_state
 from apprentice.orchestration.artifacts import artifact_key
 from apprentice.orchestration.dataset import resolve_shape, resolve_spec, workflow_name
 from apprentice.orchestration.runtime import close_pools, pool_for
@@ -37,19 +40,33 @@ async def evolve_workflow(
     shadow_records: int = 6,
     max_candidates: int = 3,
     backends_file: str | None = None,
+    model_proposals: bool = True,
 ) -> EvolutionReport:
-    """Evolve the live version of `spec`'s workflow (the registry's live version if there is one)."""
+    """Evolve the live version of `spec`'s workflow (the registry's live version if there is one).
+
+    Candidates: up to `max_candidates` from the rule-based operators, plus (with
+    `model_proposals`) up to three stage edits a model proposes as structured JSON."""
     logger = get_run_logger()
     compiled = resolve_shape(shape)
     current = resolve_spec(spec, fallback_name=workflow_name(shape))
     registered = live(current.name)
     if registered is not None:
         current = WorkflowSpec.model_validate_json(registered.spec_json)
-    proposals = propose(current, avoided_signatures(), limit=max_candidates)
-    candidates = [(m, s.model_copy(update={"version": v})) for (m, s), v in zip(proposals, next_versions(current, len(proposals)), strict=True)]
-    logger.info("evolving %s: %d candidate(s) after avoidance rules", current.key, len(candidates))
+    avoided = avoided_signatures()
+    proposals = propose(current, avoided, limit=max_candidates)
     try:
-        report = await evolve(pool_for(backends_file), current, candidates, compiled, seeds=list(range(shadow_records)))
+        pool = pool_for(backends_file)
+        if model_proposals:
+            state = load_state(current.name, current.version)
+            evidence = {"state": state.state, "last_drift": state.last_drift_reason, "recent": json.loads(state.recent_json)[-5:]}
+            seen = {s.content_hash for _, s in proposals} | {current.content_hash}
+            for mutation, candidate in await propose_with_model(pool, current, evidence, avoided):
+                if candidate.content_hash not in seen:
+                    proposals.append((mutation, candidate))
+                    seen.add(candidate.content_hash)
+        candidates = [(m, s.model_copy(update={"version": v})) for (m, s), v in zip(proposals, next_versions(current, len(proposals)), strict=True)]
+        logger.info("evolving %s: %d candidate(s) after avoidance rules", current.key, len(candidates))
+        report = await evolve(pool, current, candidates, compiled, seeds=list(range(shadow_records)))
     finally:
         await close_pools()
     event = "promoted" if report.promoted else "rolled_back" if report.rolled_back else "kept"
