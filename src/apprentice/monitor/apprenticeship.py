@@ -78,6 +78,7 @@ class Observation(BaseModel):
     values: dict[str, float] = Field(default_factory=dict)
     error_class: str | None = None
     sample: list[Any] = Field(default_factory=list)
+    source: dict[str, str] = Field(default_factory=dict, description="shape and spec references of the run")
 
 
 class ApprenticeshipPolicy(BaseModel):
@@ -173,6 +174,8 @@ async def observe(
         row.executions_graduated += 1
         row.monitoring_cost_graduated += step.monitoring_cost_usd
     row.state = step.state.value
+    if obs.source:
+        row.source_json = json.dumps(obs.source)
     row.profile_json, row.drift_json, row.recent_json = profile.model_dump_json(), detector.model_dump_json(), json.dumps(recent)
     save_state(row, step, obs.run_id, engine)
     return step

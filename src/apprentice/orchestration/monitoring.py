@@ -67,7 +67,8 @@ async def monitor_run(
     start the evolution flow for exactly this workflow."""
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
-    step = await observe(pool_for(backends_file), observation(spec, summary, batches, run_id), policy_for(spec))
+    obs = observation(spec, summary, batches, run_id).model_copy(update={"source": source or {}})
+    step = await observe(pool_for(backends_file), obs, policy_for(spec))
     if any(after.value in ("evolving", "critical") for _, after, _ in step.moves):
         parent = rollback_live(spec.name, f"{spec.key} drifted: {step.reason}")  # a promoted version that drifts
         if parent:

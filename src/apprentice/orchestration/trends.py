@@ -3,6 +3,7 @@ per metric, warnings to the store and as Prefect events, one markdown artifact."
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from prefect.events import emit_event
 from sqlalchemy import func
 from sqlmodel import select
 
+from apprentice.monitor.apprenticeship import load_state
 from apprentice.store import ExecutionRecord, session, write
 from apprentice.store.models import TrendWarning, utcnow
 from apprentice.trends import TrendResult, analyse
@@ -62,10 +64,11 @@ async def daily_trends(window_days: int = 30, horizon_days: int = 30, min_days: 
     if warnings:
         write(store)
     for workflow, version, r in warnings:
+        source = json.loads(load_state(workflow, version).source_json or "{}")
         emit_event(
             event=f"apprentice.trend.{r.severity}",
             resource={"prefect.resource.id": f"apprentice.workflow.{workflow}@{version}", "prefect.resource.name": f"{workflow}@{version}"},
-            payload={"metric": r.metric, "relative_per_week": r.relative_per_week, "projection": r.projection, "reason": r.reason},
+            payload={"metric": r.metric, "relative_per_week": r.relative_per_week, "projection": r.projection, "reason": r.reason, **source},
         )
     lines = [f"# Trends over {window_days} days: {len(warnings)} warning(s) in {len(results)} series", "",
              "| workflow@version | metric | daily | %/week (95% CI) | p (pre-whitened MK) | seasonal | projection +{h}d | warning |".replace("{h}", str(horizon_days)),

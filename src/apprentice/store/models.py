@@ -97,6 +97,7 @@ class WorkflowState(SQLModel, table=True):
     profile_json: str = "{}"
     drift_json: str = "{}"
     recent_json: str = Field("[]", description="the last executions' metrics, for investigations")
+    source_json: str = Field("{}", description="the last run's shape and spec references, for evolution triggers")
     last_drift_at: datetime | None = None
     last_drift_reason: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
