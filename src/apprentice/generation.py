@@ -8,9 +8,9 @@ targeted correction prompts quoting the failing paths. A value that still fails 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
@@ -19,7 +19,10 @@ from apprentice.shapes.prompts import correction_messages
 from apprentice.shapes.fixups import fix
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
 from apprentice.shapes.validate import ValidationIssue, validate
+from apprentice.config import Tier
 from apprentice.workflows import StageSpec
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class StageMetrics(BaseModel):
@@ -134,3 +137,27 @@ def _account(metrics: StageMetrics, result: CallResult) -> None:
     metrics.input_tokens += result.input_tokens
     metrics.output_tokens += result.output_tokens
     metrics.cost_usd += result.cost_usd
+
+
+async def ask_structured(
+    pool: BackendPool,
+    messages: list[ChatMessage],
+    schema: dict[str, Any],
+    model: type[ModelT],
+    *,
+    tier: Tier | None = None,
+    backend: str | None = None,
+    temperature: float = 0.0,
+    max_tokens: int | None = None,
+) -> tuple[ModelT | None, CallResult | None]:
+    """One structured question (judges, diagnoses, proposals): (the answer validated as `model`,
+    or None if unusable; the call, or None if no backend answered). Never raises for either."""
+    request = ModelRequest(messages=messages, json_schema=schema, temperature=temperature, max_tokens=max_tokens)
+    try:
+        call = await pool.complete(request, backend=backend, tier=tier)
+    except (BackendError, BackendUnavailableError):
+        return None, None
+    try:
+        return model.model_validate(parse_json(call.text, RepairCounts())), call
+    except (Unparseable, ValidationError, ValueError, TypeError):
+        return None, call

@@ -107,6 +107,12 @@ def propose(spec: WorkflowSpec, avoided: set[str] = frozenset(), limit: int = 4)
 
 
 STAGE_FIELDS = {"tier", "temperature", "max_tokens", "corrections"}
+
+
+class Proposals(BaseModel):
+    """A model's answer; each item is checked on its own by `apply_proposal`."""
+
+    mutations: list[Any] = []
 PROPOSAL_SCHEMA = {
     "type": "object",
     "properties": {
@@ -156,9 +162,8 @@ async def model_proposals(pool, spec: WorkflowSpec, evidence: dict[str, Any], av
     ones whose signature no avoidance rule names. An unusable answer yields no proposals."""
     import json
 
-    from apprentice.backends.types import ChatMessage, ModelRequest
-    from apprentice.errors import BackendError, BackendUnavailableError
-    from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
+    from apprentice.backends.types import ChatMessage
+    from apprentice.generation import ask_structured
 
     messages = [
         ChatMessage(role="system", content="You improve data-generation workflows. Answer with one JSON object and nothing else."),
@@ -167,13 +172,9 @@ async def model_proposals(pool, spec: WorkflowSpec, evidence: dict[str, Any], av
             "Propose up to 3 changes, each setting one stage field (tier, temperature, max_tokens or corrections)."
         )),
     ]  # fmt: skip
-    try:
-        call = await pool.complete(ModelRequest(messages=messages, json_schema=PROPOSAL_SCHEMA, temperature=0.2), tier=Tier.quality)
-        proposals = parse_json(call.text, RepairCounts()).get("mutations", [])
-    except (BackendError, BackendUnavailableError, Unparseable, AttributeError):
-        return []
+    answer, _ = await ask_structured(pool, messages, PROPOSAL_SCHEMA, Proposals, tier=Tier.quality, temperature=0.2)
     out = []
-    for proposal in proposals if isinstance(proposals, list) else []:
+    for proposal in answer.mutations if answer else []:
         applied = apply_proposal(spec, proposal) if isinstance(proposal, dict) else None
         if applied and applied[0].signature not in avoided:
             out.append(applied)

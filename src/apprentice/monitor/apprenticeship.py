@@ -29,7 +29,8 @@ from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage
 from apprentice.config import Tier
 from apprentice.monitor.drift import DriftCheck, DriftMonitor
-from apprentice.monitor.judges import SYSTEM, Judgement, Verdict, ask, judge_execution
+from apprentice.generation import ask_structured
+from apprentice.monitor.judges import SYSTEM, Judgement, Verdict, judge_execution
 from apprentice.monitor.profile import QualityProfile
 from apprentice.store import StateTransition, WorkflowState, session, write
 from apprentice.store.models import utcnow
@@ -204,7 +205,7 @@ async def investigate(pool: BackendPool, recent: list[dict], profile: QualityPro
     ]  # fmt: skip
     calls = []
     for tier in (Tier.fast, Tier.quality, Tier.premium):
-        diagnosis, call = await ask(pool, tier, messages, DIAGNOSIS_SCHEMA, Diagnosis)
+        diagnosis, call = await ask_structured(pool, messages, DIAGNOSIS_SCHEMA, Diagnosis, tier=tier, max_tokens=200)
         if call is not None:
             calls.append(call)
         if diagnosis is not None:

@@ -46,10 +46,6 @@ class Cusum(BaseModel):
     def reset(self) -> None:
         self.up = self.down = 0.0
 
-    @property
-    def level(self) -> float:
-        return max(self.up, self.down) / self.h
-
 
 class SeedScore(BaseModel):
     """The seed's detector, for comparison: alarm when sigmoid(|z| − 3) > threshold."""

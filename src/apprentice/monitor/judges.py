@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from apprentice.backends.pool import BackendPool
-from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
+from apprentice.backends.types import CallResult, ChatMessage
 from apprentice.config import Tier
-from apprentice.errors import BackendError, BackendUnavailableError
-from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
+from apprentice.generation import ask_structured
 
 SYSTEM = "You monitor a data-generation workflow. Answer with one JSON object and nothing else."
 
@@ -61,7 +60,7 @@ async def judge_execution(
     chain: list[Verdict] = []
     calls: list[CallResult] = []
     for level, tier in enumerate(tiers):
-        verdict, call = await ask(pool, tier, verdict_messages(evidence), VERDICT_SCHEMA, Verdict)
+        verdict, call = await ask_structured(pool, verdict_messages(evidence), VERDICT_SCHEMA, Verdict, tier=tier, max_tokens=200)
         if call is not None:
             calls.append(call)
         verdict = verdict or Verdict(status="suspicious", confidence=0.0, reasons=["the judge's answer was unusable"], usable=False)
@@ -83,15 +82,3 @@ def verdict_messages(evidence: dict[str, Any]) -> list[ChatMessage]:
             'Answer {"status": "normal"|"suspicious"|"broken", "confidence": 0..1, "reasons": [up to 3 short strings]}.'
         )),
     ]  # fmt: skip
-
-
-async def ask(pool: BackendPool, tier: Tier, messages: list[ChatMessage], schema: dict, model: type[BaseModel]):
-    """One structured question to a judge of `tier`: (parsed answer or None, the call or None)."""
-    try:
-        call = await pool.complete(ModelRequest(messages=messages, json_schema=schema, temperature=0.0, max_tokens=200), tier=tier)
-    except (BackendError, BackendUnavailableError):
-        return None, None
-    try:
-        return model.model_validate(parse_json(call.text, RepairCounts())), call
-    except (Unparseable, ValidationError, ValueError, TypeError):
-        return None, call

@@ -14,15 +14,21 @@ import json
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
-from apprentice.backends.types import ChatMessage, ModelRequest
-from apprentice.errors import BackendError, BackendUnavailableError
-from apprentice.generation import StageMetrics, StageOutcome, produce_valid
+from pydantic import BaseModel
+
+from apprentice.backends.types import ChatMessage
+from apprentice.generation import StageMetrics, StageOutcome, ask_structured, produce_valid
 from apprentice.patterns.common import finish, generators
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import SYSTEM, generate_messages, schema_text
-from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
+
+class JudgeScores(BaseModel):
+    model_config = {"strict": True}  # numbers only: "0.8" as a string is an unusable answer
+
+    scores: list[float]
+
 
 JUDGE_SCHEMA = {
     "type": "object",
@@ -101,9 +107,8 @@ async def _judge(pool: BackendPool, judge: StageSpec, schema: Any, results: list
             f'Answer as {{"scores": [one number per candidate, in order]}}.'
         )),
     ]  # fmt: skip
-    try:
-        call = await pool.complete(ModelRequest(messages=messages, json_schema=JUDGE_SCHEMA, temperature=0.0), backend=judge.backend, tier=judge.tier)
-    except (BackendError, BackendUnavailableError):
+    answer, call = await ask_structured(pool, messages, JUDGE_SCHEMA, JudgeScores, backend=judge.backend, tier=judge.tier)
+    if call is None:
         return None
     outcome.calls.append(call)
     outcome.stages.append(StageMetrics(
@@ -111,10 +116,6 @@ async def _judge(pool: BackendPool, judge: StageSpec, schema: Any, results: list
         attempts=call.attempts, input_tokens=call.input_tokens, output_tokens=call.output_tokens,
         cost_usd=call.cost_usd, valid=True, output_chars=len(call.text),
     ))  # fmt: skip
-    try:
-        scores = parse_json(call.text, RepairCounts()).get("scores")
-    except (Unparseable, AttributeError):
+    if answer is None or len(answer.scores) != len(results):
         return None
-    if not isinstance(scores, list) or len(scores) != len(results) or not all(isinstance(s, (int, float)) for s in scores):
-        return None
-    return [min(1.0, max(0.0, float(s))) for s in scores]
+    return [min(1.0, max(0.0, s)) for s in answer.scores]
