@@ -30,7 +30,10 @@ class Tier(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Tier).index(self)
+        return _TIER_RANK[self]
+
+
+_TIER_RANK = {tier: i for i, tier in enumerate(Tier)}  # on every call's failover path: no enum scans
 
 
 StructuredOutput = Literal["json_schema", "llama_cpp", "json_object", "none"]

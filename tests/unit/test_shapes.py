@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from apprentice.errors import ShapeError, UnsatisfiableSchemaError
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
 from apprentice.shapes.schema import compile_shape, load_shape
-from apprentice.shapes.validate import validate
+from apprentice.shapes.validate import validate, validator
 
 EXAMPLE = {
     "id": 0,
@@ -132,6 +132,17 @@ def test_validation_paths_are_json_pointers():
     schema = {"type": "object", "properties": {"a/b": {"type": "array", "items": {"type": "integer", "minimum": 0}}}}
     issues = validate({"a/b": [1, -1]}, schema)
     assert [i.path for i in issues] == ["/a~1b/1"]
+
+
+def test_each_schema_is_validated_in_its_own_dialect_whatever_prefect_registers():
+    import prefect  # noqa: F401  (registers its own jsonschema class for the 2020-12 URI)
+
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "number", "maximum": 10, "exclusiveMaximum": True}
+    assert [i.keyword for i in validate(10, draft4)] == ["maximum"]
+    assert validate(9.5, draft4) == []
+    modern = {"type": "number", "exclusiveMaximum": 10}  # no $schema: 2020-12
+    assert [i.keyword for i in validate(10, modern)] == ["exclusiveMaximum"]
+    assert type(validator(modern)).__name__ == "Draft202012Validator"
 
 
 def test_grammar_schema_loosens_what_crashes_grammar_engines_but_keeps_the_rest():

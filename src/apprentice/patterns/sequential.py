@@ -36,7 +36,7 @@ async def run_sequential(
         if stage.role is StageRole.judge:
             continue  # judges belong to monitoring, not to producing the record
         if stage.role is StageRole.validate or stage.role is StageRole.correct:
-            result = await validate_and_correct(pool, stage, shape, record, index=index, seed=seed)
+            result = await validate_and_correct(pool, stage, shape, record, index=index, seed=seed, known_valid=whole_checked)
             target = shape.json_schema
         else:
             target = stage_schema(shape.json_schema, stage.fields)
@@ -57,10 +57,11 @@ async def run_sequential(
 
 
 async def validate_and_correct(
-    pool: BackendPool, stage: StageSpec, shape: Shape, record: Any, *, index: int, seed: int | None
+    pool: BackendPool, stage: StageSpec, shape: Shape, record: Any, *, index: int, seed: int | None, known_valid: bool = False
 ) -> StageOutcome:
-    """Check the whole record; if it fails, ask the stage's model to fix only the failing paths."""
-    issues = validate(record, shape.json_schema) if record is not None else []
+    """Check the whole record; if it fails, ask the stage's model to fix only the failing paths.
+    `known_valid` says an earlier stage already validated this very record against the shape."""
+    issues = validate(record, shape.json_schema) if record is not None and not known_valid else []
     if record is not None and not issues:
         metrics = StageMetrics(stage=stage.name, role=stage.role.value, valid=True, output_chars=len(str(record)))
         return StageOutcome(value=record, valid=True, metrics=metrics)

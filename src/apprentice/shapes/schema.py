@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jsonschema import SchemaError
-from jsonschema.validators import validator_for
 from pydantic import BaseModel, Field
 
 from apprentice.errors import ShapeError, UnsatisfiableSchemaError
 from apprentice.shapes.satisfiable import find_contradiction
+from apprentice.shapes.validate import dialect
 
 JSON_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
 SCHEMA_KEYWORDS = {"properties", "items", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "required", "$defs", "definitions"}
@@ -122,7 +122,7 @@ def compile_shape(document: Any, *, kind: Literal["example", "schema"] | None = 
 
 def check_schema(schema: dict[str, Any] | bool) -> None:
     """Validate the schema against its own dialect's metaschema."""
-    cls = validator_for(schema, default=validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"}))
+    cls = dialect(schema)
     try:
         cls.check_schema(schema)
     except SchemaError as exc:

@@ -6,14 +6,28 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from jsonschema import Draft4Validator, Draft6Validator, Draft7Validator, Draft201909Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from jsonschema.validators import validator_for
 from pydantic import BaseModel
 from referencing.exceptions import Unresolvable
 
 from apprentice.errors import ShapeError
 
-_DEFAULT = validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"})
+_DIALECTS = {
+    cls.ID_OF(cls.META_SCHEMA).rstrip("#"): cls
+    for cls in (Draft4Validator, Draft6Validator, Draft7Validator, Draft201909Validator, Draft202012Validator)
+}
+
+
+def dialect(schema: Any) -> Any:
+    """jsonschema's validator class for the schema's `$schema` (2020-12 when absent or unknown).
+
+    Looked up here rather than with `jsonschema.validators.validator_for`: importing Prefect
+    registers its own validator class for the 2020-12 URI, so that lookup would change with
+    import order (and add a hook to every subschema).
+    """
+    uri = schema.get("$schema") if isinstance(schema, dict) else None
+    return _DIALECTS.get(uri.rstrip("#"), Draft202012Validator) if isinstance(uri, str) else Draft202012Validator
 
 
 class ValidationIssue(BaseModel):
@@ -30,7 +44,7 @@ class ValidationIssue(BaseModel):
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Any:
     schema = json.loads(schema_json)
-    cls = validator_for(schema, default=_DEFAULT)
+    cls = dialect(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
