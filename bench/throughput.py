@@ -6,6 +6,10 @@ The raw loop sends the same prompt and schema, parses and validates each answer 
 flow does per record except Prefect, the ledger, the hooks, the artifacts and the files.
 
     python bench/throughput.py [--quick] [--n 1000] [--real-n 6] [--delay-ms 20] [--concurrency 8] [--repeat 5]
+                               [--api-url http://127.0.0.1:4200/api]
+
+By default the flow runs on Prefect's test harness (a server on SQLite in a subprocess);
+`--api-url` runs it on a server you started, e.g. one on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=500, help="records per Prefect task in the flow")
     parser.add_argument("--repeat", type=int, default=5, help="alternating raw/flow runs per figure (median)")
+    parser.add_argument("--api-url", help="a running Prefect server's API (default: Prefect's test harness on SQLite)")
     args = parser.parse_args()
     n, real_n, repeat = (200, 2, 1) if args.quick else (args.n, args.real_n, args.repeat)
 
@@ -126,6 +131,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     port = free_port()
@@ -136,9 +142,13 @@ def main() -> None:
         f'[[backends]]\nname = "stub"\nbase_url = "{stub_url}"\nmodel = "stub"\n'
         f"max_concurrency = {args.concurrency}\nstructured_output = \"none\"\n"
     )
-    results: dict = {"benchmark": "throughput", "quick": args.quick, "stub_delay_ms": args.delay_ms, "batch_size": args.batch_size}
+    results: dict = {
+        "benchmark": "throughput", "quick": args.quick, "stub_delay_ms": args.delay_ms, "batch_size": args.batch_size,
+        "prefect_api": args.api_url or "test harness (SQLite)",
+    }  # fmt: skip
+    server_context = temporary_settings(updates={PREFECT_API_URL: args.api_url}) if args.api_url else prefect_test_harness(server_startup_timeout=120)
     try:
-        with prefect_test_harness(server_startup_timeout=120):
+        with server_context:
             time.sleep(1.0)
             measure("warmup", stub_url, "stub", "none", str(backends), 10, args.concurrency, 10, work)
             results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, args.batch_size, work, repeat)
@@ -150,7 +160,7 @@ def main() -> None:
             local.start(server)
             try:
                 asyncio.run(raw_loop(server.base_url, local.MODEL_ALIAS, 1, 1, {"type": "object"}, "llama_cpp"))  # warm the model
-                results["real"] = measure("real", server.base_url, local.MODEL_ALIAS, "llama_cpp", None, real_n, 2, real_n, work)
+                results["real"] = measure("real", server.base_url, local.MODEL_ALIAS, "llama_cpp", None, real_n, 2, real_n, work, min(repeat, 3))
             finally:
                 local.stop(server)
     finally:
