@@ -84,6 +84,9 @@ class DatasetSummary(BaseModel):
     batches_reused: int = 0
     from_cache: int = Field(0, description="records served from `$cache` variants without a model call")
     numeric: NumericReport | None = Field(None, description="statistics path: the sample's verification")
+    generated: int = Field(0, description="records a model made in this run; 0 when all were reused or served from `$cache`")
+    quality: float | None = Field(None, description="mean first-pass quality of the records (see `records.first_pass_quality`)")
+    seconds_per_record: float | None = Field(None, description="mean model and repair time per record, all stages")
 
 
 async def generate_batch(
@@ -125,10 +128,13 @@ async def generate_batch(
 def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) -> DatasetSummary:
     summary = DatasetSummary(workflow=spec.name, version=spec.version, requested=requested)
     usage: dict[str, BackendUsage] = defaultdict(BackendUsage)
+    quality = seconds = 0.0
     for batch in batches:
         for outcome in batch.outcomes:
             summary.records += outcome.valid
             summary.invalid += not outcome.valid
+            quality += outcome.quality
+            seconds += outcome.seconds
             for call in outcome.calls:
                 u = usage[call.backend]
                 u.calls += 1
@@ -140,6 +146,8 @@ def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) ->
     summary.input_tokens = sum(u.input_tokens for u in usage.values())
     summary.output_tokens = sum(u.output_tokens for u in usage.values())
     summary.cost_usd = sum(u.cost_usd for u in usage.values())
+    if made := summary.records + summary.invalid:
+        summary.quality, summary.seconds_per_record = quality / made, seconds / made
     return summary
 
 

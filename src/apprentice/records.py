@@ -31,6 +31,19 @@ class RecordOutcome(BaseModel):
     def tokens(self) -> int:
         return sum(s.input_tokens + s.output_tokens for s in self.stages)
 
+    @property
+    def seconds(self) -> float:
+        return sum(s.latency_s for s in self.stages)
+
+    @property
+    def quality(self) -> float:
+        return first_pass_quality(self.valid, sum(s.corrections for s in self.stages))
+
+
+def first_pass_quality(valid: bool, corrections: int) -> float:
+    """1 for a value valid at once, 1/(1+k) after k corrections, 0 if never valid."""
+    return 1.0 / (1 + corrections) if valid else 0.0
+
 
 @dataclass
 class RecordContext:

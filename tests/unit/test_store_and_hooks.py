@@ -111,3 +111,33 @@ def test_execution_rows_carry_a_first_pass_quality_score():
                          outcomes=[outcome(0, True, 0), outcome(1, True, 1), outcome(2, False, 2)])  # fmt: skip
     (row,) = batch_rows("run", "Completed", ("w", "1"), result, None)
     assert row.quality == pytest.approx((1 + 0.5 + 0) / 3) and row.validity == pytest.approx(2 / 3)
+
+
+def test_flow_rows_carry_the_runs_quality_and_time_per_record_for_the_trend_flow(tmp_path, monkeypatch):
+    from apprentice.dataset import BatchPlan, BatchResult, summarise
+    from apprentice.generation import StageMetrics
+    from apprentice.orchestration.hooks import on_flow_state
+    from apprentice.orchestration.trends import daily_series
+    from apprentice.records import RecordOutcome
+    from apprentice.workflows import default_spec
+
+    monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/trends.db")
+    stages = [StageMetrics(stage="g", role="generate", valid=True, latency_s=1.0), StageMetrics(stage="g", role="generate", valid=True, latency_s=3.0, corrections=1)]
+    outcomes = [RecordOutcome(index=i, valid=True, stages=[m]) for i, m in enumerate(stages)]
+    summary = summarise(default_spec("w"), 2, [BatchResult(workflow="w", version="1", plan=BatchPlan(index=0, start=0, count=2, seed=0), outcomes=outcomes)])
+    made = summary.model_copy(update={"generated": 2})
+    reused = summary.model_copy(update={"generated": 0, "quality": 1.0, "seconds_per_record": 0.0})  # e.g. served from `$cache`
+
+    def finish(result) -> str:
+        run_id = uuid.uuid4()
+        state = SimpleNamespace(name="Completed", is_completed=lambda: True, result=lambda **_: result)
+        on_flow_state(flow=SimpleNamespace(name="generate-dataset"), flow_run=SimpleNamespace(id=run_id, tags=[], parameters={}), state=state)
+        return str(run_id)
+
+    finish(made)
+    with session() as s:
+        assert s.get(ExecutionRecord, finish(reused)).state == "Cached"
+
+    series = daily_series(30)[(summary.workflow, summary.version)]
+    assert series["quality"] == [pytest.approx((1 + 0.5) / 2)]  # first-pass quality, one correction halves it
+    assert series["latency_s"] == [pytest.approx((1.0 + 3.0) / 2)]  # mean seconds per record; the reuse is not a second data point

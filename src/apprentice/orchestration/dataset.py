@@ -135,6 +135,8 @@ async def generate_dataset(
         presets, numeric = sample(workflow.statistics, n, seed)
         logger.info("statistics path: %d rows drawn, verification %s", n, "passed" if numeric.passed else "FAILED")
 
+    generated = 0  # records a model made in this run (not reused from an earlier run or `$cache`)
+
     async def run_batches(count: int, run_seed: int) -> tuple[list[BatchResult], int]:
         plans = plan_batches(count, batch_size, run_seed, presets if count == n else None)
         logger.info("generating %d records for %s in %d batches", count, workflow.key, len(plans))
@@ -142,10 +144,11 @@ async def generate_dataset(
         reused = 0
 
         async def run(plan: BatchPlan) -> BatchResult:
-            nonlocal reused
+            nonlocal reused, generated
             async with limit:
                 state = await generate_batch_task(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
                 reused += state.name == "Cached"
+                generated += plan.count if state.name != "Cached" else 0
                 return await state.result()
 
         return list(await asyncio.gather(*(run(p) for p in plans))), reused
@@ -163,10 +166,11 @@ async def generate_dataset(
         await close_pools()
     if step is not None:
         logger.info("apprenticeship of %s: %s → %s (%d judge calls)", workflow.key, step.previous.value, step.state.value, step.judge_calls)
-    if made:  # variants generated in this run: their cost is this run's cost
+    if compiled.cache_variants:  # served variants cost nothing; variants made in this run are its cost
         spent = summarise(workflow, compiled.cache_variants, made)
         summary.per_backend, summary.input_tokens, summary.output_tokens, summary.cost_usd = spent.per_backend, spent.input_tokens, spent.output_tokens, spent.cost_usd
-    summary.from_cache = n if compiled.cache_variants else 0
+        summary.quality, summary.seconds_per_record = spent.quality, spent.seconds_per_record
+    summary.from_cache, summary.generated = (n if compiled.cache_variants else 0), generated
     summary.out, summary.batches_reused, summary.numeric = str(out_path.resolve()), reused, numeric
     summary.rejects = str(rejects_path(out_path)) if summary.invalid else None
     written, _ = (await asyncio.gather(asyncio.to_thread(write_outputs, batches, out_path, numeric), publish(summary, batches)))[0]

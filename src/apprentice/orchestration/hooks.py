@@ -9,6 +9,7 @@ from typing import Any
 
 from apprentice.monitor.apprenticeship import mark_failed
 from apprentice.monitor.hooks import record_executions
+from apprentice.records import first_pass_quality
 from apprentice.store import ExecutionRecord
 
 log = logging.getLogger("apprentice.hooks")
@@ -39,11 +40,6 @@ def run_identity(run_name: str | None, tags: list[str] | None, result: Any = Non
     if match := RUN_NAME.match(run_name or ""):
         return match["workflow"], match["version"]
     return tag_value(tags, "workflow", "unknown"), tag_value(tags, "version", "unknown")
-
-
-def first_pass_quality(valid: bool, corrections: int) -> float:
-    """1 for a value valid at once, 1/(1+k) after k corrections, 0 if never valid."""
-    return 1.0 / (1 + corrections) if valid else 0.0
 
 
 def batch_rows(run_id: str, state_name: str, identity: tuple[str, str], result: Any, error_class: str | None) -> list[ExecutionRecord]:
@@ -105,19 +101,21 @@ def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
         workflow, version = flow_identity(flow_run, summary) or (tag_value(tags, "workflow", flow.name), tag_value(tags, "version", "unknown"))
         requested = getattr(summary, "requested", 0) or 0
         records = getattr(summary, "records", 0) or 0
+        nothing_new = summary is not None and requested and not getattr(summary, "generated", 0)
         row = ExecutionRecord(
             run_id=str(flow_run.id),
             kind="flow",
             workflow=workflow,
             version=version,
-            state=state.name,
+            state="Cached" if nothing_new else state.name,  # as Prefect names a result it did not compute
             records=requested,
             valid_records=records,
             input_tokens=getattr(summary, "input_tokens", 0) or 0,
             output_tokens=getattr(summary, "output_tokens", 0) or 0,
             cost_usd=getattr(summary, "cost_usd", 0.0) or 0.0,
             validity=records / requested if requested else 0.0,
-            latency_s=float(flow_run.total_run_time.total_seconds()) if getattr(flow_run, "total_run_time", None) else 0.0,
+            quality=getattr(summary, "quality", None),
+            latency_s=getattr(summary, "seconds_per_record", 0.0) or 0.0,
             error_class=None if state.is_completed() else _error_class(state),
         )
         record_executions([row])

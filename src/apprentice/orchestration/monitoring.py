@@ -18,7 +18,6 @@ from apprentice.evolution.registry import versions as registered_versions
 from apprentice.evolution.shadow import rollback_live
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, Step, load_state, observe
 from apprentice.orchestration.artifacts import artifact_key
-from apprentice.orchestration.hooks import first_pass_quality
 from apprentice.orchestration.runtime import pool_for
 from apprentice.store import WorkflowState
 from apprentice.workflows import WorkflowSpec
@@ -30,11 +29,11 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[Batch
     records = max(1, len(outcomes))
     valid = [o for o in outcomes if o.valid]
     values: dict[str, float] = {
-        "latency_s": sum(sum(s.latency_s for s in o.stages) for o in outcomes) / records,
+        "latency_s": sum(o.seconds for o in outcomes) / records,
         "validity": summary.records / max(1, summary.requested),
         "cost_usd": summary.cost_usd / records,
         "tokens": (summary.input_tokens + summary.output_tokens) / records,
-        "quality": sum(first_pass_quality(o.valid, sum(s.corrections for s in o.stages)) for o in outcomes) / records,
+        "quality": sum(o.quality for o in outcomes) / records,
     }
     if valid:
         values["output_chars"] = sum(len(json.dumps(o.record)) for o in valid) / len(valid)

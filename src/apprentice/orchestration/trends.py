@@ -23,12 +23,13 @@ BARS = "▁▂▃▄▅▆▇█"
 
 
 def daily_series(window_days: int) -> dict[tuple[str, str], dict[str, list[float]]]:
-    """{(workflow, version): {metric: [daily mean, oldest first]}} from flow-level executions."""
+    """{(workflow, version): {metric: [daily mean, oldest first]}} from flow-level executions that
+    generated something (a run wholly reused or served from `$cache` says nothing of the workflow)."""
     since = utcnow() - timedelta(days=window_days)
     day = func.date(ExecutionRecord.at)
     query = (
         select(ExecutionRecord.workflow, ExecutionRecord.version, day, *(func.avg(getattr(ExecutionRecord, m)) for m in METRICS))
-        .where(ExecutionRecord.kind == "flow", ExecutionRecord.at >= since)
+        .where(ExecutionRecord.kind == "flow", ExecutionRecord.state != "Cached", ExecutionRecord.at >= since)
         .group_by(ExecutionRecord.workflow, ExecutionRecord.version, day)
         .order_by(day)
     )
@@ -36,7 +37,8 @@ def daily_series(window_days: int) -> dict[tuple[str, str], dict[str, list[float
     with session() as s:
         for workflow, version, _day, *values in s.exec(query).all():
             for metric, value in zip(METRICS, values, strict=True):
-                series[(workflow, version)][metric].append(float(value or 0.0))
+                if value is not None:  # a day whose runs did not measure it (e.g. served from `$cache`)
+                    series[(workflow, version)][metric].append(float(value))
     return series
 
 

@@ -51,15 +51,14 @@ class ExecutionRecord(SQLModel, table=True):
     state: str = Field(description="Prefect state name: Completed, Cached, Failed, Crashed...")
     records: int = 0
     valid_records: int = 0
-    latency_s: float = 0.0
+    latency_s: float = Field(0.0, description="mean seconds per record (model calls and repair, all of a stage's or the run's stages)")
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     attempts: int = 0
     corrections: int = 0
     validity: float = 0.0
-    quality: float = Field(0.0, description="first-pass quality: 1 per record valid with no correction, 1/(1+k) after k, 0 if invalid")
-    quality: float | None = None
+    quality: float | None = Field(None, description="mean first-pass quality: 1 per record valid with no correction, 1/(1+k) after k, 0 if invalid")
     output_chars: int = 0
     error_class: str | None = None
 
