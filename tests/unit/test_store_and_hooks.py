@@ -141,3 +141,21 @@ def test_flow_rows_carry_the_runs_quality_and_time_per_record_for_the_trend_flow
     series = daily_series(30)[(summary.workflow, summary.version)]
     assert series["quality"] == [pytest.approx((1 + 0.5) / 2)]  # first-pass quality, one correction halves it
     assert series["latency_s"] == [pytest.approx((1.0 + 3.0) / 2)]  # mean seconds per record; the reuse is not a second data point
+
+
+def test_a_store_from_an_older_apprentice_gains_new_columns_and_keeps_its_rows(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # `workflow_states` as it was before `source_json` existed
+        old.execute("CREATE TABLE workflow_states (key VARCHAR PRIMARY KEY, workflow VARCHAR, version VARCHAR, state VARCHAR)")
+        old.execute("INSERT INTO workflow_states VALUES ('w@1', 'w', '1', 'graduated')")
+    engine = engine_for(f"sqlite:///{path}")
+
+    from apprentice.store import WorkflowState
+
+    with session(engine) as s:
+        kept = s.get(WorkflowState, "w@1")
+    assert (kept.state, kept.source_json, kept.recent_json) == ("graduated", "{}", "[]")
+    assert kept.updated_at is not None  # a default factory (utcnow) fills old rows too
+    assert record_executions([row(1)], engine=engine)  # tables the old store never had are created too

@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process, tables created on first use."""
+    """One engine per URL per process; tables created, and a store from an older apprentice
+    brought up to date, on first use."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -31,11 +32,46 @@ def engine_for(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add the columns an older store lacks, filling existing rows with the field's default;
+    returns them as `table.column`.
+
+    Store changes are additive by rule (new tables, new columns with a default or nullable), so
+    `create_all` plus this is the whole migration story and no user's data is ever rewritten. A
+    change that renames or drops would need real migrations (Alembic) instead.
+    """
+    inspector = inspect(engine)
+    added = []
+    for table in SQLModel.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in (c for c in table.columns if c.name not in present):
+            kind = column.type.compile(dialect=engine.dialect)
+            default = _default_value(column.default)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+                    if default is not None:
+                        conn.execute(text(f'UPDATE "{table.name}" SET "{column.name}" = :value'), {"value": default})
+            except (OperationalError, DBAPIError):  # another process added it first
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def default_engine() -> Engine:
     return engine_for(load_settings().db_url)
+
+
+def _default_value(default) -> object:
+    """A column's Python-side default as a value (a factory such as `utcnow` is called once)."""
+    if default is None:
+        return None
+    return default.arg if default.is_scalar else default.arg(None) if default.is_callable else None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
