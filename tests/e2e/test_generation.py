@@ -111,3 +111,25 @@ def test_cli_generate_writes_valid_records(local_model, prefect_server, project_
     schema = load_shape(shape).json_schema
     assert len(records) == 5 and all(validate(r, schema) == [] for r in records)
     assert f"wrote 5 valid records to {out}" in result.stdout.replace("\n", "")
+
+
+def test_a_dask_task_runner_spreads_the_batches_over_worker_processes_and_resumes_there(local_model, prefect_server, project_dir, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from prefect_dask import DaskTaskRunner
+
+    from apprentice.orchestration.dataset import generate_dataset
+
+    shape = str(project_dir / "tests/data/city.json")
+    out = tmp_path / "dask.jsonl"
+    kwargs = dict(shape=shape, n=4, batch_size=2, concurrency=1, out=str(out), seed=23, monitor=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        flow = generate_dataset.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
+        with distributed.get_task_stream(client) as stream:
+            first = asyncio.run(flow(**kwargs))
+        records = read_jsonl(out)
+        again = asyncio.run(flow(**kwargs))
+
+    assert len(stream.data) >= 2, "each batch ran as a task on the cluster"
+    schema = load_shape(shape).json_schema
+    assert first.records == first.generated == len(records) == 4 and all(validate(r, schema) == [] for r in records)
+    assert (again.batches_reused, again.generated) == (2, 0) and read_jsonl(out) == records

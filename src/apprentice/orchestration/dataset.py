@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TaskRunContext
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from apprentice.backends.ledger import record_calls
 from apprentice.config import load_settings
@@ -124,6 +125,11 @@ async def generate_dataset(
     With `monitor`, the run is fed to its workflow version's apprenticeship (judged while an
     apprentice, drift-checked once graduated); a run made wholly of reused batches or `$cache`
     variants is not a new execution and is not monitored.
+
+    Batches run inline on the flow's event loop, sharing one backend pool (and so its per-backend
+    concurrency limits). Give the flow another task runner — `generate_dataset.with_options(
+    task_runner=DaskTaskRunner(...))` — and they are submitted to it instead, each worker process
+    with its own pool: `max_concurrency` then holds per worker.
     """
     logger = get_run_logger()
     compiled = resolve_shape(shape)
@@ -136,6 +142,7 @@ async def generate_dataset(
         logger.info("statistics path: %d rows drawn, verification %s", n, "passed" if numeric.passed else "FAILED")
 
     generated = 0  # records a model made in this run (not reused from an earlier run or `$cache`)
+    distributed = not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
 
     async def run_batches(count: int, run_seed: int) -> tuple[list[BatchResult], int]:
         plans = plan_batches(count, batch_size, run_seed, presets if count == n else None)
@@ -146,7 +153,13 @@ async def generate_dataset(
         async def run(plan: BatchPlan) -> BatchResult:
             nonlocal reused, generated
             async with limit:
-                state = await generate_batch_task(workflow, compiled, plan, concurrency, backends_file, record_attempts, return_state=True)
+                args = (workflow, compiled, plan, concurrency, backends_file, record_attempts)
+                if distributed:
+                    future = generate_batch_task.submit(*args)
+                    await asyncio.to_thread(future.wait)
+                    state = future.state
+                else:
+                    state = await generate_batch_task(*args, return_state=True)
                 reused += state.name == "Cached"
                 generated += plan.count if state.name != "Cached" else 0
                 return await state.result()
