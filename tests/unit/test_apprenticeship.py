@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import numpy as np
+import pytest
 from sqlmodel import select
 
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, observe, transitions
@@ -92,6 +93,31 @@ def test_drift_is_investigated_and_the_diagnosis_is_carried_out(tmp_path):
     moves = [(t.from_state, t.to_state) for t in transitions("w", engine)]
     assert ("apprentice", "graduated") in moves and ("graduated", "investigating") in moves and ("investigating", "graduated") in moves
     assert steps[-1].state is State.graduated, "the profile was updated to the new latency"
+
+
+@pytest.mark.parametrize("spot_check", [0.0, 1.0])
+def test_a_spot_check_catches_what_only_a_judge_can_see_and_costs_nothing_when_off(tmp_path, spot_check):
+    rng = np.random.default_rng(5)
+    world = {"broken": False}  # from run 20 the records turn bad while every metric stays the same
+
+    def judge_answer(_prompt, _n):
+        status = "broken" if world["broken"] else "normal"
+        return {"status": status, "confidence": 0.99, "reasons": ["records are nonsense" if world["broken"] else "fine"], "action": "EVOLVE"}
+
+    def values(i: int) -> dict:
+        world["broken"] = i >= 20
+        return {"latency_s": float(rng.lognormal(0.7, 0.05)), "validity": 1.0}
+
+    judge = Backend(judge_answer)
+    steps, engine = run_machine(tmp_path, judge, values, 30, ApprenticeshipPolicy(graduate_after=8, spot_check=spot_check))
+    graduated_at = next(i for i, s in enumerate(steps) if s.state is State.graduated)
+    assert graduated_at < 20
+    after = steps[graduated_at + 1 :]
+    if spot_check:
+        caught = next(s for s in steps[20:] if s.previous is State.graduated)
+        assert caught is steps[20] and any("spot check" in t.reason for t in transitions("w", engine))
+    else:
+        assert all(s.state is State.graduated and s.judge_calls == 0 for s in after), "off means no AI cost after graduation"
 
 
 def test_unusable_judges_fall_back_to_a_rule(tmp_path):
