@@ -160,8 +160,10 @@ async def generate_dataset(
                     state = future.state
                 else:
                     state = await generate_batch_task(*args, return_state=True)
-                reused += state.name == "Cached"
-                generated += plan.count if state.name != "Cached" else 0
+                if state.name == "Cached":
+                    reused += 1
+                else:
+                    generated += plan.count
                 return await state.result()
 
         return list(await asyncio.gather(*(run(p) for p in plans))), reused

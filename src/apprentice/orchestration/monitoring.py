@@ -29,11 +29,11 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[Batch
     records = max(1, len(outcomes))
     valid = [o for o in outcomes if o.valid]
     values: dict[str, float] = {
-        "latency_s": sum(o.seconds for o in outcomes) / records,
+        "latency_s": summary.seconds_per_record or 0.0,
         "validity": summary.records / max(1, summary.requested),
         "cost_usd": summary.cost_usd / records,
         "tokens": (summary.input_tokens + summary.output_tokens) / records,
-        "quality": sum(o.quality for o in outcomes) / records,
+        "quality": summary.quality or 0.0,
     }
     if valid:
         values["output_chars"] = sum(len(json.dumps(o.record)) for o in valid) / len(valid)
