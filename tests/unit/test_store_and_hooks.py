@@ -148,8 +148,8 @@ def test_a_store_from_an_older_apprentice_gains_new_columns_and_keeps_its_rows(t
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as old:  # `workflow_states` as it was before `source_json` existed
-        old.execute("CREATE TABLE workflow_states (key VARCHAR PRIMARY KEY, workflow VARCHAR, version VARCHAR, state VARCHAR)")
-        old.execute("INSERT INTO workflow_states VALUES ('w@1', 'w', '1', 'graduated')")
+        old.execute("CREATE TABLE workflow_states (key VARCHAR PRIMARY KEY, version VARCHAR, state VARCHAR)")
+        old.execute("INSERT INTO workflow_states VALUES ('w@1', '1', 'graduated')")
     engine = engine_for(f"sqlite:///{path}")
 
     from apprentice.store import WorkflowState
@@ -158,4 +158,7 @@ def test_a_store_from_an_older_apprentice_gains_new_columns_and_keeps_its_rows(t
         kept = s.get(WorkflowState, "w@1")
     assert (kept.state, kept.source_json, kept.recent_json) == ("graduated", "{}", "[]")
     assert kept.updated_at is not None  # a default factory (utcnow) fills old rows too
+    from sqlalchemy import inspect
+
+    assert "ix_workflow_states_workflow" in {i["name"] for i in inspect(engine).get_indexes("workflow_states")}, "an added indexed column gets its index"
     assert record_executions([row(1)], engine=engine)  # tables the old store never had are created too

@@ -56,6 +56,8 @@ def add_missing_columns(engine: Engine) -> list[str]:
                     conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
                     if default is not None:
                         conn.execute(text(f'UPDATE "{table.name}" SET "{column.name}" = :value'), {"value": default})
+                    for index in (i for i in table.indexes if column.name in i.columns):
+                        index.create(conn, checkfirst=True)
             except (OperationalError, DBAPIError):  # another process added it first
                 if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
                     raise
