@@ -13,6 +13,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext, TaskRunContext
+from prefect.futures import PrefectFuture
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apprentice.backends.ledger import record_calls
@@ -65,6 +67,17 @@ async def generate_batch_task(
         version=spec.version,
     )
     return result
+
+
+async def _finished(future: PrefectFuture) -> State:
+    """The final state of a future from another task runner, awaited without holding a thread
+    (a thread per waiting batch would cap the fan-out at the default executor's size)."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    future.add_done_callback(lambda _: loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None)))
+    await done
+    future.wait()  # done already: this only reads the final state
+    return future.state
 
 
 def _stage_calls(outcome):
@@ -155,9 +168,7 @@ async def generate_dataset(
             async with limit:
                 args = (workflow, compiled, plan, concurrency, backends_file, record_attempts)
                 if distributed:
-                    future = generate_batch_task.submit(*args)
-                    await asyncio.to_thread(future.wait)
-                    state = future.state
+                    state = await _finished(generate_batch_task.submit(*args))
                 else:
                     state = await generate_batch_task(*args, return_state=True)
                 if state.name == "Cached":
