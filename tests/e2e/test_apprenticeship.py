@@ -19,6 +19,18 @@ def monitoring_calls(workflow: str) -> int:
         return len(s.exec(select(CallRecord).where(CallRecord.workflow == workflow, CallRecord.purpose == "monitoring")).all())
 
 
+def latest_artifact(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1)
+
+    return asyncio.run(read())[0].data
+
+
 def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefect_server, project_dir, tmp_path):
     from apprentice.orchestration.dataset import generate_dataset
 
@@ -36,6 +48,8 @@ def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefec
     assert run(100, monitor=False).is_completed()  # warm the model: a cold first call is not the workflow's latency
     for seed in range(3):
         assert run(seed).is_completed()
+        if seed == 0:
+            assert "| 1/3 |" in latest_artifact("apprenticeship-apprenticed-cities"), "progress counts against the spec's own graduate_after"
     assert load_state("apprenticed-cities", "1.0.0").state == "graduated"
     judged = monitoring_calls("apprenticed-cities")
     assert judged >= 3, "every apprentice run was judged"

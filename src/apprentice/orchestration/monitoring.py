@@ -67,7 +67,8 @@ async def monitor_run(
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
     obs = observation(spec, summary, batches, run_id).model_copy(update={"source": source or {}})
-    step = await observe(pool_for(backends_file), obs, policy_for(spec))
+    policy = policy_for(spec)
+    step = await observe(pool_for(backends_file), obs, policy)
     if any(after.value in ("evolving", "critical") for _, after, _ in step.moves):
         parent = rollback_live(spec.name, f"{spec.key} drifted: {step.reason}")  # a promoted version that drifts
         if parent:
@@ -79,7 +80,7 @@ async def monitor_run(
             payload={"from": before.value, "to": after.value, "reason": reason, "flow_run_id": run_id, **(source or {})},
         )
     await acreate_markdown_artifact(
-        markdown=status_markdown(load_state(spec.name, spec.version), step),
+        markdown=status_markdown(load_state(spec.name, spec.version), step, graduate_after=policy.graduate_after),
         key=artifact_key("apprenticeship", spec.name),
         description=f"Apprenticeship of {spec.key}",
     )
