@@ -174,7 +174,7 @@ async def observe(
     else:
         row.executions_graduated += 1
         row.monitoring_cost_graduated += step.monitoring_cost_usd
-    row.state = step.state.value
+    row.state, row.graduate_after = step.state.value, policy.graduate_after
     if obs.source:
         row.source_json = json.dumps(obs.source)
     row.profile_json, row.drift_json, row.recent_json = profile.model_dump_json(), detector.model_dump_json(), json.dumps(recent)

@@ -67,8 +67,7 @@ async def monitor_run(
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
     obs = observation(spec, summary, batches, run_id).model_copy(update={"source": source or {}})
-    policy = policy_for(spec)
-    step = await observe(pool_for(backends_file), obs, policy)
+    step = await observe(pool_for(backends_file), obs, policy_for(spec))
     if any(after.value in ("evolving", "critical") for _, after, _ in step.moves):
         parent = rollback_live(spec.name, f"{spec.key} drifted: {step.reason}")  # a promoted version that drifts
         if parent:
@@ -80,15 +79,15 @@ async def monitor_run(
             payload={"from": before.value, "to": after.value, "reason": reason, "flow_run_id": run_id, **(source or {})},
         )
     await acreate_markdown_artifact(
-        markdown=status_markdown(load_state(spec.name, spec.version), step, graduate_after=policy.graduate_after),
+        markdown=status_markdown(load_state(spec.name, spec.version), step),
         key=artifact_key("apprenticeship", spec.name),
         description=f"Apprenticeship of {spec.key}",
     )
     return step
 
 
-def status_markdown(row: WorkflowState, step: Step | None = None, graduate_after: int | None = None) -> str:
-    need = graduate_after or load_settings().graduate_after
+def status_markdown(row: WorkflowState, step: Step | None = None) -> str:
+    need = row.graduate_after or load_settings().graduate_after
     lines = [
         f"# Apprenticeship of `{row.key}`: **{row.state}**",
         "",
@@ -120,10 +119,10 @@ def _per(cost: float, executions: int) -> str:
 def status_rows() -> list[dict[str, Any]]:
     from apprentice.monitor.apprenticeship import all_states
 
-    need = load_settings().graduate_after
+    default = load_settings().graduate_after
     return [
         {
-            "workflow": r.key, "state": r.state, "executions": r.executions, "graduation": _progress(r, need),
+            "workflow": r.key, "state": r.state, "executions": r.executions, "graduation": _progress(r, r.graduate_after or default),
             "judge_calls": r.judge_calls, "cost_per_exec_apprentice": _per(r.monitoring_cost_apprentice, r.executions_apprentice),
             "cost_per_exec_graduated": _per(r.monitoring_cost_graduated, r.executions_graduated),
             "last_drift": f"{r.last_drift_at:%Y-%m-%d %H:%M} {r.last_drift_reason}" if r.last_drift_at else "",

@@ -88,6 +88,7 @@ class WorkflowState(SQLModel, table=True):
     state: str = "apprentice"
     executions: int = 0
     good_executions: int = 0
+    graduate_after: int | None = Field(None, description="good executions this version needs to graduate (its policy at the last run)")
     judge_calls: int = 0
     executions_apprentice: int = 0
     executions_graduated: int = 0
