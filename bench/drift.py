@@ -14,17 +14,16 @@ Streams: latency log-normal (median 2 s, sigma 0.3), validity = valid share of 2
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
 from apprentice.monitor.drift import Cusum, DriftMonitor, SeedScore
 from apprentice.monitor.profile import QualityProfile
 
-HERE = Path(__file__).resolve().parent
+from _report import report  # bench/ is on sys.path when a bench runs as a script
+
 RECORDS = 20
 
 
@@ -121,9 +120,7 @@ def main() -> None:
     p = Cusum()
     result["cusum_parameters"] = {"k": p.k, "h": p.h}
     result["seconds"] = round(time.perf_counter() - started, 1)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "drift.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
+    report("drift", result)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from _report import report  # bench/ is on sys.path when a bench runs as a script
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "jsonschemabench"
 PAPER = "JSONSchemaBench (Geng et al., 2025), hardest GitHub subset, single pass: best engine 41%, llama.cpp 39%, OpenAI structured outputs 9%"
@@ -207,9 +209,7 @@ def main() -> None:
         "single_pass_valid_share": round(single / attempted, 3) if attempted else None,
         "rejected": sum(r["rejected"] for r in rows), "subsets": rows, "paper": PAPER,
     }  # fmt: skip
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "jsonschemabench.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
+    report("jsonschemabench", result)
 
 
 if __name__ == "__main__":

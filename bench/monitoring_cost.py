@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from _report import report  # bench/ is on sys.path when a bench runs as a script
 
 HERE = Path(__file__).resolve().parent
 
@@ -107,9 +108,7 @@ def main() -> None:
     print(f"monitoring cost over {n} executions: apprenticeship ${apprenticed['monitoring_cost_usd']} ({apprenticed['judge_calls']} judge calls) | "
           f"judge every run ${judged['monitoring_cost_usd']} ({judged['judge_calls']} calls) | saved {result['saved_share']:.1%} | "
           f"graduated check p99 {result['graduated_check']['p99_ms']} ms")  # fmt: skip
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "monitoring_cost.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
+    report("monitoring_cost", result)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _report import report  # bench/ is on sys.path when a bench runs as a script
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -87,9 +88,7 @@ def main() -> None:
         for stub in stubs:
             stub.terminate()
     print(f"three-aspect product: parallel {result['parallel_s_per_record']} s/record | sequential {result['sequential_s_per_record']} s/record | speedup {result['speedup']}x")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "patterns.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
+    report("patterns", result)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import report  # bench/ is on sys.path when a bench runs as a script
+
 HERE = Path(__file__).resolve().parent
 SHAPE = {"city": "string", "country": "string", "population": 0}
 
@@ -165,9 +167,7 @@ def main() -> None:
                 local.stop(server)
     finally:
         stub.terminate()
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "throughput.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results))
+    report("throughput", results)
 
 
 if __name__ == "__main__":

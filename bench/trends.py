@@ -13,17 +13,16 @@ plain Mann–Kendall and plain OLS significance (α = 0.05, bad direction only).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 import tracemalloc
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+from _report import report  # bench/ is on sys.path when a bench runs as a script
+
 
 
 def populate(versions: int, days: int, per_day: int, seed: int = 0) -> set[str]:
@@ -118,9 +117,7 @@ def main() -> None:
         print(f"{name:>19}: false warnings on flat versions {row['flat_false_warning_rate']:.1%} | trends detected {row['trending_detected_rate']:.1%}")
     print(f"{versions} versions × {days} days × {per_day}/day: aggregate {result['aggregate_s']} s, analyse {result['analyse_s']} s "
           f"({analysed} series), peak {result['peak_memory_mb_aggregate_and_analyse']} MB")  # fmt: skip
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "trends.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
+    report("trends", result)
 
 
 if __name__ == "__main__":
