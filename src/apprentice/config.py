@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'apprentice.db').resolve()}"
 
+    @property
+    def results_dir(self) -> Path:
+        """Where finished batches are kept for resume (Prefect result storage) unless a default
+        storage block is configured; under the home, so `make clean` clears it."""
+        return (self.home / "prefect-results").resolve()
+
 
 def load_settings() -> Settings:
     try:

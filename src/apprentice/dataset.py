@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from apprentice.backends.pool import BackendPool
+from apprentice.errors import ApprenticeError
 from apprentice.patterns import run_pattern
 from apprentice.numeric import NumericReport
-from apprentice.records import RecordContext, RecordOutcome
+from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import WorkflowSpec
 
@@ -65,6 +66,32 @@ class BatchResult(BaseModel):
     version: str
     plan: BatchPlan
     outcomes: list[RecordOutcome]
+    kept: list[int] = Field(default_factory=list, description="records taken from an earlier, incomplete run of this batch")
+
+    @property
+    def not_made(self) -> list[RecordOutcome]:
+        """Records no backend could make: a batch with any is incomplete and must not be cached."""
+        return [o for o in self.outcomes if o.failure is FailureKind.backend]
+
+    @property
+    def made_now(self) -> list[RecordOutcome]:
+        kept = set(self.kept)
+        return [o for o in self.outcomes if o.index not in kept]
+
+
+class BatchIncomplete(ApprenticeError):
+    """Raised by a batch task whose records backends failed to make, so that Prefect does not
+    cache it as completed; `result` holds every outcome, made or not."""
+
+    def __init__(self, result: BatchResult) -> None:
+        missing = result.not_made
+        super().__init__(
+            f"batch {result.plan.index}: {len(missing)} of {result.plan.count} records not made: {missing[0].reason if missing else '?'}"
+        )
+        self.result = result
+
+    def __reduce__(self):  # pickled into Prefect's state and across Dask workers
+        return (type(self), (self.result,))
 
 
 class DatasetSummary(BaseModel):
@@ -74,7 +101,9 @@ class DatasetSummary(BaseModel):
     version: str
     requested: int
     records: int = 0
-    invalid: int = 0
+    invalid: int = Field(0, description="records rejected for their content (in NAME.rejects.jsonl)")
+    not_made: int = Field(0, description="records no backend could make; a rerun makes them")
+    not_made_reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
@@ -97,32 +126,54 @@ async def generate_batch(
     *,
     concurrency: int = 4,
     record_attempts: int = 3,
+    kept: dict[int, RecordOutcome] | None = None,
 ) -> BatchResult:
     """Produce the batch's records concurrently (at most `concurrency` in flight).
 
-    A record that comes out invalid is regenerated from scratch with a new seed, up to
-    `record_attempts` times; every attempt's calls and stage metrics stay on the outcome.
+    A record that comes out invalid for its content is regenerated from scratch with a new seed,
+    up to `record_attempts` times; every attempt's calls and stage metrics stay on the outcome.
+    A record no backend could make is not tried again here (the outage would answer the same);
+    it is marked `FailureKind.backend`. `kept` holds records an earlier, incomplete run of this
+    batch already made: they are reused as they are, so a rerun makes only the missing ones.
     """
+    kept = kept or {}
     limit = asyncio.Semaphore(concurrency)
     context = RecordContext(n=plan.total or plan.count, presets={plan.start + i: p for i, p in enumerate(plan.presets or [])})
 
     async def one(index: int) -> RecordOutcome:
+        if index in kept:
+            return kept[index]
         async with limit:
-            spent: RecordOutcome | None = None
-            for attempt in range(max(1, record_attempts)):
-                seed = (plan.seed * 1_000_003 + index) * 7 + attempt
-                outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
-                if spent is not None:
-                    outcome.stages = spent.stages + outcome.stages
-                    outcome.calls = spent.calls + outcome.calls
-                outcome.meta["record_attempts"] = attempt + 1
-                if outcome.valid:
-                    return outcome
-                spent = outcome
-            return outcome
+            return await _record(pool, spec, shape, index, seed_base=plan.seed * 1_000_003 + index, attempts=record_attempts, context=context)
 
     outcomes = await asyncio.gather(*(one(plan.start + i) for i in range(plan.count)))
-    return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=list(outcomes))
+    return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=list(outcomes), kept=sorted(kept))
+
+
+async def _record(
+    pool: BackendPool, spec: WorkflowSpec, shape: Shape, index: int, *, seed_base: int, attempts: int, context: RecordContext
+) -> RecordOutcome:
+    spent: RecordOutcome | None = None
+    for attempt in range(max(1, attempts)):
+        outcome = await run_pattern(pool, spec, shape, index=index, seed=seed_base * 7 + attempt, context=context)
+        outcome.failure = failure_of(outcome)
+        if spent is not None:
+            outcome.stages = spent.stages + outcome.stages
+            outcome.calls = spent.calls + outcome.calls
+        outcome.meta["record_attempts"] = attempt + 1
+        if outcome.failure in (None, FailureKind.backend):
+            return outcome
+        spent = outcome
+    return outcome
+
+
+def unmade_batch(spec: WorkflowSpec, plan: BatchPlan, reason: str, kept: dict[int, RecordOutcome]) -> BatchResult:
+    """A batch whose task died before saying what it made: what was kept, plus the rest unmade."""
+    outcomes = [
+        kept.get(i) or RecordOutcome(index=i, reason=reason, failure=FailureKind.backend)
+        for i in range(plan.start, plan.start + plan.count)
+    ]
+    return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=outcomes, kept=sorted(kept))
 
 
 def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) -> DatasetSummary:
@@ -132,7 +183,10 @@ def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) ->
     for batch in batches:
         for outcome in batch.outcomes:
             summary.records += outcome.valid
-            summary.invalid += not outcome.valid
+            summary.invalid += not outcome.valid and outcome.failure is not FailureKind.backend
+            if outcome.failure is FailureKind.backend:
+                summary.not_made += 1
+                summary.not_made_reason = summary.not_made_reason or outcome.reason
             quality += outcome.quality
             seconds += outcome.seconds
             for call in outcome.calls:
@@ -146,9 +200,25 @@ def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) ->
     summary.input_tokens = sum(u.input_tokens for u in usage.values())
     summary.output_tokens = sum(u.output_tokens for u in usage.values())
     summary.cost_usd = sum(u.cost_usd for u in usage.values())
-    if made := summary.records + summary.invalid:
+    if made := summary.records + summary.invalid + summary.not_made:
         summary.quality, summary.seconds_per_record = quality / made, seconds / made
     return summary
+
+
+def shortfall(summary: DatasetSummary) -> str | None:
+    """Why a run must not look successful, in one line, or None when it delivered.
+
+    A run fails when backends left records unmade (a rerun resumes it) or when nothing at all was
+    valid; records rejected for their content beside valid ones are reported, not a failure.
+    """
+    if summary.not_made:
+        return (
+            f"made {summary.records} of {summary.requested} records; {summary.not_made} were not made because "
+            f"no backend could serve them ({summary.not_made_reason}); run the same command again to make the rest"
+        )
+    if summary.requested and not summary.records:
+        return f"made 0 of {summary.requested} records: every one was rejected for its content (reasons in {summary.rejects})"
+    return None
 
 
 def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
@@ -161,17 +231,24 @@ def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport 
     outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_jsonl(out, (o.record for o in outcomes if o.valid))
-    _atomic_jsonl(meta_path(out), ({"index": o.index, "valid": o.valid, **o.meta} for o in outcomes))
+    _atomic_jsonl(meta_path(out), (_meta_row(o) for o in outcomes))
     if numeric is not None:
         verification = out.with_suffix(".verification.json")
         verification.write_text(numeric.model_dump_json(indent=2))
-    rejected = [o for o in outcomes if not o.valid]
+    rejected = [o for o in outcomes if not o.valid and o.failure is not FailureKind.backend]
     rejects = rejects_path(out)
     if rejected:
         _atomic_jsonl(rejects, ({"index": o.index, "reason": o.reason, "record": o.record} for o in rejected))
         return out, rejects
     rejects.unlink(missing_ok=True)
     return out, None
+
+
+def _meta_row(outcome: RecordOutcome) -> dict[str, Any]:
+    row = {"index": outcome.index, "valid": outcome.valid, **outcome.meta}
+    if outcome.failure is FailureKind.backend:
+        row["not_made"] = outcome.reason
+    return row
 
 
 def meta_path(out: Path) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class ApprenticeError(Exception):
     """Base of every error apprentice raises on purpose; `str()` is a one-line explanation."""
@@ -27,6 +29,16 @@ class MissingApiKeyError(ConfigError):
     """A backend needs an API key from an environment variable that is not set."""
 
 
+class BackendErrorKind(StrEnum):
+    """Why a backend failed, as a kind callers branch on instead of parsing messages."""
+
+    timeout = "timeout"
+    unreachable = "unreachable"
+    http_status = "http_status"
+    bad_body = "bad_body"
+    server_died = "server_died"
+
+
 class BackendError(ApprenticeError):
     """A model backend failed to answer. `retryable` says whether another try may succeed."""
 
@@ -35,12 +47,14 @@ class BackendError(ApprenticeError):
         message: str,
         *,
         backend: str,
+        kind: BackendErrorKind = BackendErrorKind.unreachable,
         status: int | None = None,
         retryable: bool = True,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.backend = backend
+        self.kind = kind
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
@@ -52,3 +66,12 @@ class BackendUnavailableError(ApprenticeError):
 
 class LocalServerError(ApprenticeError):
     """The embedded llama.cpp server cannot be found, started or reached."""
+
+
+class RunIncomplete(ApprenticeError):
+    """A dataset run delivered fewer valid records than asked because backends failed, or none at
+    all. The records it made are written; `summary` says what was made."""
+
+    def __init__(self, message: str, summary: object = None) -> None:
+        super().__init__(message)
+        self.summary = summary

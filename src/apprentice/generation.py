@@ -24,6 +24,9 @@ from apprentice.workflows import StageSpec
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+BACKEND_FAILURES = frozenset({BackendError.__name__, BackendUnavailableError.__name__})
+"""`StageMetrics.error_class` values that mean no backend answered (not that the answer was bad)."""
+
 
 class StageMetrics(BaseModel):
     """What one stage of one record cost and how it went; the apprenticeship learns from these."""

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from apprentice.backends.types import CallResult
-from apprentice.generation import StageMetrics
+from apprentice.generation import BACKEND_FAILURES, StageMetrics
 from apprentice.rules import UniqueIndex
+
+
+class FailureKind(StrEnum):
+    """Why a record is not in the output. Content failures may stay rejected; a record that no
+    backend could make was never tried on its merits, so a rerun makes it."""
+
+    content = "content"
+    backend = "backend"
 
 
 class RecordOutcome(BaseModel):
@@ -22,6 +31,7 @@ class RecordOutcome(BaseModel):
     stages: list[StageMetrics] = Field(default_factory=list)
     calls: list[CallResult] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict, description="pattern-specific facts (tier, score, votes)")
+    failure: FailureKind | None = Field(None, description="set on an invalid record: content, or no backend could make it")
 
     @property
     def cost_usd(self) -> float:
@@ -38,6 +48,15 @@ class RecordOutcome(BaseModel):
     @property
     def quality(self) -> float:
         return first_pass_quality(self.valid, sum(s.corrections for s in self.stages))
+
+
+def failure_of(outcome: RecordOutcome) -> FailureKind | None:
+    """Content or backend: a stage that ended on a backend failure means the record was not made."""
+    if outcome.valid:
+        return None
+    if any(m.error_class in BACKEND_FAILURES for m in outcome.stages):
+        return FailureKind.backend
+    return FailureKind.content
 
 
 def first_pass_quality(valid: bool, corrections: int) -> float:

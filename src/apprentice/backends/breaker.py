@@ -30,6 +30,8 @@ class CircuitBreaker:
         self._opened_at: float | None = None
         self._probe_in_flight = False
         self.events: list[str] = []
+        self.last_error: str | None = None
+        """Why the last failure happened: shown beside "circuit open" so a user sees the cause."""
 
     @property
     def state(self) -> BreakerState:
@@ -57,7 +59,12 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self._failures.clear()
 
-    def record_failure(self) -> None:
+    def reset(self) -> None:
+        """Close the circuit without a probe: the backend was restarted, so past failures are moot."""
+        self.record_success()
+
+    def record_failure(self, reason: str | None = None) -> None:
+        self.last_error = reason or self.last_error
         now = self._clock()
         if self._probe_in_flight or self.state is BreakerState.half_open:
             self._open(now)

@@ -10,7 +10,7 @@ import time
 import httpx
 
 from apprentice.config import BackendConfig
-from apprentice.errors import BackendError
+from apprentice.errors import BackendError, BackendErrorKind
 
 NOT_RETRYABLE = {400, 401, 403, 404, 422}
 
@@ -43,7 +43,7 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
     try:
         response = await client.post(path, json=body)
     except httpx.TimeoutException as exc:
-        raise BackendError(f"backend '{backend}' timed out ({type(exc).__name__})", backend=backend) from None
+        raise BackendError(f"backend '{backend}' timed out ({type(exc).__name__})", backend=backend, kind=BackendErrorKind.timeout) from None
     except httpx.TransportError as exc:
         raise BackendError(
             f"backend '{backend}' is unreachable at {client.base_url} ({type(exc).__name__})", backend=backend
@@ -53,6 +53,7 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
         raise BackendError(
             f"backend '{backend}' answered HTTP {response.status_code}: {snippet}",
             backend=backend,
+            kind=BackendErrorKind.http_status,
             status=response.status_code,
             retryable=response.status_code not in NOT_RETRYABLE,
             retry_after=parse_retry_after(response.headers.get("retry-after")),
@@ -60,7 +61,7 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
     try:
         return response.json()
     except ValueError:
-        raise BackendError(f"backend '{backend}' answered with a body that is not JSON", backend=backend) from None
+        raise BackendError(f"backend '{backend}' answered with a body that is not JSON", backend=backend, kind=BackendErrorKind.bad_body) from None
 
 
 def parse_retry_after(value: str | None) -> float | None:

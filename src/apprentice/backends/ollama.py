@@ -9,7 +9,7 @@ import httpx
 from apprentice.backends.http import make_client, post_json
 from apprentice.backends.types import ModelRequest, ModelResponse
 from apprentice.config import BackendConfig
-from apprentice.errors import BackendError
+from apprentice.errors import BackendError, BackendErrorKind
 
 
 class OllamaClient:
@@ -38,7 +38,7 @@ class OllamaClient:
         data = await post_json(self._http, self.config.name, "/api/chat", self.payload(request))
         message = data.get("message")
         if not isinstance(message, dict) or "content" not in message:
-            raise BackendError(f"backend '{self.config.name}' answered without message.content", backend=self.config.name)
+            raise BackendError(f"backend '{self.config.name}' answered without message.content", backend=self.config.name, kind=BackendErrorKind.bad_body)
         return ModelResponse(
             text=message["content"] or "",
             model=data.get("model") or self.config.model,

@@ -10,7 +10,7 @@ from apprentice.backends.grammar import grammar_safe
 from apprentice.backends.http import make_client, post_json
 from apprentice.backends.types import ModelRequest, ModelResponse
 from apprentice.config import BackendConfig
-from apprentice.errors import BackendError
+from apprentice.errors import BackendError, BackendErrorKind
 
 
 class OpenAICompatibleClient:
@@ -49,7 +49,8 @@ class OpenAICompatibleClient:
             text = choice["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
             raise BackendError(
-                f"backend '{self.config.name}' answered without choices[0].message", backend=self.config.name
+                f"backend '{self.config.name}' answered without choices[0].message", backend=self.config.name,
+                kind=BackendErrorKind.bad_body,
             ) from None
         usage = data.get("usage") or {}
         return ModelResponse(

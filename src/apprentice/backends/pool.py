@@ -12,6 +12,7 @@ import random
 import time
 from types import SimpleNamespace
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -23,12 +24,25 @@ from apprentice.backends.types import CallResult, ModelClient, ModelRequest
 from apprentice.config import BackendConfig, PoolConfig, Tier
 from apprentice.errors import (
     BackendError,
+    BackendErrorKind,
     BackendUnavailableError,
     MissingApiKeyError,
     UnknownBackendError,
 )
 
 TransportFactory = Callable[[BackendConfig], httpx.AsyncBaseTransport | None]
+
+
+class Recovered(Protocol):
+    restarted: bool
+    cause: str | None
+
+
+class Supervisor(Protocol):
+    """Looks after backends apprentice runs itself (the embedded server): asked when one stops
+    accepting connections, it says why and whether it brought the backend back."""
+
+    async def recover(self, backend: BackendConfig) -> Recovered: ...
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -50,8 +64,10 @@ class BackendPool:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.config = config
+        self._supervisor = supervisor
         self._transport_factory = transport_factory or (lambda _cfg: None)
         self._clock = clock
         self._sleep = sleep
@@ -113,7 +129,7 @@ class BackendPool:
             breaker = self.breakers[config.name]
             mark = len(breaker.events)
             if not breaker.allow():
-                failures.append(f"{config.name}: circuit open")
+                failures.append(f"{config.name}: circuit open" + (f" after: {breaker.last_error}" if breaker.last_error else ""))
                 failed_names.append(config.name)
                 continue
             try:
@@ -160,9 +176,8 @@ class BackendPool:
             async with self._limits[config.name]:
                 try:
                     response = await client.complete(request)
-                except BackendError:
-                    breaker.record_failure()
-                    raise
+                except BackendError as exc:
+                    raise await self._failed(config, breaker, exc) from None
             breaker.record_success()
             return CallResult(
                 backend=config.name,
@@ -194,6 +209,20 @@ class BackendPool:
             reraise=True,
         )
         return await retrying(attempt)
+
+    async def _failed(self, config: BackendConfig, breaker: CircuitBreaker, exc: BackendError) -> BackendError:
+        """Book a failure on the breaker, unless the supervisor restarted a dead embedded server:
+        then the call is retried at once. A server that stays dead is named as the cause."""
+        if not (config.embedded and self._supervisor and exc.kind is BackendErrorKind.unreachable):
+            breaker.record_failure(str(exc))
+            return exc
+        recovery = await self._supervisor.recover(config)
+        if recovery.restarted:
+            breaker.reset()
+            return BackendError(recovery.cause or str(exc), backend=config.name, kind=exc.kind, retry_after=0.0)
+        died = BackendError(recovery.cause or str(exc), backend=config.name, kind=BackendErrorKind.server_died, retryable=False)
+        breaker.record_failure(str(died))
+        return died
 
     def health(self) -> dict[str, BreakerState]:
         return {name: b.state for name, b in self.breakers.items()}

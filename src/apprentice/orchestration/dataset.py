@@ -14,19 +14,34 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.futures import PrefectFuture
+from prefect.settings import get_current_settings
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apprentice.backends.ledger import record_calls
 from apprentice.config import load_settings
-from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, generate_batch, plan_batches, rejects_path, summarise, write_outputs
+from apprentice import resume
+from apprentice.dataset import (
+    BatchIncomplete,
+    BatchPlan,
+    BatchResult,
+    DatasetSummary,
+    generate_batch,
+    plan_batches,
+    rejects_path,
+    shortfall,
+    summarise,
+    unmade_batch,
+    write_outputs,
+)
+from apprentice.errors import RunIncomplete
 from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.monitoring import monitor_run
 from apprentice.orchestration.runtime import close_pools, pool_for
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
 from apprentice.numeric import sample
-from apprentice.records import RecordOutcome
+from apprentice.records import FailureKind, RecordOutcome
 from apprentice.variants import load_variants, save_variants, serve, variant_key
 from apprentice.workflows import Pattern, WorkflowSpec, default_spec, load_spec, parse_spec
 
@@ -54,19 +69,65 @@ async def generate_batch_task(
     backends_file: str | None = None,
     record_attempts: int = 3,
 ) -> BatchResult:
-    """Generate one batch of records and write its calls to the ledger."""
+    """Generate one batch of records and write its calls to the ledger.
+
+    Records an earlier, incomplete run of this batch made are reused; if backends leave records
+    unmade now, the made ones are kept and the task fails (`BatchIncomplete`), so it is never
+    cached as completed and its rerun makes exactly the missing records.
+    """
+    key = plan.cache_key(spec, shape)
+    earlier = await asyncio.to_thread(resume.kept, key)
     pool = pool_for(backends_file)
-    result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts)
+    result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier)
     run = TaskRunContext.get()
-    run_id = str(run.task_run.id) if run else f"local-{plan.index}"
     await asyncio.to_thread(  # off the event loop, so parallel batches keep their requests flowing
         record_calls,
-        [(m.stage, c) for o in result.outcomes for m, c in _stage_calls(o)],
-        run_id=run_id,
+        [(m.stage, c) for o in result.made_now for m, c in _stage_calls(o)],
+        run_id=str(run.task_run.id) if run else f"local-{plan.index}",
         workflow=spec.name,
         version=spec.version,
     )
+    if result.not_made:
+        await asyncio.to_thread(resume.keep, key, [o for o in result.outcomes if o.failure is not FailureKind.backend])
+        raise BatchIncomplete(result)
+    if earlier:
+        await asyncio.to_thread(resume.forget, key)
     return result
+
+
+def batch_task(fresh: bool = False):
+    """The batch task with its results kept under the apprentice home (not `~/.prefect`, so the
+    project's `make clean` clears them), unless a default result storage block is configured
+    (shared storage for many machines). `fresh` recomputes every batch instead of reusing it."""
+    storage = None if get_current_settings().results.default_storage_block else load_settings().results_dir
+    return generate_batch_task.with_options(result_storage=storage, refresh_cache=fresh or None)
+
+
+async def batch_outcome(state: State, spec: WorkflowSpec, shape: Shape, plan: BatchPlan) -> BatchResult:
+    """A batch's result from its final state; an incomplete or crashed batch gives what it made
+    (from its exception, else from the kept records) plus its unmade records, marked as such."""
+    if not state.is_failed() and not state.is_crashed():
+        return await state.result()
+    error = await state.result(raise_on_failure=False)
+    if isinstance(error, BatchIncomplete):
+        return error.result
+    kept = await asyncio.to_thread(resume.kept, plan.cache_key(spec, shape))
+    return unmade_batch(spec, plan, state.message or "the batch task failed", kept)
+
+
+class RunProgress:
+    """What the current dataset run has finished, for a caller that is interrupted mid-run."""
+
+    batches = done = records = 0
+
+    @classmethod
+    def reset(cls, batches: int) -> None:
+        cls.batches, cls.done, cls.records = batches, 0, 0
+
+    @classmethod
+    def finished(cls, result: BatchResult) -> None:
+        cls.done += not result.not_made
+        cls.records += sum(o.valid for o in result.outcomes)
 
 
 async def _finished(future: PrefectFuture) -> State:
@@ -129,6 +190,7 @@ async def generate_dataset(
     seed: int = 0,
     backends_file: str | None = None,
     monitor: bool = True,
+    fresh: bool = False,
 ) -> DatasetSummary:
     """Generate `n` records valid for `shape` (a file path or an inline example/JSON Schema).
 
@@ -143,6 +205,10 @@ async def generate_dataset(
     concurrency limits). Give the flow another task runner — `generate_dataset.with_options(
     task_runner=DaskTaskRunner(...))` — and they are submitted to it instead, each worker process
     with its own pool: `max_concurrency` then holds per worker.
+
+    A run that could not make every record because backends failed, or that made no valid
+    record at all, raises `RunIncomplete` after writing what it made, so its flow run ends
+    Failed; rerunning it makes only the missing records. `fresh` ignores earlier batches.
     """
     logger = get_run_logger()
     compiled = resolve_shape(shape)
@@ -156,26 +222,25 @@ async def generate_dataset(
 
     generated = 0  # records a model made in this run (not reused from an earlier run or `$cache`)
     distributed = not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
+    task = batch_task(fresh)
 
     async def run_batches(count: int, run_seed: int) -> tuple[list[BatchResult], int]:
         plans = plan_batches(count, batch_size, run_seed, presets if count == n else None)
         logger.info("generating %d records for %s in %d batches", count, workflow.key, len(plans))
         limit = asyncio.Semaphore(max(1, parallel_batches))
+        RunProgress.reset(len(plans))
         reused = 0
 
         async def run(plan: BatchPlan) -> BatchResult:
             nonlocal reused, generated
             async with limit:
                 args = (workflow, compiled, plan, concurrency, backends_file, record_attempts)
-                if distributed:
-                    state = await _finished(generate_batch_task.submit(*args))
-                else:
-                    state = await generate_batch_task(*args, return_state=True)
-                if state.name == "Cached":
-                    reused += 1
-                else:
-                    generated += plan.count
-                return await state.result()
+                state = await (_finished(task.submit(*args)) if distributed else task(*args, return_state=True))
+                reused += state.name == "Cached"
+                generated += 0 if state.name == "Cached" else plan.count
+                result = await batch_outcome(state, workflow, compiled, plan)
+                RunProgress.finished(result)
+                return result
 
         return list(await asyncio.gather(*(run(p) for p in plans))), reused
 
@@ -185,9 +250,9 @@ async def generate_dataset(
         else:
             (batches, reused), made = await run_batches(n, seed), []
         summary = summarise(workflow, n, batches)
-        fresh = not compiled.cache_variants and reused < len(batches)
+        fresh_run = not compiled.cache_variants and reused < len(batches) and not summary.not_made
         source = {k: v for k, v in (("shape", shape), ("spec", spec)) if isinstance(v, str)}
-        step = await _monitor(workflow, summary, batches, backends_file, source) if monitor and fresh and n else None
+        step = await _monitor(workflow, summary, batches, backends_file, source) if monitor and fresh_run and n else None
     finally:
         await close_pools()
     if step is not None:
@@ -200,7 +265,9 @@ async def generate_dataset(
     summary.out, summary.batches_reused, summary.numeric = str(out_path.resolve()), reused, numeric
     summary.rejects = str(rejects_path(out_path)) if summary.invalid else None
     written, _ = (await asyncio.gather(asyncio.to_thread(write_outputs, batches, out_path, numeric), publish(summary, batches)))[0]
-    logger.info("wrote %d valid records to %s (%d invalid)", summary.records, written, summary.invalid)
+    logger.info("wrote %d valid records to %s (%d invalid, %d not made)", summary.records, written, summary.invalid, summary.not_made)
+    if failure := shortfall(summary):
+        raise RunIncomplete(failure, summary)  # the flow run ends Failed; the records made are written
     return summary
 
 

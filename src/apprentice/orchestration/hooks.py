@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+from apprentice.errors import RunIncomplete
 from apprentice.monitor.apprenticeship import mark_failed
 from apprentice.monitor.hooks import record_executions
 from apprentice.records import first_pass_quality
@@ -94,9 +95,12 @@ def on_task_state(task: Any, task_run: Any, state: Any) -> None:
 
 
 def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
-    """Record the workflow-level execution of a dataset flow run."""
+    """Record the workflow-level execution of a dataset flow run.
+
+    A run that failed for want of backends is recorded, but does not send its workflow version
+    to investigation: an outage says nothing about the workflow."""
     try:
-        summary = state_value(state) if state.is_completed() else None
+        summary = run_summary(state)
         tags = list(flow_run.tags or [])
         workflow, version = flow_identity(flow_run, summary) or (tag_value(tags, "workflow", flow.name), tag_value(tags, "version", "unknown"))
         requested = getattr(summary, "requested", 0) or 0
@@ -119,10 +123,19 @@ def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
             error_class=None if state.is_completed() else _error_class(state),
         )
         record_executions([row])
-        if not state.is_completed() and workflow != flow.name:
+        outage = bool(getattr(summary, "not_made", 0))
+        if not state.is_completed() and workflow != flow.name and not outage:
             mark_failed(workflow, version, str(flow_run.id), row.error_class or state.name)
     except Exception as exc:
         log.warning("apprentice flow hook failed (%s); the run is unaffected", type(exc).__name__)
+
+
+def run_summary(state: Any) -> Any:
+    """A dataset run's summary: its result, or what a failed run carried on its `RunIncomplete`."""
+    value = state_value(state)
+    if isinstance(value, RunIncomplete):
+        return value.summary
+    return value if state.is_completed() else None
 
 
 def flow_identity(flow_run: Any, summary: Any) -> tuple[str, str] | None:

@@ -15,9 +15,10 @@ DEFAULT_JOB = "deployments/nightly.yaml"
 
 
 @flow(name="nightly-generation")
-async def nightly_generation(job: str = DEFAULT_JOB, run_key: str | None = None, n: int | None = None) -> DatasetSummary:
+async def nightly_generation(job: str = DEFAULT_JOB, run_key: str | None = None, n: int | None = None, fresh: bool = False) -> DatasetSummary:
     """Produce tonight's dataset. `run_key` (default: today's date) seeds it, so rerunning the
-    same night resumes that night's run instead of starting over. `n` overrides the job's count."""
+    same night resumes that night's run instead of starting over. `n` overrides the job's count;
+    `fresh` makes every batch again. A night that could not make every record fails."""
     spec = load_job(job)
     run_key = run_key or default_run_key()
     workflow = resolve_spec(spec.spec, fallback_name=Path(spec.shape).stem)
@@ -32,4 +33,5 @@ async def nightly_generation(job: str = DEFAULT_JOB, run_key: str | None = None,
         batch_size=spec.batch_size,
         concurrency=spec.concurrency,
         seed=run_seed(run_key),
+        fresh=fresh,
     )

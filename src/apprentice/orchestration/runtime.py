@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from apprentice.backends.local import ensure_embedded
+from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import PoolConfig, load_pool_config, load_settings
 
@@ -21,9 +21,9 @@ def pool_for(backends_file: str | None = None) -> BackendPool:
     loop = asyncio.get_running_loop()
     key = (id(loop), backends_file)
     if key not in _POOLS:
-        config = pool_config(backends_file)
-        ensure_embedded(config.backends, load_settings())
-        _POOLS[key] = BackendPool(config)
+        config, settings = pool_config(backends_file), load_settings()
+        ensure_embedded(config.backends, settings)
+        _POOLS[key] = BackendPool(config, supervisor=EmbeddedSupervisor(settings))
     return _POOLS[key]
 
 

@@ -63,6 +63,18 @@ class ExecutionRecord(SQLModel, table=True):
     error_class: str | None = None
 
 
+class KeptRecord(SQLModel, table=True):
+    """A record an incomplete batch made (valid, or rejected for its content) before backends
+    failed it. The batch's rerun reuses these and makes only the rest; completing drops them."""
+
+    __tablename__ = "kept_records"
+
+    batch_key: str = Field(primary_key=True, description="the batch's content key (`BatchPlan.cache_key`)")
+    record_index: int = Field(primary_key=True)
+    outcome_json: str
+    at: datetime = Field(default_factory=utcnow)
+
+
 class CachedVariant(SQLModel, table=True):
     """A pre-generated record for a shape that asks for `$cache: N` variants. Keyed by the shape's
     and the spec's content hashes, so a changed shape or spec never serves stale variants."""

@@ -1,0 +1,41 @@
+"""Record-level resume: what an incomplete batch made is kept, so its rerun makes only the rest.
+
+A batch whose records no backend could make is not complete, so it is never cached as done
+(Prefect caches completed task runs). The records it did make — valid ones, and ones rejected
+for their content — are kept here under the batch's content key; the rerun of that batch takes
+them as they are and asks the models only for the missing records, so nothing is made twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from apprentice.records import RecordOutcome
+from apprentice.store import session, write
+from apprentice.store.models import KeptRecord
+
+
+def keep(batch_key: str, outcomes: list[RecordOutcome], engine: Engine | None = None) -> int:
+    """Keep `outcomes` for `batch_key`, replacing what was kept for those records before."""
+
+    def replace(s) -> int:
+        indices = [o.index for o in outcomes]
+        s.connection().execute(delete(KeptRecord).where(KeptRecord.batch_key == batch_key, KeptRecord.record_index.in_(indices)))
+        s.add_all(KeptRecord(batch_key=batch_key, record_index=o.index, outcome_json=o.model_dump_json()) for o in outcomes)
+        return len(outcomes)
+
+    return write(replace, engine) if outcomes else 0
+
+
+def kept(batch_key: str, engine: Engine | None = None) -> dict[int, RecordOutcome]:
+    """What earlier runs of this batch made, by record index."""
+    with session(engine) as s:
+        rows = s.exec(select(KeptRecord).where(KeptRecord.batch_key == batch_key)).all()
+    return {r.record_index: RecordOutcome.model_validate_json(r.outcome_json) for r in rows}
+
+
+def forget(batch_key: str, engine: Engine | None = None) -> None:
+    """The batch is complete (and cached by its task): its kept records are no longer needed."""
+    write(lambda s: s.connection().execute(delete(KeptRecord).where(KeptRecord.batch_key == batch_key)), engine)
