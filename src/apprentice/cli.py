@@ -60,8 +60,35 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
-def _interrupted(*_: Any) -> None:
-    raise KeyboardInterrupt
+def _interrupt(run: asyncio.Task) -> None:
+    """SIGTERM or Ctrl-C: cancel the run (Prefect records it as Crashed; finished batches stay
+    cached). From here on the terminal gets one line, not Prefect's crash reports nor errors
+    from an API the same signal stopped. A second signal does not wait for the clean-up."""
+    if _TerminalFilter.interrupted:
+        os._exit(130)
+    _TerminalFilter.interrupted, logging.raiseExceptions = True, False
+    run.cancel()
+
+
+class _TerminalFilter(logging.Filter):
+    """On the terminal, Prefect's "task run failed" lines show apprentice's own errors as their
+    one-line message (their traceback is Prefect's call stack, not news to the user), and after
+    an interrupt nothing but the line that says what was kept."""
+
+    interrupted = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], ApprenticeError):
+            record.exc_info, record.exc_text = None, None
+        return not self.interrupted
+
+
+def _terminal_logs_in_one_line() -> None:
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.root] + [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("prefect")]
+    for handler in {h for lg in loggers for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}:
+        handler.addFilter(_TerminalFilter())
 
 
 def run_flow(flow_call: Coroutine) -> Any:
@@ -72,12 +99,17 @@ def run_flow(flow_call: Coroutine) -> Any:
 
     from apprentice.orchestration.dataset import RunProgress
 
-    signal.signal(signal.SIGTERM, _interrupted)
+    async def main() -> Any:
+        loop, run = asyncio.get_running_loop(), asyncio.current_task()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, _interrupt, run)
+        return await flow_call
+
+    _terminal_logs_in_one_line()
     try:
-        return asyncio.run(flow_call)
+        return asyncio.run(main())
     except (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError):
-        logging.raiseExceptions = False  # Prefect's log shipper would report the API it lost
-        logging.disable(logging.CRITICAL)
+        _TerminalFilter.interrupted, logging.raiseExceptions = True, False
         p = RunProgress
         err.print(
             f"interrupted: {p.done} of {p.batches} batches finished and kept ({p.records} valid records); "

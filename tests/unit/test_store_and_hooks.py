@@ -162,3 +162,11 @@ def test_a_store_from_an_older_apprentice_gains_new_columns_and_keeps_its_rows(t
 
     assert "ix_workflow_states_workflow" in {i["name"] for i in inspect(engine).get_indexes("workflow_states")}, "an added indexed column gets its index"
     assert record_executions([row(1)], engine=engine)  # tables the old store never had are created too
+
+
+def test_a_fresh_store_opened_by_many_threads_at_once_is_created_once(tmp_path):
+    """Parallel batches write their ledgers at once; on a new store that raced to create tables."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with ThreadPoolExecutor(8) as pool:
+        engines = list(pool.map(lambda _: engine_for(url), range(16)))
+    assert len({id(e) for e in engines}) == 1

@@ -21,19 +21,35 @@ from apprentice.store import models  # noqa: F401 - registers the tables
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=8)
+_ENGINES_LOCK = threading.Lock()
+
+
 def engine_for(url: str) -> Engine:
     """One engine per URL per process; tables created, and a store from an older apprentice
-    brought up to date, on first use."""
+    brought up to date, on first use. Safe when threads (parallel batches writing their ledger)
+    and processes (workers, hooks) open a new store at the same time."""
+    with _ENGINES_LOCK:  # lru_cache alone lets two threads build the same engine at once
+        return _engine_for(url)
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    _create_schema(engine)
+    return engine
+
+
+@retry(retry=retry_if_exception(lambda e: isinstance(e, (OperationalError, DBAPIError))), stop=stop_after_attempt(5), wait=wait_random_exponential(multiplier=0.05, max=1), reraise=True)
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables and columns; if another process creates them at the same moment
+    ("already exists"), look again: the second pass finds them and has nothing to do."""
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
-    return engine
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

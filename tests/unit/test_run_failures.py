@@ -1,0 +1,149 @@
+"""A run that made nothing never looks green: a dead embedded server is named and restarted once,
+records no backend could make are marked and resumed, short runs fail in one line."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+
+import httpx
+import pytest
+
+from apprentice import resume
+from apprentice.backends import local
+from apprentice.backends.pool import BackendPool
+from apprentice.backends.types import ChatMessage, ModelRequest
+from apprentice.dataset import BatchIncomplete, generate_batch, plan_batches, shortfall, summarise
+from apprentice.errors import BackendUnavailableError
+from apprentice.records import FailureKind
+from apprentice.shapes.schema import compile_shape
+from apprentice.store import engine_for
+from apprentice.workflows import default_spec
+
+from .fakes import Script, chat_reply, pool_config, transports
+
+REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")])
+EMBEDDED = {"name": "local", "embedded": True, "base_url": "http://127.0.0.1:9/v1"}
+
+
+class FakeSupervisor:
+    def __init__(self, *recoveries: local.Recovery) -> None:
+        self.recoveries = list(recoveries)
+        self.calls = 0
+
+    async def recover(self, backend):
+        self.calls += 1
+        return self.recoveries.pop(0)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def make_pool(config, script, supervisor=None) -> BackendPool:
+    return BackendPool(config, transport_factory=transports({"local": script}), supervisor=supervisor, sleep=_no_sleep)
+
+
+def test_a_death_by_signal_is_named_with_the_signal_and_the_log():
+    death = local.ServerDeath(returncode=132, log_tail="Fatal Python error: Illegal instruction")
+    assert death.describe() == "the local model server died (SIGILL, illegal instruction): Fatal Python error: Illegal instruction"
+    assert local.ServerDeath(returncode=1).describe() == "the local model server died (exit code 1)"
+
+
+def test_a_launched_server_that_dies_leaves_its_exit_status_and_log_behind(tmp_path):
+    server = local.LocalServer(port=9, home=tmp_path)
+    crash = "import os, signal; print('Fatal Python error: Illegal instruction', flush=True); os.kill(os.getpid(), signal.SIGILL)"
+    process = local.launch(server, [sys.executable, "-c", crash])
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while local.death(server) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    death = local.death(server)
+    assert death is not None and death.signal_number == 4
+    assert "SIGILL" in death.describe() and "Fatal Python error: Illegal instruction" in death.describe()
+
+
+async def test_a_dead_embedded_server_is_restarted_and_the_call_succeeds():
+    script = Script(httpx.ConnectError("refused"), chat_reply('{"a": 1}'))
+    supervisor = FakeSupervisor(local.Recovery(restarted=True, cause="the local model server died (SIGILL, illegal instruction)"))
+    pool = make_pool(pool_config(EMBEDDED), script, supervisor)
+    result = await pool.complete(REQUEST)
+    assert result.text == '{"a": 1}'
+    assert supervisor.calls == 1
+
+
+async def test_a_server_that_stays_dead_is_the_reason_the_user_sees_even_with_the_circuit_open():
+    cause = "the local model server died (SIGILL, illegal instruction); it was restarted once already"
+    script = Script(httpx.ConnectError("refused"))
+    supervisor = FakeSupervisor(*[local.Recovery(cause=cause)] * 10)
+    pool = make_pool(pool_config(EMBEDDED, failure_threshold=2), script, supervisor)
+    for _ in range(3):
+        with pytest.raises(BackendUnavailableError) as failure:
+            await pool.complete(REQUEST)
+        assert "SIGILL" in str(failure.value)
+    assert "circuit open after: the local model server died (SIGILL" in str(failure.value)
+
+
+async def test_the_supervisor_restarts_a_dead_server_once_then_gives_up(tmp_path, monkeypatch):
+    from apprentice.config import Settings
+
+    settings = Settings(home=tmp_path, local_port=9)
+    server = local.LocalServer.from_settings(settings)
+    server.exit_file.write_text("132\n")
+    started: list[int] = []
+    monkeypatch.setattr(local, "is_listening", lambda *_a, **_k: False)
+    monkeypatch.setattr(local, "start", lambda s, **_k: started.append(s.port) or 1)
+    supervisor = local.EmbeddedSupervisor(settings)
+    backend = pool_config(EMBEDDED).backends[0]
+    first = await supervisor.recover(backend)
+    assert first.restarted and "SIGILL" in (first.cause or "")
+    second = await supervisor.recover(backend)
+    assert not second.restarted and "restarted once already" in (second.cause or "")
+    assert started == [9]
+
+
+SHAPE = compile_shape({"city": "string", "population": 0})
+
+
+async def test_records_no_backend_could_make_are_marked_and_a_rerun_makes_only_them(tmp_path):
+    engine = engine_for(f"sqlite:///{tmp_path / 'store.db'}")
+    spec = default_spec("cities")
+    plan = plan_batches(4, 4, seed=1)[0]
+    down = Script(httpx.ConnectError("refused"))
+    config = pool_config({"name": "local"}, attempts=1, failure_threshold=100)
+    pool = BackendPool(config, transport_factory=transports({"local": down}), sleep=_no_sleep)
+    first = await generate_batch(pool, spec, SHAPE, plan, kept={})
+    assert [o.failure for o in first.outcomes] == [FailureKind.backend] * 4
+    summary = summarise(spec, 4, [first])
+    assert (summary.records, summary.invalid, summary.not_made) == (0, 0, 4)
+    assert "made 0 of 4 records; 4 were not made because no backend could serve them" in (shortfall(summary) or "")
+    carried = pickle.loads(pickle.dumps(BatchIncomplete(first)))  # as Prefect and Dask carry it
+    assert carried.result == first and "4 of 4 records not made" in str(carried)
+
+    made = first.outcomes[0].model_copy(update={"valid": True, "record": {"city": "Oslo", "population": 700000}, "failure": None})
+    key = plan.cache_key(spec, SHAPE)
+    resume.keep(key, [made], engine)
+    up = Script(chat_reply('{"city": "Bergen", "population": 285000}'))
+    pool = BackendPool(config, transport_factory=transports({"local": up}), sleep=_no_sleep)
+    second = await generate_batch(pool, spec, SHAPE, plan, kept=resume.kept(key, engine))
+    assert [o.valid for o in second.outcomes] == [True] * 4
+    assert second.outcomes[0].record == {"city": "Oslo", "population": 700000}  # kept as made, not made again
+    assert second.kept == [0] and [o.index for o in second.made_now] == [1, 2, 3]
+    assert len(up.requests) == 3
+    resume.forget(key, engine)
+    assert resume.kept(key, engine) == {}
+
+
+def test_a_run_whose_records_were_all_rejected_for_content_fails_and_a_partial_one_does_not():
+    spec = default_spec("cities")
+    from apprentice.dataset import BatchResult
+    from apprentice.records import RecordOutcome
+
+    def run(valid: list[bool]):
+        outcomes = [RecordOutcome(index=i, valid=v, failure=None if v else FailureKind.content, reason=None if v else "bad") for i, v in enumerate(valid)]
+        return summarise(spec, len(valid), [BatchResult(workflow="c", version="1", plan=plan_batches(len(valid), 10, 0)[0], outcomes=outcomes)])
+
+    assert "every one was rejected for its content" in (shortfall(run([False, False])) or "")
+    assert shortfall(run([True, False])) is None
+    assert shortfall(run([True, True])) is None
