@@ -197,6 +197,33 @@ def nightly(
 
 @app.command()
 @one_line_errors
+def plan(
+    shape: Annotated[Path, typer.Argument(help="example JSON document or JSON Schema")],
+    spec: Annotated[Path | None, typer.Option(help="workflow spec (its `fields` overrides and `sampling`)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the sample rows shown")] = 0,
+) -> None:
+    """Show who fills each field of SHAPE — a sampler, a derivation or the model — and why, with
+    three sample rows of the sampled and derived values."""
+    from apprentice.dataset import plan_presets
+    from apprentice.orchestration.dataset import resolve_spec
+    from apprentice.shapes.schema import load_shape
+
+    compiled = load_shape(shape)
+    workflow = resolve_spec(str(spec) if spec else None, fallback_name=shape.stem.removesuffix(".schema"))
+    field_plan, rows = plan_presets(workflow, compiled, 3, seed)
+    if field_plan is None:
+        console.print("no field plan: the shape is not an object, or the spec turns sampling off; the model writes every field")
+        return
+    table = Table("field", "source", "sampler / from", "why", *[f"row {i}" for i in range(len(rows or []))])
+    for f in field_plan.fields:
+        values = [json.dumps(r.get(f.name), ensure_ascii=False) if f.name in r else "–" for r in rows or []]
+        table.add_row(f.name, f.source.value, f.sampler or ", ".join(f.derived_from), f.reason, *values)
+    console.print(table)
+    console.print(f"{field_plan.sampled_share():.0%} of the fields are sampled or derived; the model writes {', '.join(field_plan.model_fields()) or 'none'}")
+
+
+@app.command()
+@one_line_errors
 def doctor(
     build_only: Annotated[bool, typer.Option("--build-only", help="only the embedded build (what `make setup` ends with)")] = False,
     file: Annotated[Path | None, typer.Option(help="backend file")] = None,

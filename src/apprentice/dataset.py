@@ -20,6 +20,9 @@ from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
 from apprentice.patterns import run_pattern
 from apprentice.numeric import NumericReport
+from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
+from apprentice.realism import DatasetChecker, RealismReport
+from apprentice.realistic import make_realistic
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import WorkflowSpec
@@ -39,6 +42,20 @@ class BatchPlan(BaseModel):
         presets = json.dumps(self.presets, sort_keys=True) if self.presets else ""
         raw = f"{spec.content_hash}:{shape.fingerprint}:{self.start}:{self.count}:{self.seed}:{self.total}:{presets}"
         return "batch-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def plan_presets(
+    spec: WorkflowSpec, shape: Shape, n: int, seed: int, numeric: list[dict[str, Any]] | None = None
+) -> tuple[RecordPlan | None, list[dict[str, Any]] | None]:
+    """The run's field plan and every record's given values: the fields a library samples or
+    derives (names, emails, dates, enums...), with the statistics path's numbers on top. They are
+    drawn before any batch from (seed, index), so they are part of each batch's cache key and a
+    rerun makes the same records."""
+    plan = plan_fields(shape.json_schema, spec.fields) if spec.sampling and isinstance(shape.json_schema, dict) else None
+    if plan is None or not plan.filled_fields():
+        return plan, numeric
+    rows = [sample_record(plan, shape.json_schema, seed=seed, index=i) for i in range(n)]
+    return plan, [{**row, **extra} for row, extra in zip(rows, numeric)] if numeric else rows
 
 
 def plan_batches(n: int, batch_size: int, seed: int, presets: list[dict[str, Any]] | None = None) -> list[BatchPlan]:
@@ -113,6 +130,8 @@ class DatasetSummary(BaseModel):
     batches_reused: int = 0
     from_cache: int = Field(0, description="records served from `$cache` variants without a model call")
     numeric: NumericReport | None = Field(None, description="statistics path: the sample's verification")
+    field_plan: list[dict[str, str]] | None = Field(None, description="each field's source (sampled, derived, model) and why")
+    realism: RealismReport | None = Field(None, description="the written records' realism: clean share, defects by kind and field, distinct ratios")
     generated: int = Field(0, description="records a model made in this run; 0 when all were reused or served from `$cache`")
     quality: float | None = Field(None, description="mean first-pass quality of the records (see `records.first_pass_quality`)")
     seconds_per_record: float | None = Field(None, description="mean model and repair time per record, all stages")
@@ -138,7 +157,10 @@ async def generate_batch(
     """
     kept = kept or {}
     limit = asyncio.Semaphore(concurrency)
-    context = RecordContext(n=plan.total or plan.count, presets={plan.start + i: p for i, p in enumerate(plan.presets or [])})
+    presets = {plan.start + i: p for i, p in enumerate(plan.presets or [])}
+    given_fields = {k for p in presets.values() for k in p}
+    checker = DatasetChecker(shape.json_schema, no_near_duplicates=given_fields) if isinstance(shape.json_schema, dict) else None
+    context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker)
 
     async def one(index: int) -> RecordOutcome:
         if index in kept:
@@ -155,8 +177,11 @@ async def _record(
 ) -> RecordOutcome:
     spent: RecordOutcome | None = None
     for attempt in range(max(1, attempts)):
-        outcome = await run_pattern(pool, spec, shape, index=index, seed=seed_base * 7 + attempt, context=context)
-        outcome.failure = failure_of(outcome)
+        seed = seed_base * 7 + attempt
+        outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
+        if outcome.valid and spec.realism_checks:
+            outcome = await make_realistic(pool, spec, shape, outcome, context=context, seed=seed)
+        outcome.failure = outcome.failure or failure_of(outcome)
         if spent is not None:
             outcome.stages = spent.stages + outcome.stages
             outcome.calls = spent.calls + outcome.calls
@@ -167,16 +192,7 @@ async def _record(
     return outcome
 
 
-def unmade_batch(spec: WorkflowSpec, plan: BatchPlan, reason: str, kept: dict[int, RecordOutcome]) -> BatchResult:
-    """A batch whose task died before saying what it made: what was kept, plus the rest unmade."""
-    outcomes = [
-        kept.get(i) or RecordOutcome(index=i, reason=reason, failure=FailureKind.backend)
-        for i in range(plan.start, plan.start + plan.count)
-    ]
-    return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=outcomes, kept=sorted(kept))
-
-
-def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) -> DatasetSummary:
+def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult], shape_schema: Any = None) -> DatasetSummary:
     summary = DatasetSummary(workflow=spec.name, version=spec.version, requested=requested)
     usage: dict[str, BackendUsage] = defaultdict(BackendUsage)
     quality = seconds = 0.0
@@ -202,7 +218,18 @@ def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult]) ->
     summary.cost_usd = sum(u.cost_usd for u in usage.values())
     if made := summary.records + summary.invalid + summary.not_made:
         summary.quality, summary.seconds_per_record = quality / made, seconds / made
+    summary.realism = realism_report(shape_schema, [o for b in batches for o in b.outcomes if o.valid]) if shape_schema is not None else None
     return summary
+
+
+def realism_report(schema: Any, outcomes: list[RecordOutcome]) -> RealismReport | None:
+    """Realism of the records a run writes, in index order (what a person opening the file sees)."""
+    if not isinstance(schema, dict):
+        return None
+    checker = DatasetChecker(schema)
+    for outcome in sorted(outcomes, key=lambda o: o.index):
+        checker.add(outcome.index, outcome.record)
+    return checker.report()
 
 
 def shortfall(summary: DatasetSummary) -> str | None:
@@ -214,7 +241,7 @@ def shortfall(summary: DatasetSummary) -> str | None:
     if summary.not_made:
         return (
             f"made {summary.records} of {summary.requested} records; {summary.not_made} were not made because "
-            f"no backend could serve them ({summary.not_made_reason}); run the same command again to make the rest"
+            f"backends failed ({summary.not_made_reason}); run the same command again to make the rest"
         )
     if summary.requested and not summary.records:
         return f"made 0 of {summary.requested} records: every one was rejected for its content (reasons in {summary.rejects})"

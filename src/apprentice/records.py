@@ -72,3 +72,5 @@ class RecordContext:
     n: int = 1
     unique: UniqueIndex = field(default_factory=UniqueIndex)
     presets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    realism: Any = None
+    """The batch's `realism.DatasetChecker`: duplicate identifiers and near-duplicate texts."""

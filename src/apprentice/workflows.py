@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from apprentice.fieldplan import FieldOverride
 from apprentice.config import Tier
 from apprentice.errors import ConfigError
 from apprentice.rules import Rule
@@ -95,6 +96,9 @@ class WorkflowSpec(BaseModel):
     routes: dict[Tier, WorkflowSpec] = Field(default_factory=dict)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     statistics: NumericSpec | None = None
+    sampling: bool = Field(True, description="sample or derive the fields a library does better than a model (names, emails, dates, enums...); False: the model writes every field")
+    realism_checks: bool = Field(True, description="check every record for echoed hints, placeholders, debris, implausible dates and duplicates; correct, regenerate, reject")
+    fields: dict[str, FieldOverride] = Field(default_factory=dict, description="per-field overrides of the field plan, e.g. {email: {source: derived, from: name}}")
     options: dict[str, Any] = Field(default_factory=dict, description="free-form settings for extensions")
 
     @model_validator(mode="before")

@@ -131,7 +131,7 @@ def test_a_run_whose_backends_all_fail_ends_failed_and_says_so(prefect_server, p
     assert state.is_failed()
     failure = state.result(raise_on_failure=False)
     assert isinstance(failure, RunIncomplete) and failure.summary.not_made == 3
-    assert "made 0 of 3 records; 3 were not made because no backend could serve them" in str(failure)
+    assert "made 0 of 3 records; 3 were not made because backends failed" in str(failure)
     assert read_jsonl(out) == []
 
 

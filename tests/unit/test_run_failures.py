@@ -117,7 +117,7 @@ async def test_records_no_backend_could_make_are_marked_and_a_rerun_makes_only_t
     assert [o.failure for o in first.outcomes] == [FailureKind.backend] * 4
     summary = summarise(spec, 4, [first])
     assert (summary.records, summary.invalid, summary.not_made) == (0, 0, 4)
-    assert "made 0 of 4 records; 4 were not made because no backend could serve them" in (shortfall(summary) or "")
+    assert "made 0 of 4 records; 4 were not made because backends failed" in (shortfall(summary) or "")
     carried = pickle.loads(pickle.dumps(BatchIncomplete(first)))  # as Prefect and Dask carry it
     assert carried.result == first and "4 of 4 records not made" in str(carried)
 

@@ -30,6 +30,7 @@ def summary_markdown(summary: DatasetSummary) -> str:
     ]
     for name, u in sorted(summary.per_backend.items()):
         lines.append(f"| {name} | {u.calls} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} | {u.seconds:.1f} |")
+    lines += realism_markdown(summary)
     if summary.from_cache:
         lines += ["", f"{summary.from_cache} records served from `$cache` variants without a model call."]
     if summary.numeric:
@@ -40,6 +41,20 @@ def summary_markdown(summary: DatasetSummary) -> str:
             p = f"{c.p_value:.4f}" if c.p_value is not None else "–"
             lines.append(f"| {c.test} | {c.field} | {c.statistic:.4f} | {p} | {c.threshold} | {'yes' if c.passed else 'NO'} |")
     return "\n".join(lines)
+
+
+def realism_markdown(summary: DatasetSummary) -> list[str]:
+    """Per field: its source, distinct-value ratio and defects by kind; per run: the clean share."""
+    report = summary.realism
+    if report is None:
+        return []
+    sources = {row["field"]: row["source"] for row in summary.field_plan or []}
+    lines = ["", f"## Realism: {report.clean_share:.0%} of {report.records} records without a defect; near-duplicate texts {report.near_duplicate_rate:.1%}", "",
+             "| field | source | distinct | defects |", "|---|---|---:|---|"]  # fmt: skip
+    for path, field in report.fields.items():
+        defects = ", ".join(f"{k}: {v}" for k, v in field.defects.items()) or "–"
+        lines.append(f"| `{path}` | {sources.get(path.lstrip('/'), 'model')} | {field.distinct_ratio:.2f} | {defects} |")
+    return lines
 
 
 async def publish(summary: DatasetSummary, batches: list[BatchResult], *, sample_size: int = 20) -> None:

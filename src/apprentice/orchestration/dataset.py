@@ -28,10 +28,10 @@ from apprentice.dataset import (
     DatasetSummary,
     generate_batch,
     plan_batches,
+    plan_presets,
     rejects_path,
     shortfall,
     summarise,
-    unmade_batch,
     write_outputs,
 )
 from apprentice.errors import RunIncomplete
@@ -103,16 +103,15 @@ def batch_task(fresh: bool = False):
     return generate_batch_task.with_options(result_storage=storage, refresh_cache=fresh or None)
 
 
-async def batch_outcome(state: State, spec: WorkflowSpec, shape: Shape, plan: BatchPlan) -> BatchResult:
-    """A batch's result from its final state; an incomplete or crashed batch gives what it made
-    (from its exception, else from the kept records) plus its unmade records, marked as such."""
-    if not state.is_failed() and not state.is_crashed():
-        return await state.result()
-    error = await state.result(raise_on_failure=False)
-    if isinstance(error, BatchIncomplete):
-        return error.result
-    kept = await asyncio.to_thread(resume.kept, plan.cache_key(spec, shape))
-    return unmade_batch(spec, plan, state.message or "the batch task failed", kept)
+async def batch_outcome(state: State) -> BatchResult:
+    """A batch's result from its final state. A batch that backends left incomplete gives what it
+    made plus its unmade records, marked as such; any other failure (bad configuration, a bug)
+    fails the run with its own error."""
+    if state.is_failed():
+        error = await state.result(raise_on_failure=False)
+        if isinstance(error, BatchIncomplete):
+            return error.result
+    return await state.result()
 
 
 class RunProgress:
@@ -219,6 +218,9 @@ async def generate_dataset(
     if workflow.pattern is Pattern.statistics and workflow.statistics is not None:
         presets, numeric = sample(workflow.statistics, n, seed)
         logger.info("statistics path: %d rows drawn, verification %s", n, "passed" if numeric.passed else "FAILED")
+    field_plan, presets = plan_presets(workflow, compiled, n, seed, presets)
+    if field_plan is not None:
+        logger.info("field plan: %s", ", ".join(f"{f.name}={f.source.value}" for f in field_plan.fields))
 
     generated = 0  # records a model made in this run (not reused from an earlier run or `$cache`)
     distributed = not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
@@ -238,7 +240,7 @@ async def generate_dataset(
                 state = await (_finished(task.submit(*args)) if distributed else task(*args, return_state=True))
                 reused += state.name == "Cached"
                 generated += 0 if state.name == "Cached" else plan.count
-                result = await batch_outcome(state, workflow, compiled, plan)
+                result = await batch_outcome(state)
                 RunProgress.finished(result)
                 return result
 
@@ -249,7 +251,8 @@ async def generate_dataset(
             batches, made, reused = await _serve_variants(workflow, compiled, n, seed, run_batches)
         else:
             (batches, reused), made = await run_batches(n, seed), []
-        summary = summarise(workflow, n, batches)
+        summary = summarise(workflow, n, batches, compiled.json_schema)
+        summary.field_plan = field_plan.table() if field_plan else None
         fresh_run = not compiled.cache_variants and reused < len(batches) and not summary.not_made
         source = {k: v for k, v in (("shape", shape), ("spec", spec)) if isinstance(v, str)}
         step = await _monitor(workflow, summary, batches, backends_file, source) if monitor and fresh_run and n else None

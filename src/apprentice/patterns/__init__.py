@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from apprentice.backends.pool import BackendPool
 from apprentice.patterns.consensus import run_consensus
 from apprentice.patterns.correct_loop import run_correct_loop
+from apprentice.patterns.given import run_with_given
 from apprentice.patterns.parallel import run_parallel
 from apprentice.patterns.routed import run_routed
 from apprentice.patterns.sequential import run_sequential
@@ -40,5 +41,11 @@ async def run_pattern(
     seed: int | None = None,
     context: RecordContext | None = None,
 ) -> RecordOutcome:
-    """Produce record number `index` with the spec's pattern."""
-    return await RUNNERS[spec.pattern](pool, spec, shape, index=index, seed=seed, context=context)
+    """Produce record number `index` with the spec's pattern. Values given in advance for this
+    record (sampled, derived or drawn: `context.presets`) are fixed and the pattern writes the rest;
+    the statistics path handles its own."""
+    given = context.presets.get(index) if context else None
+    if not given or spec.pattern is Pattern.statistics:
+        return await RUNNERS[spec.pattern](pool, spec, shape, index=index, seed=seed, context=context)
+    assert context is not None
+    return await run_with_given(RUNNERS[spec.pattern], pool, spec, shape, given, index=index, seed=seed, context=context)

@@ -44,7 +44,7 @@ async def run_statistics(
         preset = sample(spec.statistics, 1, seed or index)[0][0]
     schema = shape.json_schema
     outcome = RecordOutcome(index=index, meta={"numeric": preset})
-    fields = text_fields(schema, spec.statistics)
+    fields = [f for f in text_fields(schema, spec.statistics) if f not in preset]  # sampled fields come preset too
     record: dict[str, Any] = dict(preset)
     if fields:
         stage = next((s for s in spec.stages if s.role is StageRole.generate), TEXT_STAGE)

@@ -1,0 +1,74 @@
+"""Records with given values: fields the field plan sampled or derived (or the statistics path
+drew) are fixed before any model is called. The pattern runs on the rest of the shape only, its
+stages told the given values (so the text agrees with them) and a per-record persona (so texts
+differ record to record); the whole record is then checked against the whole shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from apprentice.backends.pool import BackendPool
+from apprentice.fieldplan import persona
+from apprentice.patterns.common import finish
+from apprentice.records import RecordContext, RecordOutcome
+from apprentice.shapes.schema import Shape
+from apprentice.workflows import StageRole, WorkflowSpec
+
+PERSON_FIELDS = {"name", "full_name", "first_name", "last_name", "email", "username"}
+
+
+def without_fields(schema: Any, given: dict[str, Any]) -> Any:
+    """The object schema minus the given top-level fields: what is left for the model to write."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return schema
+    props = {k: v for k, v in schema["properties"].items() if k not in given}
+    return {**schema, "properties": props, "required": [k for k in schema.get("required", []) if k in props]}
+
+
+def guidance(given: dict[str, Any], seed: int, index: int) -> str:
+    """What a stage is told: the values already set, and a seeded angle and tone for its text."""
+    traits = persona(seed, index)
+    about = f"The person is a {traits['occupation'].lower()} who enjoys {traits['hobby']}. " if PERSON_FIELDS & given.keys() else ""
+    return (
+        f"Facts already set for this record: {json.dumps(given, ensure_ascii=False)}. Do not copy them into "
+        f"other fields; write each remaining field's own content so that it agrees with them. {about}"
+        f"Angle: {traits['angle']}; tone: {traits['tone']}."
+    )
+
+
+def told(spec: WorkflowSpec, given: dict[str, Any], hint: str) -> WorkflowSpec:
+    """The spec for the rest of the record: stages keep only fields still to write (a stage left
+    with none is dropped), model-facing stages get the hint, rules wait for the whole record."""
+    stages = []
+    for stage in spec.stages:
+        fields = None if stage.fields is None else [f for f in stage.fields if f not in given]
+        if fields == [] and stage.role is StageRole.generate:
+            continue
+        prompt = f"{stage.prompt or ''}\n{hint}".strip() if stage.role is not StageRole.judge else stage.prompt
+        stages.append(stage.model_copy(update={"fields": fields, "prompt": prompt}))
+    routes = {tier: told(route, given, hint) for tier, route in spec.routes.items()}
+    return spec.model_copy(update={"stages": stages or spec.stages, "rules": [], "routes": routes})
+
+
+async def run_with_given(
+    runner, pool: BackendPool, spec: WorkflowSpec, shape: Shape, given: dict[str, Any], *, index: int, seed: int | None, context: RecordContext
+) -> RecordOutcome:
+    """Run `runner` for the fields not given, then merge and check the whole record."""
+    rest = without_fields(shape.json_schema, given)
+    order = list(shape.json_schema.get("properties", {})) if isinstance(shape.json_schema, dict) else []
+    if isinstance(rest, dict) and not rest.get("properties"):
+        outcome = RecordOutcome(index=index)
+    else:
+        inner = dataclasses.replace(context, presets={})
+        hint = guidance(given, seed or index, index)
+        outcome = await runner(pool, told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), index=index, seed=seed, context=inner)
+    part = outcome.record if isinstance(outcome.record, dict) else {}
+    merged = {**part, **given}
+    record = {k: merged[k] for k in order if k in merged} | {k: v for k, v in merged.items() if k not in order}
+    if outcome.record is not None or not rest.get("properties"):
+        outcome.reason = None
+    outcome.meta["given"] = sorted(given)
+    return finish(outcome, record if outcome.record is not None or not rest.get("properties") else None, shape, spec, context)

@@ -1,0 +1,523 @@
+"""Deterministic realism checks: what makes a person throw a schema-valid record away.
+
+A small model's record can pass its JSON Schema and still be useless: a bio that repeats the
+shape's hint ("A two-sentence biography of a person."), a placeholder ("string", "[Your Bio]",
+"Lorem ipsum", `user@example.com`), JSON or chat debris inside a string (`"type':'array"`,
+`]}\\nThe bio is indeed two sentences`, "Here is..."), a date in the year 0948, or the same email
+as the record before. `check_record` finds what one record shows by itself; `DatasetChecker`
+adds what needs the other records (duplicate identifiers, near-duplicate texts) and sums it all
+up in a `RealismReport`. No model is called: every check is a rule, and every defect carries a
+JSON-pointer path and a one-line message that a correction prompt can quote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from apprentice.shapes.validate import validate
+
+__all__ = [
+    "DatasetChecker",
+    "Defect",
+    "DefectKind",
+    "FieldRealism",
+    "RealismReport",
+    "check_record",
+    "hints_of",
+]
+
+
+class DefectKind(StrEnum):
+    """What is wrong with a value, beyond its schema."""
+
+    ECHO = "echo"
+    PLACEHOLDER = "placeholder"
+    DEBRIS = "debris"
+    IMPLAUSIBLE_DATE = "implausible_date"
+    DUPLICATE_IDENTIFIER = "duplicate_identifier"
+    NEAR_DUPLICATE = "near_duplicate"
+    BROKEN_CONSTRAINT = "broken_constraint"
+
+
+class Defect(BaseModel):
+    """One defect: its kind, where (JSON pointer, e.g. `/bio`) and a one-line message."""
+
+    kind: DefectKind
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: {self.message}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking a record alongside its schema
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A scalar of the record: its pointer, its schema key (array indices as `*`), the name of
+    the property it sits under, its value and its subschema."""
+
+    pointer: str
+    key: str
+    name: str
+    value: Any
+    sub: Mapping[str, Any]
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _resolve(sub: Any, root: Any, depth: int = 0) -> Mapping[str, Any]:
+    """The subschema with a local `$ref` followed; `{}` for anything that is not a dict."""
+    if not isinstance(sub, dict):
+        return {}
+    ref = sub.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#") or depth > 8:
+        return sub
+    target: Any = root
+    for part in [p for p in ref[1:].split("/") if p]:
+        target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, dict) else None
+    return {**_resolve(target, root, depth + 1), **{k: v for k, v in sub.items() if k != "$ref"}}
+
+
+def _child(sub: Mapping[str, Any], part: str | int, root: Any) -> Mapping[str, Any]:
+    """The subschema for an object property or an array item."""
+    if isinstance(part, int):
+        prefix = sub.get("prefixItems")
+        if isinstance(prefix, list) and part < len(prefix):
+            return _resolve(prefix[part], root)
+        return _resolve(sub.get("items"), root)
+    props = sub.get("properties")
+    if isinstance(props, dict) and part in props:
+        return _resolve(props[part], root)
+    return _resolve(sub.get("additionalProperties"), root)
+
+
+def _leaves(value: Any, sub: Mapping[str, Any], root: Any, pointer: str = "", key: str = "", name: str = "") -> Iterator[_Leaf]:
+    """Every scalar of `value`, depth first, with its subschema."""
+    if isinstance(value, dict):
+        for part, child in value.items():
+            step = "/" + _escape(str(part))
+            yield from _leaves(child, _child(sub, str(part), root), root, pointer + step, key + step, str(part))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _leaves(child, _child(sub, i, root), root, f"{pointer}/{i}", key + "/*", name)
+    elif value is not None:
+        yield _Leaf(pointer, key, name, value, sub)
+
+
+def _hint_texts(schema: Any) -> dict[str, list[tuple[str, str]]]:
+    """(keyword, text) pairs per schema key: `description`, `title` and string `examples`."""
+    out: dict[str, list[tuple[str, str]]] = {}
+
+    def walk(sub: Any, key: str, depth: int) -> None:
+        sub = _resolve(sub, schema)
+        examples = sub.get("examples")
+        pairs = [("description", sub.get("description")), ("title", sub.get("title"))]
+        pairs += [("examples", e) for e in (examples if isinstance(examples, list) else [])]
+        found = [(kw, t.strip()) for kw, t in pairs if isinstance(t, str) and t.strip()]
+        if found and key:
+            out[key] = found
+        if depth > 20:
+            return
+        for name, child in (sub.get("properties") or {}).items():
+            walk(child, f"{key}/{_escape(name)}", depth + 1)
+        if isinstance(sub.get("items"), dict):
+            walk(sub["items"], f"{key}/*", depth + 1)
+
+    walk(schema, "", 0)
+    return out
+
+
+def hints_of(schema: Any) -> dict[str, str]:
+    """The hint texts per field, keyed by JSON pointer (`*` for array items): its `description`
+    (where a shape from an example keeps its hint), `title` and string `examples`, one a line."""
+    return {key: "\n".join(text for _, text in pairs) for key, pairs in _hint_texts(schema).items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Text normalisation
+# ---------------------------------------------------------------------------------------------
+
+_STOP = frozenset(
+    ["a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "with", "is", "are", "was", "be", "this", "that", "it", "its", "as", "by", "at", "from", "about", "one"]
+)
+
+
+def _norm(text: str) -> str:
+    """Lower case, punctuation as spaces, single spaces: 'A two-sentence bio.' → 'a two sentence bio'."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def _content(text: str) -> list[str]:
+    """Content words, lightly stemmed (a plural 's' dropped)."""
+    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _norm(text).split() if w not in _STOP]
+
+
+def _clip(text: str, limit: int = 48) -> str:
+    """A short quotation of `text` for a message (quote it with !r, which escapes newlines)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-value checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _echoes(value: str, hint: str) -> bool:
+    """True when `value` is the hint, contains it, or has most of its words and little else
+    (token coverage ≥ 0.8), or is nearly the same string (difflib ratio ≥ 0.8)."""
+    nv, nh = _norm(value), _norm(hint)
+    if not nv or not nh:
+        return False
+    if nv == nh or (len(nh.split()) >= 3 and f" {nh} " in f" {nv} "):
+        return True
+    hint_words, value_words = set(_content(hint)), _content(value)
+    short = len(value_words) <= 2 * len(hint_words) + 4
+    if len(hint_words) >= 2 and short and len(hint_words & set(value_words)) / len(hint_words) >= 0.8:
+        return True
+    return len(nh) >= 8 and difflib.SequenceMatcher(None, nv, nh).ratio() >= 0.8
+
+
+def _echo(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
+    """The hint a string value repeats, or the field name it merely restates. A description
+    counts when it is repeated or mostly repeated; a title only when repeated exactly; an example
+    only when it is a phrase of four words or more (a short example is a fine value)."""
+    for keyword, hint in hints.get(leaf.key, []):
+        if keyword == "title":
+            hit = _norm(leaf.value) == _norm(hint)
+        else:
+            hit = (keyword == "description" or len(_norm(hint).split()) >= 4) and _echoes(leaf.value, hint)
+        if hit:
+            return f"repeats the shape's {'hint' if keyword == 'description' else keyword[:-1] if keyword == 'examples' else keyword} {_clip(hint)!r}"
+    if leaf.name and _norm(leaf.value) == _norm(leaf.name.replace("_", " ")):
+        return f"restates the field name {leaf.name!r}"
+    return None
+
+
+_PLACEHOLDER_VALUES = frozenset({
+    "string", "str", "example", "text", "sample", "sample text", "test", "testing", "foo", "bar",
+    "baz", "foobar", "todo", "tbd", "tbc", "fixme", "n a", "null", "nil", "undefined",
+    "placeholder", "dummy", "xxx", "xxxx", "asdf", "qwerty", "lorem", "john doe", "jane doe",
+    "your name", "your bio", "your email", "insert text here", "description", "some text", "name",
+    "title",
+})
+_PLACEHOLDER_PATTERNS = (
+    (re.compile(r"^\s*(\[[^\[\]\"']{1,40}\]|<[^<>\"']{1,40}>|\{\{?[^{}\"']{1,40}\}?\})\s*$"), "a template slot"),
+    (re.compile(r"\blorem ipsum\b", re.IGNORECASE), "lorem ipsum"),
+    (re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE), "a fill-in instruction"),
+    (re.compile(r"\bx{3,}\b", re.IGNORECASE), "an 'xxx' filler"),
+    (re.compile(r"\b(TODO|TBD|FIXME)\b"), "a TODO marker"),
+)
+_GENERIC_EMAIL = re.compile(
+    r"^(user|email|e-?mail|test|example|name|someone|somebody|foo|bar|sample|demo|john\.?doe|jane\.?doe"
+    r"|first\.?name\.?last\.?name|first\.?last|your\.?(name|email)|username|abc|xyz)\d*@",
+    re.IGNORECASE,
+)
+
+
+def _placeholder(leaf: _Leaf) -> str | None:
+    """Why a string is a placeholder rather than a value, or None."""
+    text: str = leaf.value
+    if _norm(text) in _PLACEHOLDER_VALUES or not _norm(text) and text.strip() in ("-", "--", "?", "...", "…"):
+        return f"is a placeholder ({_clip(text)!r})"
+    if _GENERIC_EMAIL.match(text.strip()):
+        return f"is a generic placeholder address ({_clip(text)!r})"
+    digits = re.sub(r"\D", "", text)
+    dummy = len(set(digits)) == 1 or digits in "01234567890" or digits.endswith("5555555")
+    if len(digits) >= 7 and dummy and re.fullmatch(r"[\d\s()+.\-]+", text.strip()):
+        return f"is a placeholder number ({_clip(text)!r})"
+    for pattern, what in _PLACEHOLDER_PATTERNS:
+        if pattern.search(text):
+            return f"contains {what} ({_clip(text)!r})"
+    return None
+
+
+_DEBRIS_PATTERNS = (
+    (re.compile(r"[\"']\s*:\s*[\"'\[{]|\"\s*:"), "a JSON key fragment"),
+    (re.compile(r"[\"'](type|properties|required|items|additionalProperties|enum|\$schema|\$ref)[\"']"), "a JSON Schema keyword"),
+    (re.compile(r"\n\s*(\(?note\b|the (bio|description|text|json|record|output|response|answer|above|field|value|sentence|summary|\w+ field)"
+                r" (is|has|was|contains|are)\b|this (json|record|response|output|answer)\b|here(\s+is|\s+are|'s)\b"
+                r"|explanation\b|i hope\b|i have\b|i've\b|let me\b|please note\b|as requested\b|output:|json\b|remember\b)", re.IGNORECASE), "commentary after a newline"),
+    (re.compile(r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
+                r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
+    (re.compile(r"`"), "backticks"),
+    (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>", re.IGNORECASE), "a markup tag"),
+    (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
+    (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),
+)
+
+
+def _debris(leaf: _Leaf) -> str | None:
+    """Why a string holds JSON, markup or chat fragments rather than a plain value, or None."""
+    text: str = leaf.value
+    if re.fullmatch(r"\s*(\{.*\}|\[.*\])\s*", text, re.DOTALL) and re.search(r"[\"':,]", text):
+        return f"is JSON inside a string ({_clip(text)!r})"
+    if text.count("{") != text.count("}") or text.count("[") != text.count("]"):
+        return f"has unbalanced brackets ({_clip(text)!r})"
+    for pattern, what in _DEBRIS_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            start = max(match.start() - 12, 0)
+            return f"contains {what} ({_clip(text[start:])!r})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------
+
+_ISO = re.compile(
+    r"^\s*(?P<y>[+-]?\d{1,6})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?)?\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?\s*$",
+    re.IGNORECASE,
+)
+_BIRTH_NAME = re.compile(r"(^|_)(dob|birthday|birthdate|birth_date|date_of_birth|born(_on|_at)?)$")
+
+
+def _snake(name: str) -> str:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+
+
+def _as_date(text: str) -> tuple[int, datetime | None] | None:
+    """(year, moment) of an ISO-8601 date or date-time (moment None when the calendar rejects
+    it or the year is outside datetime's range); None when it is not ISO-shaped."""
+    match = _ISO.match(text)
+    if not match:
+        return None
+    year = int(match["y"])
+    try:
+        moment = datetime(year, int(match["m"]), int(match["d"]), int(match["H"] or 0), int(match["M"] or 0), int(match["S"] or 0), tzinfo=UTC)
+    except ValueError:
+        return year, None
+    return year, moment
+
+
+def _bounded(sub: Mapping[str, Any]) -> bool:
+    """The schema states bounds for this value: its plausibility is the schema's business."""
+    return any(k in sub for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "formatMinimum", "formatMaximum"))
+
+
+def _implausible(leaf: _Leaf, now: datetime) -> str | None:
+    """Why a date (or an age) cannot be right: before 1900, over a year ahead, an age outside
+    0–120. Only whole values that are dates by format, by field name or by shape."""
+    snake = _snake(leaf.name)
+    if isinstance(leaf.value, (int, float)) and not isinstance(leaf.value, bool):
+        if snake == "age" and not _bounded(leaf.sub) and not 0 <= leaf.value <= 120:
+            return f"age {leaf.value} is outside 0–120"
+        return None
+    if not isinstance(leaf.value, str) or _bounded(leaf.sub):
+        return None
+    parsed = _as_date(leaf.value)
+    if parsed is None:
+        return None
+    year, moment = parsed
+    if year < 1900:
+        return f"date {_clip(leaf.value)!r} is before 1900"
+    if moment is None:
+        return None
+    if moment > now + timedelta(days=365):
+        return f"date {_clip(leaf.value)!r} is more than a year in the future"
+    if _BIRTH_NAME.search(snake):
+        age = (now - moment).days / 365.2425
+        if not 0 <= age <= 120:
+            return f"birth date {_clip(leaf.value)!r} gives an age of {age:.0f}, outside 0–120"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# One record
+# ---------------------------------------------------------------------------------------------
+
+
+def _enumerated(sub: Mapping[str, Any]) -> bool:
+    return "enum" in sub or "const" in sub
+
+
+def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> Defect | None:
+    """The first of placeholder, echo and debris that a string value shows (one per value, so
+    a correction prompt gets one clear reason per path)."""
+    for kind, check in ((DefectKind.PLACEHOLDER, _placeholder), (DefectKind.ECHO, lambda lf: _echo(lf, hints)), (DefectKind.DEBRIS, _debris)):
+        message = check(leaf)
+        if message:
+            return Defect(kind=kind, path=leaf.pointer, message=message)
+    return None
+
+
+def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]], now: datetime) -> list[Defect]:
+    defects = [Defect(kind=DefectKind.BROKEN_CONSTRAINT, path=i.path, message=i.message) for i in validate(record, schema)]
+    for leaf in _leaves(record, _resolve(schema, schema), schema):
+        if isinstance(leaf.value, str) and not _enumerated(leaf.sub):
+            found = _string_defect(leaf, hints)
+            if found:
+                defects.append(found)
+        message = _implausible(leaf, now)
+        if message:
+            defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
+    return defects
+
+
+def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:
+    """Everything one record shows by itself: schema breaks (`broken_constraint`), echoes of the
+    shape's hints, placeholders, JSON/markup/chat debris and implausible dates. `now` (UTC by
+    default) anchors "more than a year in the future" and ages."""
+    now = now or datetime.now(UTC)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    return _check(record, schema, _hint_texts(schema), now)
+
+
+# ---------------------------------------------------------------------------------------------
+# A dataset
+# ---------------------------------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"^(id|.*_id|email|e_mail|email_address|username|user_name|sku|uuid|guid)$")
+_NEAR_WORDS = 6
+_NEAR_JACCARD = 0.7
+
+
+class FieldRealism(BaseModel):
+    """One top-level field over a dataset: how varied its values are and its defects by kind."""
+
+    values: int = 0
+    distinct_ratio: float = 1.0
+    defects: dict[DefectKind, int] = Field(default_factory=dict)
+
+
+class RealismReport(BaseModel):
+    """A dataset's realism: clean records (no defect of any kind), defects by kind and field,
+    and the share of records that nearly repeat an earlier record's text."""
+
+    records: int
+    clean_records: int
+    clean_share: float
+    defects: dict[DefectKind, int]
+    fields: dict[str, FieldRealism]
+    near_duplicate_rate: float
+
+
+def _identifier(leaf: _Leaf) -> bool:
+    """Top-level fields whose values name one record: id, *_id, email, username, sku, uuid, or
+    format email/uuid."""
+    return leaf.pointer.count("/") == 1 and (bool(_IDENTIFIER.match(_snake(leaf.name))) or leaf.sub.get("format") in ("email", "uuid"))
+
+
+def _shingles(text: str) -> set[str]:
+    words = _norm(text).split()
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)} if len(words) >= _NEAR_WORDS else set()
+
+
+def _digest(value: Any) -> bytes:
+    canonical = value.strip().casefold() if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return hashlib.blake2b(canonical.encode(), digest_size=8).digest()
+
+
+class DatasetChecker:
+    """Accumulates a dataset record by record. `add` returns the defects that depend on other
+    records (duplicate identifiers, near-duplicate texts) and counts every defect for `report`.
+
+    Near duplicates: texts of at least six words in the same field whose word-3-gram shingle
+    sets have Jaccard similarity ≥ 0.7 with an earlier record's; found through an inverted
+    index over shingles, so an `add` costs time in proportion to the texts that share shingles
+    with it, not to the whole dataset. `no_near_duplicates` names top-level fields left out of
+    that check: pass a plan's sampled fields (a job title drawn from a list may well repeat)."""
+
+    def __init__(self, schema: dict[str, Any] | bool, *, now: datetime | None = None, no_near_duplicates: Iterable[str] = ()) -> None:
+        self.schema = schema
+        self.now = now
+        self._skip = {"/" + _escape(name) for name in no_near_duplicates}
+        self._hints = _hint_texts(schema)
+        self._ids: dict[tuple[str, str], int] = {}
+        self._postings: dict[str, dict[str, list[int]]] = {}
+        self._texts: list[tuple[int, int]] = []
+        self._seen: dict[str, set[bytes]] = {}
+        self._fields: dict[str, FieldRealism] = {}
+        self._defects: Counter[DefectKind] = Counter()
+        self._records = self._clean = self._near = 0
+
+    def add(self, index: int, record: Any, record_defects: list[Defect] | None = None) -> list[Defect]:
+        """Check record `index` against the earlier ones; pass `record_defects` if `check_record`
+        already ran on it (otherwise it runs here), so the report counts those too."""
+        if record_defects is None:
+            now = self.now or datetime.now(UTC)
+            record_defects = _check(record, self.schema, self._hints, now if now.tzinfo else now.replace(tzinfo=UTC))
+        leaves = list(_leaves(record, _resolve(self.schema, self.schema), self.schema))
+        cross = self._duplicates(index, leaves) + self._near_duplicates(index, leaves)
+        self._tally(record, record_defects + cross, any(d.kind is DefectKind.NEAR_DUPLICATE for d in cross))
+        return cross
+
+    def _duplicates(self, index: int, leaves: list[_Leaf]) -> list[Defect]:
+        found = []
+        for leaf in leaves:
+            if not _identifier(leaf) or isinstance(leaf.value, bool):
+                continue
+            slot = (leaf.pointer, str(leaf.value).strip().casefold())
+            first = self._ids.setdefault(slot, index)
+            if first != index:
+                message = f"{leaf.pointer} {_clip(str(leaf.value))!r} already belongs to record {first}"
+                found.append(Defect(kind=DefectKind.DUPLICATE_IDENTIFIER, path=leaf.pointer, message=message))
+        return found
+
+    def _near_duplicates(self, index: int, leaves: list[_Leaf]) -> list[Defect]:
+        found = []
+        for leaf in leaves:
+            top = "/" + leaf.pointer.split("/")[1] if leaf.pointer else ""
+            text = isinstance(leaf.value, str) and not _enumerated(leaf.sub) and top not in self._skip
+            shingles = _shingles(leaf.value) if text else set()
+            if not shingles:
+                continue
+            postings = self._postings.setdefault(leaf.key, {})
+            shared = Counter(t for s in shingles for t in postings.get(s, ()) if self._texts[t][0] != index)
+            score, text = max(((n / (len(shingles) + self._texts[t][1] - n), t) for t, n in shared.items()), default=(0.0, -1))
+            if score >= _NEAR_JACCARD:
+                message = f"nearly repeats record {self._texts[text][0]}'s {leaf.key} (shingle Jaccard {score:.2f})"
+                found.append(Defect(kind=DefectKind.NEAR_DUPLICATE, path=leaf.pointer, message=message))
+            self._texts.append((index, len(shingles)))
+            for s in shingles:
+                postings.setdefault(s, []).append(len(self._texts) - 1)
+        return found
+
+    def _tally(self, record: Any, defects: list[Defect], near: bool) -> None:
+        self._records += 1
+        self._clean += not defects
+        self._near += near
+        self._defects.update(d.kind for d in defects)
+        for name, value in (record.items() if isinstance(record, dict) else []):
+            key = "/" + _escape(str(name))
+            stats = self._fields.setdefault(key, FieldRealism())
+            stats.values += 1
+            self._seen.setdefault(key, set()).add(_digest(value))
+        for d in defects:
+            top = "/" + d.path.split("/")[1] if d.path.count("/") >= 1 else "/"
+            stats = self._fields.setdefault(top, FieldRealism())
+            stats.defects[d.kind] = stats.defects.get(d.kind, 0) + 1
+
+    def report(self) -> RealismReport:
+        """The dataset so far."""
+        fields = {}
+        for key, stats in self._fields.items():
+            distinct = len(self._seen.get(key, ())) / stats.values if stats.values else 1.0
+            fields[key] = stats.model_copy(update={"distinct_ratio": round(distinct, 4), "defects": dict(stats.defects)})
+        return RealismReport(
+            records=self._records,
+            clean_records=self._clean,
+            clean_share=self._clean / self._records if self._records else 0.0,
+            defects={kind: self._defects.get(kind, 0) for kind in DefectKind},
+            fields=fields,
+            near_duplicate_rate=self._near / self._records if self._records else 0.0,
+        )

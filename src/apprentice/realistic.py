@@ -1,0 +1,77 @@
+"""Realism of one record, after its schema: deterministic checks (echoed hints, placeholders,
+debris, implausible dates, duplicates within the batch), then one targeted correction of the
+model-written fields that the defects name. A record that still has a defect is not valid: the
+dataset loop regenerates it, and in the end rejects it with the defects as its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apprentice.backends.pool import BackendPool
+from apprentice.generation import produce_valid
+from apprentice.patterns.given import without_fields
+from apprentice.realism import Defect, DefectKind, check_record
+from apprentice.records import FailureKind, RecordContext, RecordOutcome
+from apprentice.shapes.prompts import correction_messages
+from apprentice.shapes.schema import Shape
+from apprentice.shapes.validate import ValidationIssue, validate
+from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
+
+REALISM_STAGE = StageSpec(name="realism", role=StageRole.correct, corrections=0)
+
+
+def defects_of(record: Any, shape: Shape, given: dict[str, Any], context: RecordContext, index: int) -> list[Defect]:
+    """The record's defects in fields the model wrote (given values were checked when planned)."""
+    found = [d for d in check_record(record, shape.json_schema) if d.kind is not DefectKind.BROKEN_CONSTRAINT]
+    found += copied_values(record, given)
+    if not found and context.realism is not None:
+        found = context.realism.add(index, record, record_defects=[])
+    return [d for d in found if _top(d.path) not in given]
+
+
+def copied_values(record: Any, given: dict[str, Any]) -> list[Defect]:
+    """A written field that only repeats a given one (a bio that is the person's name): small
+    models told the given values tend to copy the first of them into the text."""
+    if not isinstance(record, dict):
+        return []
+    known = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and v.strip()}
+    found = []
+    for name, value in record.items():
+        if name in given or not isinstance(value, str) or value.strip().casefold() not in known:
+            continue
+        message = f"only repeats the value of /{known[value.strip().casefold()]}; write this field's own content"
+        found.append(Defect(kind=DefectKind.ECHO, path=f"/{name}", message=message))
+    return found
+
+
+async def make_realistic(
+    pool: BackendPool, spec: WorkflowSpec, shape: Shape, outcome: RecordOutcome, *, context: RecordContext, seed: int | None
+) -> RecordOutcome:
+    """Check a valid record's realism; correct the fields its defects name once; re-check."""
+    given = context.presets.get(outcome.index) or {}
+    defects = defects_of(outcome.record, shape, given, context, outcome.index)
+    if not defects:
+        return outcome
+    rest = without_fields(shape.json_schema, given)
+    part = {k: v for k, v in outcome.record.items() if k not in given} if isinstance(outcome.record, dict) else outcome.record
+    issues = [ValidationIssue(path=d.path, message=f"{d.kind.value}: {d.message}", keyword=d.kind.value) for d in defects]
+    stage = next((s for s in reversed(spec.stages) if s.role in (StageRole.generate, StageRole.enrich)), REALISM_STAGE)
+    fixed = await produce_valid(pool, stage.model_copy(update={"corrections": 0}), rest, correction_messages(part, rest, issues), seed=seed)
+    outcome.stages.append(fixed.metrics)
+    outcome.calls.extend(fixed.calls)
+    record = {**fixed.value, **given} if fixed.valid and isinstance(fixed.value, dict) else None
+    remaining = defects if record is None or validate(record, shape.json_schema) else defects_of(record, shape, given, context, outcome.index)
+    if remaining:
+        outcome.valid, outcome.failure = False, FailureKind.content
+        outcome.reason = "realism: " + "; ".join(f"{d.path} {d.kind.value}: {d.message}" for d in remaining[:3])
+        outcome.meta["realism_defects"] = sorted({d.kind.value for d in remaining})
+        return outcome
+    order = list(outcome.record) if isinstance(outcome.record, dict) else []
+    outcome.record = {k: record[k] for k in order if k in record} | {k: v for k, v in record.items() if k not in order}
+    outcome.meta["realism_corrected"] = sorted({d.kind.value for d in defects})
+    return outcome
+
+
+def _top(path: str) -> str:
+    return path.split("/")[1] if path.count("/") >= 1 else ""

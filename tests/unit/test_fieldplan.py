@@ -1,0 +1,301 @@
+"""Field planning: which source fills each field, and what the samplers draw."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apprentice.fieldplan import (
+    FieldOverride,
+    FieldPlanError,
+    FieldSource,
+    RecordPlan,
+    persona,
+    plan_fields,
+    sample_record,
+)
+from apprentice.shapes.schema import compile_shape
+from apprentice.shapes.validate import validate
+
+ANCHOR = date(2025, 6, 1)
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+# One field of each kind, with the (source, sampler) the planner should pick.
+EVERY_KIND: dict[str, tuple[dict, FieldSource, str | None]] = {
+    "first_name": ({"type": "string"}, FieldSource.SAMPLED, "first_name"),
+    "last_name": ({"type": "string"}, FieldSource.SAMPLED, "last_name"),
+    "full_name": ({"type": "string"}, FieldSource.DERIVED, "join_names"),
+    "email": ({"type": "string", "format": "email"}, FieldSource.DERIVED, "email_from_name"),
+    "username": ({"type": "string"}, FieldSource.DERIVED, "username_from_name"),
+    "phone": ({"type": "string"}, FieldSource.SAMPLED, "phone"),
+    "address": ({"type": "string"}, FieldSource.SAMPLED, "address"),
+    "city": ({"type": "string"}, FieldSource.SAMPLED, "city"),
+    "country": ({"type": "string"}, FieldSource.SAMPLED, "country"),
+    "country_code": ({"type": "string", "pattern": "^[A-Z]{2}$"}, FieldSource.SAMPLED, "country_code"),
+    "postal_code": ({"type": "string"}, FieldSource.SAMPLED, "postcode"),
+    "company": ({"type": "string"}, FieldSource.SAMPLED, "company"),
+    "job_title": ({"type": "string"}, FieldSource.SAMPLED, "job"),
+    "website": ({"type": "string", "format": "uri"}, FieldSource.SAMPLED, "url"),
+    "id": ({"type": "string", "format": "uuid"}, FieldSource.SAMPLED, "uuid"),
+    "ip_address": ({"type": "string", "format": "ipv4"}, FieldSource.SAMPLED, "ipv4"),
+    "ipv6": ({"type": "string", "format": "ipv6"}, FieldSource.SAMPLED, "ipv6"),
+    "server": ({"type": "string", "format": "hostname"}, FieldSource.SAMPLED, "hostname"),
+    "currency": ({"type": "string"}, FieldSource.SAMPLED, "currency"),
+    "color": ({"type": "string"}, FieldSource.SAMPLED, "color"),
+    "latitude": ({"type": "number", "minimum": -90, "maximum": 90}, FieldSource.SAMPLED, "latitude"),
+    "longitude": ({"type": "number", "minimum": -180, "maximum": 180}, FieldSource.SAMPLED, "longitude"),
+    "sku": ({"type": "string"}, FieldSource.SAMPLED, "sku"),
+    "age": ({"type": "integer"}, FieldSource.SAMPLED, "age"),
+    "birthday": ({"type": "string", "format": "date"}, FieldSource.DERIVED, "birth_date_from_age"),
+    "created_at": ({"type": "string", "format": "date-time"}, FieldSource.SAMPLED, "date_time"),
+    "updated_at": ({"type": "string", "format": "date-time"}, FieldSource.DERIVED, "after"),
+    "visit": ({"type": "string", "format": "date"}, FieldSource.SAMPLED, "date"),
+    "plan": ({"type": "string", "enum": ["free", "pro", "enterprise"]}, FieldSource.SAMPLED, "enum"),
+    "kind": ({"const": "customer"}, FieldSource.SAMPLED, "const"),
+    "is_active": ({"type": "boolean"}, FieldSource.SAMPLED, "boolean"),
+    "rating": ({"type": "integer", "minimum": 1, "maximum": 5}, FieldSource.SAMPLED, "integer"),
+    "score": ({"type": "number", "exclusiveMinimum": 0, "maximum": 1}, FieldSource.SAMPLED, "number"),
+    "bio": ({"type": "string", "minLength": 1, "description": "A two-sentence biography"}, FieldSource.MODEL, None),
+    "title": ({"type": "string"}, FieldSource.MODEL, None),
+    "review": ({"type": "string"}, FieldSource.MODEL, None),
+    "followers": ({"type": "integer"}, FieldSource.MODEL, None),
+    "tags": ({"type": "array", "items": {"type": "string"}}, FieldSource.MODEL, None),
+    "address_book": ({"type": "object", "properties": {"email": {"type": "string"}}}, FieldSource.MODEL, None),
+}
+SCHEMA = {
+    "type": "object",
+    "properties": {name: sub for name, (sub, _, _) in EVERY_KIND.items()},
+    "required": list(EVERY_KIND),
+    "additionalProperties": False,
+}
+FILLED = {
+    "type": "object",
+    "properties": {n: sub for n, (sub, source, _) in EVERY_KIND.items() if source is not FieldSource.MODEL},
+    "additionalProperties": False,
+}
+FILLED["required"] = list(FILLED["properties"])
+
+
+@pytest.fixture(scope="module")
+def plan() -> RecordPlan:
+    return plan_fields(SCHEMA, anchor=ANCHOR)
+
+
+@pytest.fixture(scope="module")
+def filled_plan() -> RecordPlan:
+    return plan_fields(FILLED, anchor=ANCHOR)
+
+
+@pytest.mark.parametrize("name", list(EVERY_KIND))
+def test_each_kind_of_field_gets_its_source_and_sampler(plan, name):
+    _, source, sampler = EVERY_KIND[name]
+    field = plan.field(name)
+    assert field is not None and (field.source, field.sampler) == (source, sampler), field
+    assert field.reason
+
+
+def test_derived_fields_name_their_sources(plan):
+    assert plan.field("full_name").derived_from == ["first_name", "last_name"]
+    assert plan.field("email").derived_from == ["full_name"]
+    assert plan.field("updated_at").derived_from == ["created_at"]
+    assert plan.field("birthday").derived_from == ["age"]
+
+
+def test_plan_helpers_and_table(plan):
+    assert set(plan.model_fields()) == {n for n, (_, s, _) in EVERY_KIND.items() if s is FieldSource.MODEL}
+    assert set(plan.filled_fields()) | set(plan.model_fields()) == set(EVERY_KIND)
+    assert plan.sampled_share() == pytest.approx(len(plan.filled_fields()) / len(EVERY_KIND))
+    rows = plan.table()
+    assert len(rows) == len(EVERY_KIND) and set(rows[0]) == {"field", "source", "sampler", "from", "reason"}
+    assert next(r for r in rows if r["field"] == "email")["from"] == "full_name"
+
+
+def test_free_text_and_product_names_stay_with_the_model():
+    shape = compile_shape({"sku": "string", "name": "string", "description": "One sentence about the product", "price": 0.0})
+    plan = plan_fields(shape.json_schema)
+    assert plan.field("sku").source is FieldSource.SAMPLED
+    for name in ("name", "description", "price"):
+        assert plan.field(name).source is FieldSource.MODEL
+    assert "hint" in plan.field("description").reason and "person" in plan.field("name").reason
+
+
+def test_a_bare_name_is_a_person_next_to_person_fields():
+    plan = plan_fields(compile_shape({"name": "string", "email": "email", "bio": "A two-sentence biography"}).json_schema)
+    assert plan.field("name").sampler == "full_name" and plan.field("email").derived_from == ["name"]
+    assert plan.field("bio").source is FieldSource.MODEL and plan.field("bio").reason == "free text with a hint: left to the model"
+
+
+def test_a_pattern_the_sampler_cannot_meet_sends_the_field_to_the_model():
+    schema = {"type": "object", "properties": {"title": {"type": "string"}, "city": {"type": "string", "pattern": "^[A-Z]{3}-\\d{4}$"}}}
+    field = plan_fields(schema).field("city")
+    assert field.source is FieldSource.MODEL
+    assert field.reason == "sampler city cannot meet pattern ^[A-Z]{3}-\\d{4}$"
+
+
+def test_other_constraints_the_sampler_cannot_meet():
+    schema = {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string", "maxLength": 6},
+            "currency": {"type": "string", "enum": ["DOGE"]},
+            "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"},
+        },
+    }
+    plan = plan_fields(schema)
+    assert plan.field("email").source is FieldSource.MODEL and "maxLength 6" in plan.field("email").reason
+    assert plan.field("currency").sampler == "enum"  # the enum wins over the name
+    assert plan.field("color").sampler == "hex_color"  # the next sampler for the name fits
+
+
+def test_a_record_about_places_leaves_the_cities_to_the_model():
+    plan = plan_fields(compile_shape({"city": "string", "country": "string", "population": 0}).json_schema)
+    assert plan.filled_fields() == []
+
+
+def test_overrides_win():
+    schema = compile_shape({"name": "string", "email": "email", "bio": "A bio", "signup": "ISO-8601", "city": "string"}).json_schema
+    overrides = {
+        "email": {"source": "derived", "from": "name"},
+        "bio": FieldOverride(source=FieldSource.MODEL),
+        "signup": {"source": "sampled", "sampler": "date_time", "after": date(2019, 1, 1)},
+        "city": {"source": "model"},
+    }
+    plan = plan_fields(schema, overrides, anchor=ANCHOR)
+    assert plan.field("email").source is FieldSource.DERIVED and plan.field("email").derived_from == ["name"]
+    assert plan.field("city").source is FieldSource.MODEL and plan.field("city").reason == "override"
+    assert plan.field("signup").sampler == "date_time" and plan.field("signup").reason == "override"
+    for index in range(50):
+        record = sample_record(plan, schema, seed=4, index=index)
+        assert "2019-01-01" <= record["signup"] <= "2025-06-01"
+        assert "city" not in record and "bio" not in record
+
+
+def test_a_field_the_planner_leaves_to_the_model_can_be_sampled_by_override():
+    schema = {"type": "object", "properties": {"followers": {"type": "integer"}}}
+    plan = plan_fields(schema, {"followers": {"source": "sampled", "sampler": "serial"}})
+    assert plan.field("followers").sampler == "serial"
+    assert sample_record(plan, schema, seed=0, index=9) == {"followers": 10}
+
+
+def test_override_spelling_is_checked():
+    override = FieldOverride.model_validate({"source": "derived", "from": "name"})
+    assert override.sources == ["name"] and override.model_dump(by_alias=True)["from"] == "name"
+    schema = {"type": "object", "properties": {"bio": {"type": "string"}, "name": {"type": "string"}}}
+    with pytest.raises(FieldPlanError, match="unknown sampler 'lorem'"):
+        plan_fields(schema, {"bio": {"source": "sampled", "sampler": "lorem"}})
+    with pytest.raises(FieldPlanError, match="not a top-level field"):
+        plan_fields(schema, {"age": {"source": "model"}})
+    with pytest.raises(FieldPlanError, match="frm"):
+        plan_fields(schema, {"bio": {"source": "model", "frm": "name"}})
+    with pytest.raises(FieldPlanError, match="before 1900"):
+        plan_fields(schema, {"bio": {"source": "sampled", "sampler": "date", "after": "1850-01-01"}})
+    with pytest.raises(FieldPlanError, match="leaves to the model"):
+        plan_fields({"type": "object", "properties": {"name": {}, "email": {}}}, {"email": {"source": "derived", "from": "name"}, "name": {"source": "model"}})
+
+
+def test_non_object_schemas_get_an_empty_plan():
+    for schema in (True, {"type": "array", "items": {"type": "string"}}, {"type": "string"}):
+        plan = plan_fields(schema)
+        assert plan.fields == [] and plan.sampled_share() == 0.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), index=st.integers(0, 10**6))
+def test_every_sampled_record_validates_against_the_full_schema(filled_plan, seed, index):
+    record = sample_record(filled_plan, FILLED, seed=seed, index=index)
+    assert set(record) == set(FILLED["properties"])
+    assert validate(record, FILLED) == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32), index=st.integers(0, 10**6))
+def test_the_same_seed_and_index_make_the_same_record(seed, index):
+    plan = plan_fields(FILLED, anchor=ANCHOR)
+    first = sample_record(plan, FILLED, seed=seed, index=index)
+    sample_record(plan, FILLED, seed=seed + 1, index=index + 1)  # shared Faker state must not leak
+    assert sample_record(plan, FILLED, seed=seed, index=index) == first
+    assert sample_record(plan_fields(FILLED, anchor=ANCHOR), FILLED, seed=seed, index=index) == first
+
+
+def test_reruns_in_another_process_make_the_same_record(filled_plan):
+    code = (
+        f"import json; from datetime import date; FILLED = json.loads({json.dumps(json.dumps(FILLED))});"
+        "from apprentice.fieldplan import plan_fields, sample_record;"
+        "print(sample_record(plan_fields(FILLED, anchor=date(2025, 6, 1)), FILLED, seed=11, index=3))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(sample_record(filled_plan, FILLED, seed=11, index=3))
+
+
+def test_two_hundred_records_are_varied_and_plausible(filled_plan):
+    records = [sample_record(filled_plan, FILLED, seed=7, index=i) for i in range(200)]
+    assert len({r["full_name"] for r in records}) / 200 >= 0.95
+    assert len({r["email"] for r in records}) / 200 >= 0.95
+    for r in records:
+        assert r["full_name"] == f"{r['first_name']} {r['last_name']}"
+        assert "1900-01-01" <= r["birthday"] and "2015-05-30" <= r["created_at"] <= r["updated_at"] <= "2025-06-01T00:00:00Z"
+        assert ISO_DATE_TIME.match(r["created_at"]) and 18 <= r["age"] <= 90
+        assert datetime.fromisoformat(r["created_at"]).tzinfo is not None
+        born = date.fromisoformat(r["birthday"])
+        assert (ANCHOR.year - born.year - ((ANCHOR.month, ANCHOR.day) < (born.month, born.day))) == r["age"]
+
+
+def test_identifiers_are_unique_within_a_dataset_even_when_names_repeat():
+    schema = {"type": "object", "properties": {"first_name": {}, "last_name": {}, "email": {}, "username": {}, "sku": {}, "uuid": {}}}
+    plan = plan_fields(schema)
+    records = [sample_record(plan, schema, seed=1, index=i) for i in range(3000)]
+    assert len({(r["first_name"], r["last_name"]) for r in records}) < 3000  # names do repeat...
+    for key in ("email", "username", "sku", "uuid"):
+        assert len({r[key] for r in records}) == 3000, key  # ...identifiers never do
+
+
+def test_email_follows_the_name():
+    schema = compile_shape({"name": "string", "email": "email"}).json_schema
+    plan = plan_fields(schema)
+    for i in range(20):
+        r = sample_record(plan, schema, seed=2, index=i)
+        tokens = [re.sub(r"[^a-z]", "", t.lower()) for t in r["name"].split()]
+        local = r["email"].split("@")[0]
+        assert local.startswith(tokens[0][0]) and tokens[-1][0] in local and local[-1].isdigit(), r
+        assert r["email"].split("@")[1] in ("example.com", "example.net", "example.org")
+
+
+def test_a_place_is_consistent_across_its_fields():
+    schema = compile_shape({"city": "string", "country": "string", "currency": "string", "email": "email"}).json_schema
+    plan = plan_fields(schema)
+    for i in range(30):
+        r = sample_record(plan, schema, seed=5, index=i)
+        if r["country"] == "United States":
+            assert r["currency"] == "USD"
+        if r["city"] == "Paris":
+            assert r["country"] == "France" and r["currency"] == "EUR"
+
+
+def test_persona_is_seeded_varied_and_agrees_with_the_samplers():
+    assert persona(3, 4) == persona(3, 4)
+    people = [persona(3, i) for i in range(50)]
+    assert len({p["name"] for p in people}) >= 48 and len({(p["hobby"], p["tone"], p["angle"]) for p in people}) >= 40
+    schema = {"type": "object", "properties": {"full_name": {}, "job_title": {}, "city": {}, "email": {}}}
+    record = sample_record(plan_fields(schema), schema, seed=3, index=4)
+    who = persona(3, 4)
+    assert (record["full_name"], record["job_title"], record["city"]) == (who["name"], who["occupation"], who["city"])
+
+
+def test_date_windows_respect_the_floor_and_integer_timestamps():
+    schema = {"type": "object", "properties": {"created_at": {"type": "integer"}, "event_date": {"type": "string"}}}
+    plan = plan_fields(schema, {"event_date": {"source": "sampled", "after": "1900-01-01", "before": "1900-02-01"}}, anchor=ANCHOR)
+    r = sample_record(plan, schema, seed=0, index=0)
+    assert isinstance(r["created_at"], int) and datetime(2015, 5, 30, tzinfo=UTC).timestamp() <= r["created_at"]
+    assert "1900-01-01" <= r["event_date"] <= "1900-02-01"
+
+
+def test_the_library_imports_no_prefect():
+    code = "import sys, apprentice.fieldplan, apprentice.realism; print(any(m.startswith('prefect') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

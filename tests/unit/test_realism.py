@@ -1,0 +1,265 @@
+"""Realism checks: each defect is caught with its kind and path; normal data raises no alarm."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apprentice.fieldplan import plan_fields, sample_record
+from apprentice.realism import DatasetChecker, DefectKind, check_record, hints_of
+from apprentice.shapes.schema import compile_shape
+
+NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
+SHAPE = compile_shape(
+    {
+        "name": "string",
+        "email": "email",
+        "age": 0,
+        "country": "string",
+        "plan": "free|pro|enterprise",
+        "signed_up_at": "ISO-8601",
+        "birthday": "date",
+        "bio": "A two-sentence biography",
+        "phone": "string",
+        "website": "uri",
+        "interests": ["string"],
+    }
+).json_schema
+CLEAN = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.net",
+    "age": 34,
+    "country": "Spain",
+    "plan": "pro",
+    "signed_up_at": "2023-04-05T14:03:11Z",
+    "birthday": "1990-11-02",
+    "bio": (
+        "Maria Garcia is a pediatric nurse in Valencia who has spent a decade in neonatal care. "
+        "Outside work she trains for trail marathons and volunteers at an animal shelter."
+    ),
+    "phone": "+34 612 345 678",
+    "website": "https://mariagarcia.dev/",
+    "interests": ["trail running", "pottery", "jazz piano"],
+}
+
+
+def kinds_at(record: dict, schema: dict = SHAPE) -> set[tuple[str, str]]:
+    return {(d.kind.value, d.path) for d in check_record(record, schema, now=NOW)}
+
+
+def test_a_clean_realistic_record_raises_no_alarm():
+    assert check_record(CLEAN, SHAPE, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {**CLEAN, "name": "Dr. Aisha O'Connor-Nakamura", "email": "a.oconnor@example.org"},
+        {**CLEAN, "bio": "Former chef turned data analyst (Lisbon, 2019). She writes about food [sic] and statistics."},
+        {**CLEAN, "bio": "He fixed 3 < 4 bugs before lunch; the sample size was small, but the test suite passed."},
+        {**CLEAN, "bio": "Sure, the commute is long, but Tom loves his job.\nHe rides a bike to work every day."},
+        {**CLEAN, "interests": ["chess", "sample-based music production", "open-water swimming"]},
+        {**CLEAN, "website": "https://example.com/maria", "email": "maria.garcia27@example.com"},
+        {**CLEAN, "signed_up_at": "2025-12-01T00:00:00Z", "birthday": "1906-01-01"},
+    ],
+)
+def test_normal_variations_raise_no_alarm(record):
+    assert check_record(record, SHAPE, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("bio", "A two-sentence biography of a person.", "echo"),
+        ("bio", "a two sentence biography", "echo"),
+        ("bio", "Two-sentence biography.", "echo"),
+        ("country", "Country", "echo"),
+        ("bio", "[Your Bio]", "placeholder"),
+        ("bio", "Lorem ipsum dolor sit amet, consectetur adipiscing elit.", "placeholder"),
+        ("name", "string", "placeholder"),
+        ("name", "<name>", "placeholder"),
+        ("name", "John Doe", "placeholder"),
+        ("country", "N/A", "placeholder"),
+        ("country", "TODO", "placeholder"),
+        ("bio", "example", "placeholder"),
+        ("bio", "Your bio goes here", "placeholder"),
+        ("email", "user@example.com", "placeholder"),
+        ("email", "email@example.com", "placeholder"),
+        ("email", "user96@example.com", "placeholder"),
+        ("phone", "555-555-5555", "placeholder"),
+        ("phone", "123-456-7890", "placeholder"),
+        ("bio", "She is a chef.]}\nThe bio is indeed two sentences", "debris"),
+        ("bio", "type':'array", "debris"),
+        ("bio", 'She loves "properties" of {"type": "string"}', "debris"),
+        ("bio", 'Maria is a nurse", "age": 34', "debris"),
+        ("bio", "Maria is a nurse.\nNote: I kept it to two sentences.", "debris"),
+        ("bio", "Here is the bio: Maria is a nurse.", "debris"),
+        ("bio", "As an AI language model, I cannot know her life.", "debris"),
+        ("bio", "```json Maria is a nurse```", "debris"),
+        ("bio", "<p>Maria is a nurse.</p>", "debris"),
+        ("bio", "Maria is a **nurse** in Valencia.", "debris"),
+        ("bio", "Maria is a nurse.\\nShe runs.", "debris"),
+        ("interests", '["hiking", "chess"]', "debris"),
+        ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),
+        ("signed_up_at", "2031-01-01T00:00:00Z", "implausible_date"),
+        ("birthday", "1850-05-05", "implausible_date"),
+        ("birthday", "1901-05-05", "implausible_date"),
+        ("age", 150, "implausible_date"),
+    ],
+)
+def test_each_defect_is_caught_with_its_kind_and_path(field, value, kind):
+    record = {**CLEAN, field: value}
+    if field == "interests":
+        record[field] = [value]
+    path = f"/{field}/0" if field == "interests" else f"/{field}"
+    found = kinds_at(record) - {("broken_constraint", path)}
+    assert found == {(kind, path)}, found
+
+
+def test_messages_are_one_line_and_quote_the_hint():
+    [defect] = check_record({**CLEAN, "bio": "A two-sentence biography of a person."}, SHAPE, now=NOW)
+    assert defect.message == "repeats the shape's hint 'A two-sentence biography'"
+    [debris] = check_record({**CLEAN, "bio": "Nice.]}\nThe bio is indeed two sentences"}, SHAPE, now=NOW)
+    assert "\n" not in debris.message and str(debris).startswith("/bio: ")
+
+
+def test_hints_come_from_descriptions_titles_and_examples():
+    schema = {
+        "type": "object",
+        "properties": {
+            "bio": {"type": "string", "description": "A short biography", "title": "Bio"},
+            "tags": {"type": "array", "items": {"type": "string", "examples": ["outdoor gear for rainy days"]}},
+            "currency": {"type": "string", "examples": ["USD"]},
+            "nested": {"type": "object", "properties": {"note": {"$ref": "#/$defs/note"}}},
+        },
+        "$defs": {"note": {"type": "string", "description": "One line about the order"}},
+    }
+    assert hints_of(schema) == {
+        "/bio": "A short biography\nBio",
+        "/tags/*": "outdoor gear for rainy days",
+        "/currency": "USD",
+        "/nested/note": "One line about the order",
+    }
+    record = {"bio": "Bio", "tags": ["Outdoor gear for rainy days."], "currency": "USD", "nested": {"note": "one line about the order"}}
+    assert {(d.kind.value, d.path) for d in check_record(record, schema, now=NOW)} == {
+        ("echo", "/bio"),
+        ("echo", "/tags/0"),
+        ("echo", "/nested/note"),
+    }  # a short example ("USD") is a fine value, not an echo
+
+
+def test_enum_values_and_stated_bounds_are_the_schemas_business():
+    schema = {
+        "type": "object",
+        "properties": {
+            "status": {"enum": ["string", "test"]},
+            "age": {"type": "integer", "minimum": 0, "maximum": 200},
+        },
+    }
+    assert check_record({"status": "test", "age": 150}, schema, now=NOW) == []
+
+
+def test_schema_breaks_are_reported_as_broken_constraints():
+    found = kinds_at({**CLEAN, "plan": "platinum", "email": "not-an-email"})
+    assert ("broken_constraint", "/plan") in found and ("broken_constraint", "/email") in found
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20))
+def test_any_json_value_can_be_checked(value):
+    check_record(value, SHAPE, now=NOW)
+    DatasetChecker(SHAPE, now=NOW).add(0, value)
+
+
+WORDS = st.sampled_from(["maria", "runs", "a", "bakery", "in", "porto", "and", "loves", "long", "walks", "with", "her", "dog", "near", "the", "river", "every", "sunday"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(WORDS, min_size=3, max_size=30), st.sampled_from([". ", ", ", "; ", " - ", "! ", "? ", " (", ") ", "'s "]))
+def test_plain_prose_is_never_debris(words, glue):
+    text = glue.join(" ".join(words[i : i + 3]) for i in range(0, len(words), 3)).strip()
+    found = check_record({**CLEAN, "bio": text}, SHAPE, now=NOW)
+    assert all(d.kind is not DefectKind.DEBRIS for d in found), found
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32), st.integers(0, 10**6))
+def test_sampled_records_are_realistic(seed, index):
+    schema = compile_shape(
+        {"name": "string", "email": "email", "username": "string", "age": 0, "city": "string", "country": "string",
+         "phone": "string", "company": "string", "job_title": "string", "created_at": "ISO-8601", "updated_at": "ISO-8601",
+         "birthday": "date", "website": "uri", "address": "string", "zip": "string"}
+    ).json_schema
+    record = sample_record(plan_fields(schema), schema, seed=seed, index=index)
+    assert check_record(record, schema) == []
+
+
+def test_duplicate_identifiers_are_caught_case_insensitively():
+    checker = DatasetChecker(SHAPE, now=NOW)
+    assert checker.add(0, CLEAN) == []
+    assert checker.add(1, {**CLEAN, "email": "ana.lopez@example.com", "bio": "Ana restores old sailboats in Gdansk. She also teaches kayaking to kids."}) == []
+    [dup] = checker.add(2, {**CLEAN, "email": "Maria.Garcia@Example.net", "bio": "Piotr builds violins by hand. His workshop smells of spruce and varnish."})
+    assert (dup.kind, dup.path) == (DefectKind.DUPLICATE_IDENTIFIER, "/email") and "record 0" in dup.message
+
+
+def test_identifier_fields_by_name_and_format():
+    schema = {"type": "object", "properties": {"order_id": {"type": "integer"}, "contact": {"type": "string", "format": "email"}, "sku": {}, "note": {}}}
+    checker = DatasetChecker(schema, now=NOW)
+    checker.add(0, {"order_id": 7, "contact": "a.b@example.com", "sku": "ABC-1", "note": "same"})
+    found = checker.add(1, {"order_id": 7, "contact": "a.b@example.com", "sku": "abc-1", "note": "same"})
+    assert {(d.kind.value, d.path) for d in found} == {("duplicate_identifier", p) for p in ("/order_id", "/contact", "/sku")}
+
+
+def test_near_duplicate_texts_are_caught_and_different_ones_are_not():
+    checker = DatasetChecker(SHAPE, now=NOW)
+    checker.add(0, CLEAN)
+    other = "Kwame Mensah repairs vintage radios in a small shop in Accra. He spends weekends coaching a youth football team."
+    assert checker.add(1, {**CLEAN, "email": "k.mensah@example.org", "bio": other}) == []
+    tweaked = CLEAN["bio"].replace("a decade", "ten years")
+    [near] = checker.add(2, {**CLEAN, "email": "m.garcia2@example.org", "bio": tweaked})
+    assert (near.kind, near.path) == (DefectKind.NEAR_DUPLICATE, "/bio") and "record 0" in near.message
+    short = DatasetChecker(SHAPE, now=NOW)
+    short.add(0, {**CLEAN, "bio": "Loves chess."})
+    assert short.add(1, {**CLEAN, "email": "x.y@example.com", "bio": "Loves chess."}) == []  # under six words
+
+
+def test_report_sums_up_the_dataset():
+    checker = DatasetChecker(SHAPE, now=NOW)
+    checker.add(0, CLEAN)
+    checker.add(1, {**CLEAN, "email": "maria.garcia@example.net", "bio": "[Your Bio]", "name": "Jon Park"})
+    checker.add(2, {**CLEAN, "email": "ana.sousa@example.org", "name": "Ana Sousa", "signed_up_at": "0948-01-01T00:00:00Z"})
+    checker.add(3, {**CLEAN, "email": "lee.chen@example.com", "name": "Lee Chen", "bio": "Lee Chen is a ceramicist in Taipei. She sells mugs at weekend markets."})
+    report = checker.report()
+    assert (report.records, report.clean_records, report.clean_share) == (4, 2, 0.5)
+    assert report.defects[DefectKind.DUPLICATE_IDENTIFIER] == 1 and report.defects[DefectKind.PLACEHOLDER] == 1
+    assert report.defects[DefectKind.NEAR_DUPLICATE] == 1 and report.defects[DefectKind.IMPLAUSIBLE_DATE] == 1
+    assert report.defects[DefectKind.ECHO] == 0
+    assert report.near_duplicate_rate == 0.25
+    assert report.fields["/email"].distinct_ratio == 0.75 and report.fields["/name"].distinct_ratio == 1.0
+    assert report.fields["/bio"].defects == {DefectKind.PLACEHOLDER: 1, DefectKind.NEAR_DUPLICATE: 1}
+    assert report.model_dump(mode="json")["defects"]["echo"] == 0
+
+
+def test_sampled_fields_can_be_left_out_of_the_near_duplicate_check():
+    schema = {"type": "object", "properties": {"job_title": {"type": "string"}}}
+    title = {"job_title": "Programme researcher, broadcasting, film and video"}
+    plain, skipping = DatasetChecker(schema), DatasetChecker(schema, no_near_duplicates=["job_title"])
+    plain.add(0, title)
+    skipping.add(0, title)
+    assert [d.kind for d in plain.add(1, title)] == [DefectKind.NEAR_DUPLICATE]
+    assert skipping.add(1, title) == []
+
+
+def test_a_sampled_dataset_is_clean_and_varied():
+    schema = compile_shape({"name": "string", "email": "email", "age": 0, "country": "string", "signed_up_at": "ISO-8601", "bio": "A two-sentence biography"}).json_schema
+    plan = plan_fields(schema)
+    checker = DatasetChecker(schema, no_near_duplicates=plan.filled_fields())
+    for i in range(300):
+        record = sample_record(plan, schema, seed=8, index=i) | {"bio": f"Record {i} has its own story, told in plain words number {i * 7919}."}
+        checker.add(i, record)
+    report = checker.report()
+    assert report.clean_share == 1.0, report.defects
+    assert report.fields["/email"].distinct_ratio == 1.0 and report.fields["/name"].distinct_ratio >= 0.95

@@ -1,0 +1,122 @@
+"""The field plan in the record loop: given values are fixed and never sent to the model to write;
+a record with a realism defect is corrected at the named path, else regenerated, else rejected."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from apprentice.backends.pool import BackendPool
+from apprentice.dataset import generate_batch, plan_batches, plan_presets, summarise
+from apprentice.records import FailureKind
+from apprentice.shapes.schema import compile_shape
+from apprentice.workflows import default_spec, parse_spec
+
+from .fakes import Script, chat_reply, pool_config, transports
+
+PROFILE = compile_shape({"name": "string", "email": "email", "age": 0, "signed_up_at": "ISO-8601", "bio": "A two-sentence biography"})
+BIO = "She restores old sailing boats on weekends. Her friends know her for her lemon cake."
+BIOS = [
+    BIO,
+    "A retired postman who now keeps bees in a small orchard outside town.",
+    "Runs a night shift at the hospital pharmacy and trains for marathons at dawn.",
+    "Collects vinyl jazz records and teaches chess to kids at the library.",
+]
+
+
+def varied_bios(script_requests: list) -> httpx.Response:
+    return chat_reply(json.dumps({"bio": BIOS[(len(script_requests) - 1) % len(BIOS)]}))
+
+
+async def _no_sleep(_s: float) -> None:
+    return None
+
+
+def pool_with(script: Script) -> BackendPool:
+    return BackendPool(pool_config({"name": "local"}, attempts=1), transport_factory=transports({"local": script}), sleep=_no_sleep)
+
+
+def asked_schema(request: dict) -> dict:
+    """The JSON Schema a request asked the model to fill (sent in its user message)."""
+    text = request["messages"][-1]["content"]
+    return json.loads(text.split("Schema: ", 1)[1].split("\n", 1)[0])
+
+
+async def test_sampled_fields_are_given_and_the_model_writes_only_the_rest():
+    spec = default_spec("profiles")
+    field_plan, presets = plan_presets(spec, PROFILE, 3, seed=4)
+    assert field_plan is not None and field_plan.model_fields() == ["bio"]
+    script = Script(lambda _request: varied_bios(script.requests))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(3, 3, 4, presets)[0])
+    assert all(o.valid for o in batch.outcomes)
+    assert [o.record["name"] for o in batch.outcomes] == [p["name"] for p in presets]
+    assert all(set(asked_schema(r)["properties"]) == {"bio"} for r in script.requests)
+    assert "Facts already set for this record" in script.requests[0]["messages"][-1]["content"]
+
+
+async def test_a_bio_that_echoes_the_hint_is_corrected_at_its_path():
+    spec = default_spec("profiles")
+    _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    script = Script(chat_reply(json.dumps({"bio": "A two-sentence biography"})), chat_reply(json.dumps({"bio": BIO})))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0])
+    outcome = batch.outcomes[0]
+    assert outcome.valid and outcome.record["bio"] == BIO
+    assert outcome.meta["realism_corrected"] == ["echo"]
+    correction = script.requests[1]["messages"][-1]["content"]
+    assert "/bio" in correction and "echo" in correction
+
+
+async def test_a_record_that_keeps_copying_a_given_value_is_rejected_for_its_content():
+    spec = default_spec("profiles")
+    _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    name = presets[0]["name"]
+    script = Script(chat_reply(json.dumps({"bio": name})))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=2)
+    outcome = batch.outcomes[0]
+    assert not outcome.valid and outcome.failure is FailureKind.content
+    assert "realism: /bio echo: only repeats the value of /name" in (outcome.reason or "")
+    summary = summarise(spec, 1, [batch], PROFILE.json_schema)
+    assert (summary.records, summary.invalid, summary.not_made) == (0, 1, 0)
+
+
+async def test_with_sampling_off_the_model_writes_every_field():
+    spec = parse_spec({"name": "profiles", "sampling": False, "stages": [{"name": "g", "role": "generate"}]})
+    field_plan, presets = plan_presets(spec, PROFILE, 2, seed=4)
+    assert field_plan is None and presets is None
+
+
+async def test_near_duplicate_texts_are_not_written_and_the_report_counts_what_was():
+    spec = default_spec("profiles")
+    _plan, presets = plan_presets(spec, PROFILE, 4, seed=9)
+    script = Script(lambda _request: varied_bios(script.requests))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(4, 4, 9, presets)[0], concurrency=1)
+    assert all(o.valid for o in batch.outcomes) and len({o.record["bio"] for o in batch.outcomes}) == 4
+    report = summarise(spec, 4, [batch], PROFILE.json_schema).realism
+    assert report is not None and (report.records, report.clean_records, report.near_duplicate_rate) == (4, 4, 0.0)
+    assert report.fields["/email"].distinct_ratio == 1.0
+
+    same = Script(chat_reply(json.dumps({"bio": BIO})))
+    repeated = await generate_batch(pool_with(same), spec, PROFILE, plan_batches(4, 4, 9, presets)[0], concurrency=1, record_attempts=1)
+    assert [o.valid for o in repeated.outcomes] == [True, False, False, False]
+    assert "near_duplicate" in (repeated.outcomes[1].reason or "")
+
+
+def test_a_bad_field_override_is_one_clear_error():
+    import pytest
+
+    from apprentice.errors import ApprenticeError
+
+    spec = parse_spec({"name": "p", "stages": [{"name": "g", "role": "generate"}], "fields": {"nickname": {"source": "sampled", "sampler": "full_name"}}})
+    with pytest.raises(ApprenticeError) as error:
+        plan_presets(spec, PROFILE, 1, seed=0)
+    assert "nickname" in str(error.value)
+
+
+def test_requests_left_for_the_model_are_smaller():
+    """Samplers replace model tokens: the schema a model fills shrinks to the fields it writes."""
+    script_schema = json.dumps(PROFILE.json_schema)
+    _plan, presets = plan_presets(default_spec("p"), PROFILE, 1, seed=1)
+    from apprentice.patterns.given import without_fields
+
+    assert len(json.dumps(without_fields(PROFILE.json_schema, presets[0]))) < len(script_schema) / 2
