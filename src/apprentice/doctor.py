@@ -77,8 +77,8 @@ def check_build(model_file: Path, timeout_s: float = 180.0) -> Check:
         return Check(name="embedded build", ok=False, detail=f"no completion within {timeout_s:.0f}s", fix=REBUILD)
     lines = [json.loads(x) for x in child.stdout.splitlines() if x.startswith("{")]
     info = next((x["system_info"] for x in lines if "system_info" in x), "")
-    features = build_features(info)
-    lacking = sorted(f for f in features if (flags := machine_flags()) is not None and CPU_FLAGS[f] not in flags)
+    features, flags = build_features(info), machine_flags()
+    lacking = sorted(f for f in features if flags is not None and CPU_FLAGS[f] not in flags)
     uses = f"build uses {' '.join(features) or 'no SIMD'}; this CPU lacks {' '.join(lacking) or 'none of them'}"
     if child.returncode < 0:
         name = signal.Signals(-child.returncode).name

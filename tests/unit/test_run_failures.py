@@ -147,3 +147,29 @@ def test_a_run_whose_records_were_all_rejected_for_content_fails_and_a_partial_o
     assert "every one was rejected for its content" in (shortfall(run([False, False])) or "")
     assert shortfall(run([True, False])) is None
     assert shortfall(run([True, True])) is None
+
+
+def test_doctor_reads_the_builds_cpu_features_and_names_what_this_cpu_lacks(tmp_path):
+    from apprentice import doctor
+
+    info = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | F16C = 0 | LLAMAFILE = 1 |"
+    assert doctor.build_features(info) == ["SSE3", "AVX", "AVX2", "AVX512", "AMX_INT8"]
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor: 0\nflags\t\t: fpu sse pni avx avx2 fma\n")
+    flags = doctor.machine_flags(cpuinfo)
+    assert flags is not None and {doctor.CPU_FLAGS[f] for f in ["AVX512", "AMX_INT8"]} - flags == {"avx512f", "amx_int8"}
+
+
+def test_doctor_says_a_build_that_dies_on_a_real_prompt_dies_by_sigill_and_how_to_fix_it(tmp_path, monkeypatch):
+    from apprentice import doctor
+
+    crash = (
+        "import json, os, signal\n"
+        "print(json.dumps({'system_info': 'CPU : AVX = 1 | AVX2 = 1 | AVX512 = 1 |'}), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGILL)\n"
+    )
+    monkeypatch.setattr(doctor, "_CHILD", crash)
+    check = doctor.check_build(tmp_path / "model.gguf")
+    assert not check.ok
+    assert "dies with SIGILL (illegal instruction) on a multi-token prompt; build uses AVX AVX2 AVX512" in check.detail
+    assert check.fix == doctor.REBUILD

@@ -13,14 +13,35 @@ from typing import Any
 
 MAX_REPEAT = 256
 MAX_PATTERN = 120
+PROSE_HINT = re.compile(r"\b(sentences?|paragraphs?|biography|bio|summary|review|description|story|about)\b", re.IGNORECASE)
+PROSE_MIN, PROSE_MAX = 30, 400  # characters a hinted prose field is steered to
+LIST_MAX, ITEM_MAX = 5, 60  # items and characters per item a free list of strings is steered to
 
 
 def grammar_safe(schema: Any) -> Any:
-    """A copy of `schema` without bounds and patterns that grammar compilers cannot afford."""
+    """A copy of `schema` without bounds and patterns that grammar compilers cannot afford, and
+    with unbounded free text steered to a sensible size (a small model otherwise answers a
+    "two-sentence biography" with a name, or a list of hobbies with twenty fragments)."""
     if isinstance(schema, list):
         return [grammar_safe(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
+    return _steer(_safe(schema))
+
+
+def _steer(schema: dict[str, Any]) -> dict[str, Any]:
+    if any(k in schema for k in ("enum", "const", "format", "pattern")):
+        return schema
+    if schema.get("type") == "string" and PROSE_HINT.search(str(schema.get("description", ""))):
+        return {"minLength": PROSE_MIN, "maxLength": max(PROSE_MAX, schema.get("minLength", 0))} | schema
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and items.get("type") == "string":
+        bounded_items = items if any(k in items for k in ("maxLength", "enum", "const", "format", "pattern")) else {**items, "maxLength": max(ITEM_MAX, items.get("minLength", 0))}
+        return {"maxItems": max(LIST_MAX, schema.get("minItems", 0))} | schema | {"items": bounded_items}
+    return schema
+
+
+def _safe(schema: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key in ("maxLength", "maxItems", "maxProperties") and isinstance(value, int) and value > MAX_REPEAT:
