@@ -76,10 +76,15 @@ class _TerminalFilter(logging.Filter):
     an interrupt nothing but the line that says what was kept."""
 
     interrupted = False
+    # Prefect's own SIGTERM handler (installed while a flow runs) reports the crash before our
+    # handler hears of it; its words are the first sign of an interrupt.
+    SIGNS = ("aborted by a termination signal", "cancelled by the runtime environment")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], ApprenticeError):
             record.exc_info, record.exc_text = None, None
+        if any(sign in record.getMessage() for sign in self.SIGNS):
+            type(self).interrupted = True
         return not self.interrupted
 
 

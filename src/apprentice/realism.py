@@ -207,6 +207,11 @@ def _echo(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None
             return f"repeats the shape's {'hint' if keyword == 'description' else keyword[:-1] if keyword == 'examples' else keyword} {_clip(hint)!r}"
     if leaf.name and _norm(leaf.value) == _norm(leaf.name.replace("_", " ")):
         return f"restates the field name {leaf.name!r}"
+    for key, pairs in hints.items():  # another field's hint written into this one
+        for keyword, hint in pairs:
+            nh = _norm(hint)
+            if key != leaf.key and keyword == "description" and len(nh.split()) >= 3 and f" {nh} " in f" {_norm(leaf.value)} ":
+                return f"repeats the hint of {key} {_clip(hint)!r}"
     return None
 
 
@@ -257,10 +262,37 @@ _DEBRIS_PATTERNS = (
     (re.compile(r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
                 r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
     (re.compile(r"`"), "backticks"),
-    (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>", re.IGNORECASE), "a markup tag"),
+    (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=", re.IGNORECASE), "a markup tag"),
     (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
     (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),
 )
+
+
+def _balanced(text: str) -> bool:
+    """Square and curly brackets open before they close and all close (`][` does not)."""
+    stack: list[str] = []
+    for ch in text:
+        if ch in "[{":
+            stack.append(ch)
+        elif ch in "]}":
+            if not stack or stack.pop() != {"]": "[", "}": "{"}[ch]:
+                return False
+    return not stack
+
+
+PROSE_HINT = re.compile(r"\b(sentences?|paragraphs?|biography|bio|summary|review|description|story)\b", re.IGNORECASE)
+"""A hint that asks for prose: its value must read as text, not as a word or two."""
+PROSE_MIN_WORDS = 4
+
+
+def _not_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
+    """A prose field (its hint asks for sentences, a biography, a description...) holding a word
+    or two, e.g. a name or `][`."""
+    asked = next((h for k, h in hints.get(leaf.key, []) if k == "description" and PROSE_HINT.search(h)), None)
+    words = len(re.findall(r"[^\W\d_]{2,}", leaf.value))
+    if asked and words < PROSE_MIN_WORDS:
+        return f"is not prose ({_clip(leaf.value)!r}, {words} words) where the shape asks for {_clip(asked)!r}"
+    return None
 
 
 def _debris(leaf: _Leaf) -> str | None:
@@ -268,7 +300,7 @@ def _debris(leaf: _Leaf) -> str | None:
     text: str = leaf.value
     if re.fullmatch(r"\s*(\{.*\}|\[.*\])\s*", text, re.DOTALL) and re.search(r"[\"':,]", text):
         return f"is JSON inside a string ({_clip(text)!r})"
-    if text.count("{") != text.count("}") or text.count("[") != text.count("]"):
+    if not _balanced(text):
         return f"has unbalanced brackets ({_clip(text)!r})"
     for pattern, what in _DEBRIS_PATTERNS:
         match = pattern.search(text)
@@ -353,7 +385,9 @@ def _enumerated(sub: Mapping[str, Any]) -> bool:
 def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> Defect | None:
     """The first of placeholder, echo and debris that a string value shows (one per value, so
     a correction prompt gets one clear reason per path)."""
-    for kind, check in ((DefectKind.PLACEHOLDER, _placeholder), (DefectKind.ECHO, lambda lf: _echo(lf, hints)), (DefectKind.DEBRIS, _debris)):
+    checks = ((DefectKind.PLACEHOLDER, _placeholder), (DefectKind.ECHO, lambda lf: _echo(lf, hints)), (DefectKind.DEBRIS, _debris),
+              (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)))  # fmt: skip
+    for kind, check in checks:
         message = check(leaf)
         if message:
             return Defect(kind=kind, path=leaf.pointer, message=message)

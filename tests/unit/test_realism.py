@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from apprentice.fieldplan import plan_fields, sample_record
 from apprentice.realism import DatasetChecker, DefectKind, check_record, hints_of
 from apprentice.shapes.schema import compile_shape
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 SHAPE = compile_shape(
@@ -263,3 +267,27 @@ def test_a_sampled_dataset_is_clean_and_varied():
     report = checker.report()
     assert report.clean_share == 1.0, report.defects
     assert report.fields["/email"].distinct_ratio == 1.0 and report.fields["/name"].distinct_ratio >= 0.95
+
+
+# Defects seen in a real nightly run of the embedded model (2026-11-29), each caught as its kind.
+NIGHTLY_PROFILE = {"name": "Linda Snyder", "email": "linda.snyder22@example.net", "age": 75, "country": "Canada",
+                   "plan": "free", "signed_up_at": "2024-05-12T19:53:50Z",
+                   "bio": "Linda Snyder is a retired nurse who paints watercolours. She lives near the sea.",
+                   "interests": ["painting", "sailing"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("bio", "][", "debris"),
+        ("bio", "<img src='https://i.example.net/photo.jpg?ref=DM' alt: 'No description yet'", "debris"),
+        ("bio", "A-Millionaire", "placeholder"),
+        ("bio", "Linda Snyder", "placeholder"),
+        ("interests", ["A two-sentence biography of Linda Snyder", "Dover"], "echo"),
+    ],
+)
+def test_defects_from_a_real_nightly_run_are_caught(field, value, kind):
+    schema = compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())).json_schema
+    defects = check_record({**NIGHTLY_PROFILE, field: value}, schema)
+    assert [d.kind.value for d in defects] == [kind]
+    assert check_record(NIGHTLY_PROFILE, schema) == []

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from apprentice.realism import PROSE_HINT
+
 MAX_REPEAT = 256
 MAX_PATTERN = 120
-PROSE_HINT = re.compile(r"\b(sentences?|paragraphs?|biography|bio|summary|review|description|story|about)\b", re.IGNORECASE)
 PROSE_MIN, PROSE_MAX = 30, 400  # characters a hinted prose field is steered to
 LIST_MAX, ITEM_MAX = 5, 60  # items and characters per item a free list of strings is steered to
 
