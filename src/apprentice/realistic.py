@@ -12,6 +12,7 @@ from apprentice.backends.pool import BackendPool
 from apprentice.generation import produce_valid
 from apprentice.patterns.given import without_fields
 from apprentice.realism import Defect, DefectKind, check_record
+from apprentice.rules import check_rules
 from apprentice.records import FailureKind, RecordContext, RecordOutcome
 from apprentice.shapes.prompts import correction_messages
 from apprentice.shapes.schema import Shape
@@ -53,6 +54,7 @@ async def make_realistic(
     defects = defects_of(outcome.record, shape, given, context, outcome.index)
     if not defects:
         return outcome
+    context.unique.release(outcome.record, spec.rules)  # claimed by the schema check; re-claimed if it passes
     rest = without_fields(shape.json_schema, given)
     part = {k: v for k, v in outcome.record.items() if k not in given} if isinstance(outcome.record, dict) else outcome.record
     issues = [ValidationIssue(path=d.path, message=f"{d.kind.value}: {d.message}", keyword=d.kind.value) for d in defects]
@@ -61,12 +63,14 @@ async def make_realistic(
     outcome.stages.append(fixed.metrics)
     outcome.calls.extend(fixed.calls)
     record = {**fixed.value, **given} if fixed.valid and isinstance(fixed.value, dict) else None
-    remaining = defects if record is None or validate(record, shape.json_schema) else defects_of(record, shape, given, context, outcome.index)
+    broken = record is None or validate(record, shape.json_schema) or check_rules(record, spec.rules, context.unique)
+    remaining = defects if broken else defects_of(record, shape, given, context, outcome.index)
     if remaining:
         outcome.valid, outcome.failure = False, FailureKind.content
         outcome.reason = "realism: " + "; ".join(f"{d.path} {d.kind.value}: {d.message}" for d in remaining[:3])
         outcome.meta["realism_defects"] = sorted({d.kind.value for d in remaining})
         return outcome
+    context.unique.claim(record, spec.rules)
     order = list(outcome.record) if isinstance(outcome.record, dict) else []
     outcome.record = {k: record[k] for k in order if k in record} | {k: v for k, v in record.items() if k not in order}
     outcome.meta["realism_corrected"] = sorted({d.kind.value for d in defects})

@@ -82,6 +82,12 @@ class UniqueIndex:
             if rule.kind == "unique" and (value := lookup(record, rule.field)) is not _MISSING:
                 self._taken.setdefault(rule.field, set()).add(_key(value))
 
+    def release(self, record: Any, rules: list[Rule]) -> None:
+        """Give back a record's values: it turned out unusable after it claimed them."""
+        for rule in rules:
+            if rule.kind == "unique" and (value := lookup(record, rule.field)) is not _MISSING:
+                self._taken.get(rule.field, set()).discard(_key(value))
+
 
 def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)

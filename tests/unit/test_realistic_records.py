@@ -128,3 +128,13 @@ def test_a_text_field_that_only_repeats_a_given_value_is_an_echo():
     found = copied_values({"name": "Linda Snyder", "bio": " linda snyder "}, {"name": "Linda Snyder"})
     assert [(d.kind.value, d.path) for d in found] == [("echo", "/bio")]
     assert copied_values({"name": "Linda Snyder", "bio": BIO}, {"name": "Linda Snyder"}) == []
+
+
+async def test_a_record_regenerated_for_realism_keeps_its_unique_values():
+    """It claimed its email before the realism check failed it; the retry must not collide with itself."""
+    spec = parse_spec({"name": "profiles", "stages": [{"name": "g", "role": "generate"}], "rules": [{"kind": "unique", "field": "email"}]})
+    _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    echo = chat_reply(json.dumps({"bio": "A two-sentence biography"}))
+    script = Script(echo, echo, chat_reply(json.dumps({"bio": BIO})))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=2)
+    assert batch.outcomes[0].valid, batch.outcomes[0].reason
