@@ -183,3 +183,18 @@ def test_fixups_replace_bad_formats_and_break_oneof_ties():
     assert validate(value, ambiguous)[0].keyword == "oneOf"
     chosen = fix(value, ambiguous, validate(value, ambiguous), RepairCounts())
     assert validate(chosen, ambiguous) == [] and chosen["rows"] == []
+
+
+def test_prose_and_free_lists_are_steered_in_the_grammar_but_not_in_validation():
+    from apprentice.backends.grammar import grammar_safe
+
+    schema = {"type": "object", "properties": {
+        "bio": {"type": "string", "minLength": 1, "description": "A two-sentence biography"},
+        "name": {"type": "string", "minLength": 1, "description": "first name"},
+        "tags": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    }}  # fmt: skip
+    steered = grammar_safe(schema)["properties"]
+    assert (steered["bio"]["minLength"], steered["bio"]["maxLength"]) == (30, 400), "a one-word bio cannot be decoded"
+    assert steered["name"] == schema["properties"]["name"], "only prose hints are steered"
+    assert steered["tags"]["maxItems"] == 5 and steered["tags"]["items"]["maxLength"] == 60
+    assert schema["properties"]["bio"]["minLength"] == 1, "the schema records are validated against is untouched"

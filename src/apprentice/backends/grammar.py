@@ -34,7 +34,8 @@ def _steer(schema: dict[str, Any]) -> dict[str, Any]:
     if any(k in schema for k in ("enum", "const", "format", "pattern")):
         return schema
     if schema.get("type") == "string" and PROSE_HINT.search(str(schema.get("description", ""))):
-        return {"minLength": PROSE_MIN, "maxLength": max(PROSE_MAX, schema.get("minLength", 0))} | schema
+        low = max(PROSE_MIN, schema.get("minLength", 0))
+        return schema | {"minLength": low, "maxLength": min(schema.get("maxLength", PROSE_MAX), max(PROSE_MAX, low))}
     items = schema.get("items")
     if schema.get("type") == "array" and isinstance(items, dict) and items.get("type") == "string":
         bounded_items = items if any(k in items for k in ("maxLength", "enum", "const", "format", "pattern")) else {**items, "maxLength": max(ITEM_MAX, items.get("minLength", 0))}

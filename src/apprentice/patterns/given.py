@@ -17,7 +17,6 @@ from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import StageRole, WorkflowSpec
 
-PERSON_FIELDS = {"name", "full_name", "first_name", "last_name", "email", "username"}
 
 
 def without_fields(schema: Any, given: dict[str, Any]) -> Any:
@@ -31,7 +30,10 @@ def without_fields(schema: Any, given: dict[str, Any]) -> Any:
 def guidance(given: dict[str, Any], seed: int, index: int) -> str:
     """What a stage is told: the values already set, and a seeded angle and tone for its text."""
     traits = persona(seed, index)
-    about = f"The person is a {traits['occupation'].lower()} who enjoys {traits['hobby']}. " if PERSON_FIELDS & given.keys() else ""
+    who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
+    about = ""
+    if who is not None:  # small models copy the field's hint as the text; a first word to start from helps
+        about = f"{who} is a {traits['occupation'].lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
     return (
         f"Facts already set for this record: {json.dumps(given, ensure_ascii=False)}. Do not copy them into "
         f"other fields; write each remaining field's own content so that it agrees with them. {about}"
