@@ -161,6 +161,10 @@ async def generate_batch(
     given_fields = {k for p in presets.values() for k in p}
     checker = DatasetChecker(shape.json_schema, no_near_duplicates=given_fields) if isinstance(shape.json_schema, dict) else None
     context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker)
+    for earlier in (o for o in kept.values() if o.valid):  # new records must not collide with kept ones
+        context.unique.claim(earlier.record, spec.rules)
+        if checker is not None:
+            checker.add(earlier.index, earlier.record, record_defects=[])
 
     async def one(index: int) -> RecordOutcome:
         if index in kept:

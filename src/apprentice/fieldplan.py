@@ -105,7 +105,9 @@ class RecordPlan(BaseModel):
 
     fields: list[FieldPlan] = Field(default_factory=list)
     locale: str = "en_US"
-    anchor: date = Field(default_factory=lambda: datetime.now(UTC).date())
+    anchor: date = Field(default_factory=lambda: datetime.now(UTC).date().replace(day=1))
+    """The first day of the month: a run resumed tomorrow draws the same dates (they are in each
+    batch's cache key); the window moves once a month."""
 
     def field(self, name: str) -> FieldPlan | None:
         """The plan of the field called `name`, if any."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
-from apprentice.generation import produce_valid
+from apprentice.generation import BACKEND_FAILURES, produce_valid
 from apprentice.patterns.given import without_fields
 from apprentice.realism import Defect, DefectKind, check_record
 from apprentice.rules import check_rules
@@ -25,21 +25,23 @@ REALISM_STAGE = StageSpec(name="realism", role=StageRole.correct, corrections=0)
 def defects_of(record: Any, shape: Shape, given: dict[str, Any], context: RecordContext, index: int) -> list[Defect]:
     """The record's defects in fields the model wrote (given values were checked when planned)."""
     found = [d for d in check_record(record, shape.json_schema) if d.kind is not DefectKind.BROKEN_CONSTRAINT]
-    found += copied_values(record, given)
+    found = [d for d in found + copied_values(record, given, shape.json_schema) if _top(d.path) not in given]
     if not found and context.realism is not None:
-        found = context.realism.add(index, record, record_defects=[])
-    return [d for d in found if _top(d.path) not in given]
+        found = [d for d in context.realism.add(index, record, record_defects=[]) if _top(d.path) not in given]
+    return found
 
 
-def copied_values(record: Any, given: dict[str, Any]) -> list[Defect]:
-    """A written field that only repeats a given one (a bio that is the person's name): small
-    models told the given values tend to copy the first of them into the text."""
+def copied_values(record: Any, given: dict[str, Any], schema: Any = None) -> list[Defect]:
+    """A text field (one with a hint) that only repeats a given value (a bio that is the person's
+    name): small models told the given values tend to copy the first of them into the text. A
+    plain field may rightly equal a given one (`home_country` and `country`)."""
     if not isinstance(record, dict):
         return []
+    hinted = {k for k, sub in (schema.get("properties", {}) if isinstance(schema, dict) else {}).items() if isinstance(sub, dict) and sub.get("description")}
     known = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and v.strip()}
     found = []
     for name, value in record.items():
-        if name in given or not isinstance(value, str) or value.strip().casefold() not in known:
+        if name in given or (schema is not None and name not in hinted) or not isinstance(value, str) or value.strip().casefold() not in known:
             continue
         message = f"only repeats the value of /{known[value.strip().casefold()]}; write this field's own content"
         found.append(Defect(kind=DefectKind.ECHO, path=f"/{name}", message=message))
@@ -66,7 +68,8 @@ async def make_realistic(
     broken = record is None or validate(record, shape.json_schema) or check_rules(record, spec.rules, context.unique)
     remaining = defects if broken else defects_of(record, shape, given, context, outcome.index)
     if remaining:
-        outcome.valid, outcome.failure = False, FailureKind.content
+        outage = fixed.metrics.error_class in BACKEND_FAILURES
+        outcome.valid, outcome.failure = False, FailureKind.backend if outage else FailureKind.content
         outcome.reason = "realism: " + "; ".join(f"{d.path} {d.kind.value}: {d.message}" for d in remaining[:3])
         outcome.meta["realism_defects"] = sorted({d.kind.value for d in remaining})
         return outcome

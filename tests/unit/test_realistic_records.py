@@ -138,3 +138,25 @@ async def test_a_record_regenerated_for_realism_keeps_its_unique_values():
     script = Script(echo, echo, chat_reply(json.dumps({"bio": BIO})))
     batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=2)
     assert batch.outcomes[0].valid, batch.outcomes[0].reason
+
+
+async def test_a_pattern_that_failed_stays_failed_when_values_were_given():
+    """A parallel merge that failed (a branch missing) must not pass because given values fill the record."""
+    from apprentice.patterns.given import run_with_given
+    from apprentice.records import RecordContext, RecordOutcome
+
+    async def failed_merge(pool, spec, shape, *, index, seed, context):
+        return RecordOutcome(index=index, record={}, reason="branch 'text' failed: backend down")
+
+    schema = {**PROFILE.json_schema, "required": ["name"]}  # every other field optional: a partial record would validate
+    outcome = await run_with_given(failed_merge, None, default_spec("p"), PROFILE.model_copy(update={"json_schema": schema}),
+                                   {"name": "Linda Snyder"}, index=0, seed=1, context=RecordContext())  # fmt: skip
+    assert not outcome.valid and "branch 'text' failed" in (outcome.reason or "")
+
+
+def test_a_plain_field_may_equal_a_given_value():
+    from apprentice.realistic import copied_values
+
+    schema = {"type": "object", "properties": {"country": {"type": "string"}, "home_country": {"type": "string"}, "bio": {"type": "string", "description": "A bio"}}}
+    assert copied_values({"country": "France", "home_country": "France"}, {"country": "France"}, schema) == []
+    assert [d.path for d in copied_values({"country": "France", "bio": "France"}, {"country": "France"}, schema)] == ["/bio"]

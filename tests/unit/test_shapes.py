@@ -194,7 +194,9 @@ def test_prose_and_free_lists_are_steered_in_the_grammar_but_not_in_validation()
         "tags": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
     }}  # fmt: skip
     steered = grammar_safe(schema)["properties"]
-    assert (steered["bio"]["minLength"], steered["bio"]["maxLength"]) == (30, 400), "a one-word bio cannot be decoded"
+    assert (steered["bio"]["minLength"], steered["bio"]["maxLength"]) == (30, 250), "a one-word bio cannot be decoded"
+    short = grammar_safe({"type": "string", "maxLength": 20, "description": "One sentence"})
+    assert short["minLength"] <= short["maxLength"] == 20, "steering never asks for more than the schema allows"
     assert steered["name"] == schema["properties"]["name"], "only prose hints are steered"
     assert steered["tags"]["maxItems"] == 5 and steered["tags"]["items"]["maxLength"] == 60
     assert schema["properties"]["bio"]["minLength"] == 1, "the schema records are validated against is untouched"

@@ -15,7 +15,7 @@ from apprentice.realism import PROSE_HINT
 
 MAX_REPEAT = 256
 MAX_PATTERN = 120
-PROSE_MIN, PROSE_MAX = 30, 400  # characters a hinted prose field is steered to
+PROSE_MIN, PROSE_MAX = 30, 250  # characters a hinted prose field is steered to
 LIST_MAX, ITEM_MAX = 5, 60  # items and characters per item a free list of strings is steered to
 
 
@@ -34,8 +34,9 @@ def _steer(schema: dict[str, Any]) -> dict[str, Any]:
     if any(k in schema for k in ("enum", "const", "format", "pattern")):
         return schema
     if schema.get("type") == "string" and PROSE_HINT.search(str(schema.get("description", ""))):
-        low = max(PROSE_MIN, schema.get("minLength", 0))
-        return schema | {"minLength": low, "maxLength": min(schema.get("maxLength", PROSE_MAX), max(PROSE_MAX, low))}
+        high = min(schema.get("maxLength", PROSE_MAX), MAX_REPEAT if schema.get("minLength", 0) <= MAX_REPEAT else PROSE_MAX)
+        low = min(max(PROSE_MIN, schema.get("minLength", 0)), high)
+        return schema | {"minLength": low, "maxLength": max(low, high)}
     items = schema.get("items")
     if schema.get("type") == "array" and isinstance(items, dict) and items.get("type") == "string":
         bounded_items = items if any(k in items for k in ("maxLength", "enum", "const", "format", "pattern")) else {**items, "maxLength": max(ITEM_MAX, items.get("minLength", 0))}

@@ -223,6 +223,15 @@ def ensure_embedded(pool_backends: list, settings: Settings) -> None:
             start(server.model_copy(update={"port": port}))
 
 
+def _await_death(server: LocalServer, wait_s: float = 2.0) -> ServerDeath | None:
+    """The server's death, waiting briefly: its shell writes the exit status only after reaping it,
+    which can be a moment after the connection drops."""
+    deadline = time.monotonic() + wait_s
+    while (died := death(server)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return died
+
+
 class Recovery(BaseModel):
     """What the supervisor found after a backend stopped accepting connections."""
 
@@ -249,8 +258,8 @@ class EmbeddedSupervisor:
         server = self._server.model_copy(update={"port": port})
         async with self._locks.setdefault(port, asyncio.Lock()):
             if await asyncio.to_thread(is_listening, backend.base_url):
-                return Recovery(restarted=True)  # another call restarted it, or it was a blip
-            died = death(server)
+                return Recovery()  # alive: another call restarted it, or it was a blip
+            died = await asyncio.to_thread(_await_death, server)
             cause = died.describe() if died else "the local model server is gone (stopped or killed from outside)"
             if self._restarts.get(port, 0) >= self._max_restarts:
                 return Recovery(cause=f"{cause}; it was restarted once already")

@@ -220,6 +220,9 @@ class BackendPool:
         if recovery.restarted:
             breaker.reset()
             return BackendError(recovery.cause or str(exc), backend=config.name, kind=exc.kind, retry_after=0.0)
+        if recovery.cause is None:  # it is up: an ordinary failure, retried with backoff
+            breaker.record_failure(str(exc))
+            return exc
         died = BackendError(recovery.cause or str(exc), backend=config.name, kind=BackendErrorKind.server_died, retryable=False)
         breaker.record_failure(str(died))
         return died

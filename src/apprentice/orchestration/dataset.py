@@ -68,6 +68,7 @@ async def generate_batch_task(
     concurrency: int = 4,
     backends_file: str | None = None,
     record_attempts: int = 3,
+    fresh: bool = False,
 ) -> BatchResult:
     """Generate one batch of records and write its calls to the ledger.
 
@@ -76,6 +77,8 @@ async def generate_batch_task(
     cached as completed and its rerun makes exactly the missing records.
     """
     key = plan.cache_key(spec, shape)
+    if fresh:
+        await asyncio.to_thread(resume.forget, key)
     earlier = await asyncio.to_thread(resume.kept, key)
     pool = pool_for(backends_file)
     result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier)
@@ -236,7 +239,7 @@ async def generate_dataset(
         async def run(plan: BatchPlan) -> BatchResult:
             nonlocal reused, generated
             async with limit:
-                args = (workflow, compiled, plan, concurrency, backends_file, record_attempts)
+                args = (workflow, compiled, plan, concurrency, backends_file, record_attempts, fresh)
                 state = await (_finished(task.submit(*args)) if distributed else task(*args, return_state=True))
                 reused += state.name == "Cached"
                 generated += 0 if state.name == "Cached" else plan.count
@@ -291,6 +294,8 @@ async def _serve_variants(workflow: WorkflowSpec, shape: Shape, n: int, seed: in
     reused = 0
     if len(variants) < shape.cache_variants:
         made, reused = await run_batches(shape.cache_variants, 0)
+        if any(b.not_made for b in made):  # an outage: store no variants, report what was not made
+            return made, made, reused
         variants = [o.record for b in made for o in sorted(b.outcomes, key=lambda o: o.index) if o.valid]
         await asyncio.to_thread(save_variants, key, workflow.name, variants)
     outcomes = [

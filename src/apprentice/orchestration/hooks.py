@@ -97,8 +97,8 @@ def on_task_state(task: Any, task_run: Any, state: Any) -> None:
 def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
     """Record the workflow-level execution of a dataset flow run.
 
-    A run that failed for want of backends is recorded, but does not send its workflow version
-    to investigation: an outage says nothing about the workflow."""
+    A run that failed for want of backends, or was interrupted (Crashed), is recorded, but does
+    not send its workflow version to investigation: neither says anything about the workflow."""
     try:
         summary = run_summary(state)
         tags = list(flow_run.tags or [])
@@ -124,7 +124,7 @@ def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
         )
         record_executions([row])
         outage = bool(getattr(summary, "not_made", 0))
-        if not state.is_completed() and workflow != flow.name and not outage:
+        if state.is_failed() and workflow != flow.name and not outage:  # a Crashed run was interrupted
             mark_failed(workflow, version, str(flow_run.id), row.error_class or state.name)
     except Exception as exc:
         log.warning("apprentice flow hook failed (%s); the run is unaffected", type(exc).__name__)

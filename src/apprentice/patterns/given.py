@@ -31,9 +31,10 @@ def guidance(given: dict[str, Any], seed: int, index: int) -> str:
     """What a stage is told: the values already set, and a seeded angle and tone for its text."""
     traits = persona(seed, index)
     who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
+    job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
     about = ""
     if who is not None:  # small models copy the field's hint as the text; a first word to start from helps
-        about = f"{who} is a {traits['occupation'].lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
+        about = f"{who} is a {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
     return (
         f"Facts already set for this record: {json.dumps(given, ensure_ascii=False)}. Do not copy them into "
         f"other fields; write each remaining field's own content so that it agrees with them. {about}"
@@ -43,7 +44,8 @@ def guidance(given: dict[str, Any], seed: int, index: int) -> str:
 
 def told(spec: WorkflowSpec, given: dict[str, Any], hint: str) -> WorkflowSpec:
     """The spec for the rest of the record: stages keep only fields still to write (a stage left
-    with none is dropped), model-facing stages get the hint, rules wait for the whole record."""
+    with none is dropped), model-facing stages get the hint; rules that name a given field wait
+    for the whole record, the others stay (a correction loop still corrects them)."""
     stages = []
     for stage in spec.stages:
         fields = None if stage.fields is None else [f for f in stage.fields if f not in given]
@@ -52,7 +54,8 @@ def told(spec: WorkflowSpec, given: dict[str, Any], hint: str) -> WorkflowSpec:
         prompt = f"{stage.prompt or ''}\n{hint}".strip() if stage.role is not StageRole.judge else stage.prompt
         stages.append(stage.model_copy(update={"fields": fields, "prompt": prompt}))
     routes = {tier: told(route, given, hint) for tier, route in spec.routes.items()}
-    return spec.model_copy(update={"stages": stages or spec.stages, "rules": [], "routes": routes})
+    rules = [r for r in spec.rules if not {r.field.split(".")[0], (r.other or "").split(".")[0]} & given.keys()]
+    return spec.model_copy(update={"stages": stages or spec.stages, "rules": rules, "routes": routes})
 
 
 async def run_with_given(
@@ -70,7 +73,8 @@ async def run_with_given(
     part = outcome.record if isinstance(outcome.record, dict) else {}
     merged = {**part, **given}
     record = {k: merged[k] for k in order if k in merged} | {k: v for k, v in merged.items() if k not in order}
-    if outcome.record is not None or not rest.get("properties"):
-        outcome.reason = None
     outcome.meta["given"] = sorted(given)
-    return finish(outcome, record if outcome.record is not None or not rest.get("properties") else None, shape, spec, context)
+    if outcome.reason is not None and not outcome.valid:  # the pattern failed (a branch, a merge): it stays failed
+        outcome.record = record if outcome.record is not None else None
+        return outcome
+    return finish(outcome, record, shape, spec, context)
