@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+# A first temporary Prefect server builds its database; 20 s (Prefect's default) is too short on 2 cores.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
 # llama.cpp compiles from source (about 10 min on 2 cores), portably: never -march=native, which
 # builds in AVX-512/AMX where the compiler's machine has them and dies with SIGILL on a CPU (or

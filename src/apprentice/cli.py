@@ -31,6 +31,11 @@ from rich.table import Table
 
 from apprentice.errors import ApprenticeError, RunIncomplete
 
+# Before anything imports Prefect (it reads its settings once): a temporary Prefect server on a new
+# PREFECT_HOME first builds its database, which on 2 busy cores takes longer than Prefect's 20 s
+# default, and a first run would die before it started.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 server_app = typer.Typer(no_args_is_help=True, help="Start, stop or check the embedded llama.cpp server.")
 app.add_typer(server_app, name="server")
@@ -55,9 +60,6 @@ def one_line_errors(fn):
 
 def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # A temporary Prefect server on a new PREFECT_HOME first builds its database: on 2 busy cores
-    # that takes longer than Prefect's 20 s default, and the run would die before it started.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _interrupt(run: asyncio.Task) -> None:
