@@ -221,6 +221,9 @@ _PLACEHOLDER_VALUES = frozenset({
     "placeholder", "dummy", "xxx", "xxxx", "asdf", "qwerty", "lorem", "john doe", "jane doe",
     "your name", "your bio", "your email", "insert text here", "description", "some text", "name",
     "title",
+    # JSON Schema words a small model writes as values
+    "type", "array", "object", "bool", "boolean", "integer", "number", "items", "properties", "required",
+    "enum", "format", "date time", "minitems", "maxitems", "minlength", "maxlength", "json", "schema",
 })
 _PLACEHOLDER_PATTERNS = (
     (re.compile(r"^\s*(\[[^\[\]\"']{1,40}\]|<[^<>\"']{1,40}>|\{\{?[^{}\"']{1,40}\}?\})\s*$"), "a template slot"),
@@ -239,7 +242,7 @@ _GENERIC_EMAIL = re.compile(
 def _placeholder(leaf: _Leaf) -> str | None:
     """Why a string is a placeholder rather than a value, or None."""
     text: str = leaf.value
-    if _norm(text) in _PLACEHOLDER_VALUES or not _norm(text) and text.strip() in ("-", "--", "?", "...", "…"):
+    if _norm(text) in _PLACEHOLDER_VALUES or _norm(text.rstrip(":")) in _PLACEHOLDER_VALUES or not _norm(text) and text.strip() in ("-", "--", "?", "...", "…"):
         return f"is a placeholder ({_clip(text)!r})"
     if _GENERIC_EMAIL.match(text.strip()):
         return f"is a generic placeholder address ({_clip(text)!r})"
@@ -262,6 +265,8 @@ _DEBRIS_PATTERNS = (
     (re.compile(r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
                 r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
     (re.compile(r"`"), "backticks"),
+    (re.compile(r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b", re.IGNORECASE),
+     "talk about the record instead of its content"),
     (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=", re.IGNORECASE), "a markup tag"),
     (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
     (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),

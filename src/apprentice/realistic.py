@@ -25,7 +25,8 @@ REALISM_STAGE = StageSpec(name="realism", role=StageRole.correct, corrections=0)
 def defects_of(record: Any, shape: Shape, given: dict[str, Any], context: RecordContext, index: int) -> list[Defect]:
     """The record's defects in fields the model wrote (given values were checked when planned)."""
     found = [d for d in check_record(record, shape.json_schema) if d.kind is not DefectKind.BROKEN_CONSTRAINT]
-    found = [d for d in found + copied_values(record, given, shape.json_schema) if _top(d.path) not in given]
+    found += copied_values(record, given, shape.json_schema) + field_names_as_values(record, shape.json_schema)
+    found = [d for d in found if _top(d.path) not in given]
     if not found and context.realism is not None:
         found = [d for d in context.realism.add(index, record, record_defects=[]) if _top(d.path) not in given]
     return found
@@ -78,6 +79,18 @@ async def make_realistic(
     outcome.record = {k: record[k] for k in order if k in record} | {k: v for k, v in record.items() if k not in order}
     outcome.meta["realism_corrected"] = sorted({d.kind.value for d in defects})
     return outcome
+
+
+def field_names_as_values(record: Any, schema: Any) -> list[Defect]:
+    """Strings that are only one of the shape's own field names (`country:` as an interest)."""
+    names = {n.casefold() for n in (schema.get("properties", {}) if isinstance(schema, dict) else {})}
+    found = []
+    for name, value in (record.items() if isinstance(record, dict) else []):
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, str) and item.strip().rstrip(":,").strip().casefold() in names - {name.casefold()}:
+                path = f"/{name}/{i}" if isinstance(value, list) else f"/{name}"
+                found.append(Defect(kind=DefectKind.PLACEHOLDER, path=path, message=f"is the name of another field ({item!r})"))
+    return found
 
 
 def _top(path: str) -> str:

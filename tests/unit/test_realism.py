@@ -284,6 +284,10 @@ NIGHTLY_PROFILE = {"name": "Linda Snyder", "email": "linda.snyder22@example.net"
         ("bio", "A-Millionaire", "placeholder"),
         ("bio", "Linda Snyder", "placeholder"),
         ("interests", ["A two-sentence biography of Linda Snyder", "Dover"], "echo"),
+        ("interests", ["type", "sailing"], "placeholder"),
+        ("interests", ["minItems:", "sailing"], "placeholder"),
+        ("bio", "This is a record of the facts for this particular record number 6. It will be updated as data comes.", "debris"),
+        ("bio", "This person has two sentences about this person, their personality and interests.", "debris"),
     ],
 )
 def test_defects_from_a_real_nightly_run_are_caught(field, value, kind):

@@ -160,3 +160,10 @@ def test_a_plain_field_may_equal_a_given_value():
     schema = {"type": "object", "properties": {"country": {"type": "string"}, "home_country": {"type": "string"}, "bio": {"type": "string", "description": "A bio"}}}
     assert copied_values({"country": "France", "home_country": "France"}, {"country": "France"}, schema) == []
     assert [d.path for d in copied_values({"country": "France", "bio": "France"}, {"country": "France"}, schema)] == ["/bio"]
+
+
+def test_another_fields_name_written_as_a_value_is_a_placeholder():
+    from apprentice.realistic import field_names_as_values
+
+    found = field_names_as_values({"country": "Canada", "interests": ["country:", "sailing"]}, PROFILE.json_schema | {"properties": {"country": {}, "interests": {}}})
+    assert [(d.kind.value, d.path) for d in found] == [("placeholder", "/interests/0")]
