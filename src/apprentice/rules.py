@@ -82,6 +82,12 @@ class UniqueIndex:
             if rule.kind == "unique" and (value := lookup(record, rule.field)) is not _MISSING:
                 self._taken.setdefault(rule.field, set()).add(_key(value))
 
+    def copy(self) -> UniqueIndex:
+        """A scratch copy: checks against what is taken, claims that are not kept."""
+        scratch = UniqueIndex()
+        scratch._taken = {field: set(values) for field, values in self._taken.items()}
+        return scratch
+
     def release(self, record: Any, rules: list[Rule]) -> None:
         """Give back a record's values: it turned out unusable after it claimed them."""
         for rule in rules:

@@ -27,11 +27,7 @@ def test_nightly_deployment_runs_through_a_worker(local_model, prefect_server, p
     prefect("work-pool", "create", "apprentice-process", "--type", "process", cwd=project_dir, env=env)
     prefect("--no-prompt", "deploy", "--name", "nightly", cwd=project_dir, env=env)
     job = tmp_path / "job.yaml"
-    job.write_text(
-        f"shape: {project_dir / 'deployments/user_profile.json'}\n"
-        f"spec: {project_dir / 'deployments/user_profile.workflow.yaml'}\n"
-        f"n: 2\nbatch_size: 2\nconcurrency: 2\nout_dir: {out_dir}\n"
-    )
+    job.write_text(f"shape: {project_dir / 'tests/data/city.json'}\nn: 3\nbatch_size: 3\nconcurrency: 2\nout_dir: {out_dir}\n")
     run = prefect(
         "deployment", "run", "nightly-generation/nightly",
         "--param", f"job={job}", "--param", "run_key=2026-11-23", cwd=project_dir, env=env,
@@ -46,5 +42,5 @@ def test_nightly_deployment_runs_through_a_worker(local_model, prefect_server, p
 
     flow_run = asyncio.run(last_run())
     assert flow_run.state.is_completed(), flow_run.state
-    records = [json.loads(line) for line in (out_dir / "user-profiles" / "2026-11-23.jsonl").read_text().splitlines()]
-    assert len(records) == 2
+    records = [json.loads(line) for line in (out_dir / "city" / "2026-11-23.jsonl").read_text().splitlines()]
+    assert 1 <= len(records) <= 3, "a record the realism checks reject is listed in the rejects file, not written"

@@ -167,3 +167,13 @@ def test_another_fields_name_written_as_a_value_is_a_placeholder():
 
     found = field_names_as_values({"country": "Canada", "interests": ["country:", "sailing"]}, PROFILE.json_schema | {"properties": {"country": {}, "interests": {}}})
     assert [(d.kind.value, d.path) for d in found] == [("placeholder", "/interests/0")]
+
+
+async def test_a_unique_rule_on_a_model_field_holds_with_given_values():
+    """The pattern checks the rule on its part of the record; the whole record must not then collide with itself."""
+    spec = parse_spec({"name": "p", "pattern": "correct_loop", "stages": [{"name": "g", "role": "generate"}],
+                       "rules": [{"kind": "unique", "field": "bio"}]})  # fmt: skip
+    _plan, presets = plan_presets(spec, PROFILE, 2, seed=3)
+    script = Script(lambda _request: varied_bios(script.requests))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(2, 2, 3, presets)[0], concurrency=1)
+    assert [o.valid for o in batch.outcomes] == [True, True], [o.reason for o in batch.outcomes]

@@ -67,7 +67,8 @@ async def run_with_given(
     if isinstance(rest, dict) and not rest.get("properties"):
         outcome = RecordOutcome(index=index)
     else:
-        inner = dataclasses.replace(context, presets={})
+        # the pattern checks its rules against the batch's taken values; the whole record claims them
+        inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())
         hint = guidance(given, seed or index, index)
         outcome = await runner(pool, told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), index=index, seed=seed, context=inner)
     part = outcome.record if isinstance(outcome.record, dict) else {}
