@@ -299,3 +299,11 @@ def test_date_windows_respect_the_floor_and_integer_timestamps():
 def test_the_library_imports_no_prefect():
     code = "import sys, apprentice.fieldplan, apprentice.realism; print(any(m.startswith('prefect') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_an_event_ends_after_it_starts():
+    """Seen in bench/realism.py: `ends_at` sampled on its own fell years before `starts_at`."""
+    schema = compile_shape({"title": "string", "starts_at": "ISO-8601", "ends_at": "ISO-8601"}).json_schema
+    plan = plan_fields(schema)
+    assert plan.field("ends_at").derived_from == ["starts_at"]
+    assert all((r := sample_record(plan, schema, seed=2, index=i))["ends_at"] >= r["starts_at"] for i in range(50))
