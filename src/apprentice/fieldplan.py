@@ -32,6 +32,7 @@ from faker import Faker
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from apprentice.errors import ApprenticeError
+from apprentice.shapes.fields import resolve_ref, snake_case
 from apprentice.shapes.validate import ValidationIssue, validate
 
 __all__ = [
@@ -500,34 +501,13 @@ def _username(ctx: _Ctx, key: str, first: str, last: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _snake(name: str) -> str:
-    """`signedUpAt` → `signed_up_at`, `Zip-Code` → `zip_code`."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
-
-
-def _resolve(sub: Any, root: Any, depth: int = 0) -> dict[str, Any]:
-    """The subschema with a local `$ref` followed (siblings kept); `{}` for anything else."""
-    if not isinstance(sub, dict):
-        return {}
-    ref = sub.get("$ref")
-    if not isinstance(ref, str) or not ref.startswith("#") or depth > 8:
-        return sub
-    target: Any = root
-    for part in [p for p in ref[1:].split("/") if p]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        target = target.get(part) if isinstance(target, dict) else None
-    merged = {**_resolve(target, root, depth + 1), **{k: v for k, v in sub.items() if k != "$ref"}}
-    return merged
-
-
 def _properties(schema: Any) -> dict[str, dict[str, Any]]:
     """Top-level properties of an object schema, `$ref`s resolved; {} for anything else."""
-    root = _resolve(schema, schema)
+    root = resolve_ref(schema, schema)
     props = root.get("properties")
     if not isinstance(props, dict):
         return {}
-    return {name: _resolve(sub, schema) for name, sub in props.items()}
+    return {name: resolve_ref(sub, schema) for name, sub in props.items()}
 
 
 def _types(sub: Mapping[str, Any]) -> set[str]:
@@ -728,7 +708,7 @@ _MOSTLY_FALSE = re.compile(r"(^|_)(deleted|archived|banned|disabled|suspended|bl
 
 
 def _s_boolean(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> bool:
-    snake = _snake(fp.name)
+    snake = snake_case(fp.name)
     share = 0.85 if _MOSTLY_TRUE.search(snake) else 0.08 if _MOSTLY_FALSE.search(snake) else 0.5
     return bool(ctx.rng(fp.name).random() < share)
 
@@ -830,7 +810,7 @@ def _d_after(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan, values: list[Any]) -
     if start is None:
         return _MISSING
     _, window_end = _window(ctx, fp)
-    stem = _date_stem(_snake(fp.name))
+    stem = _date_stem(snake_case(fp.name))
     end = start + timedelta(days=30) if stem in SHORT_SPANS else max(window_end, start)
     default = "date-time" if isinstance(values[0], str) and "T" in values[0] else "date"
     return _render(_moment_between(ctx.rng(fp.name), start, end), sub, default)
@@ -859,7 +839,7 @@ _PLACE_SAMPLERS = frozenset({"city", "country", "country_code", "latitude", "lon
 def _about_places(props: Mapping[str, dict[str, Any]]) -> bool:
     """True for a record that describes places (a city, its country and numbers about it): it
     needs many distinct cities, more than the sampler's table, so the model names them."""
-    kinds = {n: set(_name_samplers(_snake(n), False)) for n in props}
+    kinds = {n: set(_name_samplers(snake_case(n), False)) for n in props}
     if not any("city" in k for k in kinds.values()):
         return False
     return all(k & _PLACE_SAMPLERS or _types(props[n]) & {"integer", "number"} for n, k in kinds.items())
@@ -883,7 +863,7 @@ def _candidates(name: str, sub: dict[str, Any], person: bool) -> list[tuple[str,
     if types and types <= {"object", "array", "null"}:
         return []
     suffix = f" + format {fmt}" if isinstance(fmt, str) else ""
-    out = [(s, f"field name {name!r}{suffix}") for s in _name_samplers(_snake(name), person)]
+    out = [(s, f"field name {name!r}{suffix}") for s in _name_samplers(snake_case(name), person)]
     if isinstance(fmt, str) and fmt in FORMAT_SAMPLERS:
         out.append((FORMAT_SAMPLERS[fmt], f"format {fmt}"))
     if types == {"boolean"}:
@@ -903,7 +883,7 @@ def _model_reason(name: str, sub: dict[str, Any], person: bool) -> str:
     types = _types(sub)
     if types and types <= {"object", "array", "null"}:
         return f"nested {'/'.join(sorted(types - {'null'}))}: left to the model"
-    if _snake(name) == "name" and not person:
+    if snake_case(name) == "name" and not person:
         return "'name' without person fields (a product, a place?): left to the model"
     if "pattern" in sub:
         return f"pattern {sub['pattern']}: no sampler, left to the model"
@@ -1007,8 +987,8 @@ def _auto_sources(name: str, kind: str, plans: Mapping[str, FieldPlan]) -> list[
         return by_kind.get("age", [])[:1]
     if kind in ("date", "date_time"):
         dates = by_kind.get("date", []) + by_kind.get("date_time", [])
-        for earlier in AFTER.get(_date_stem(_snake(name)), ()):
-            match = [d for d in dates if _date_stem(_snake(d)) == earlier]
+        for earlier in AFTER.get(_date_stem(snake_case(name)), ()):
+            match = [d for d in dates if _date_stem(snake_case(d)) == earlier]
             if match:
                 return match[:1]
     return []
@@ -1189,7 +1169,7 @@ def plan_fields(
     props = _properties(schema)
     plan = RecordPlan(locale=locale, anchor=anchor or datetime.now(UTC).date())
     parsed = _parse_overrides(overrides, props)
-    person = bool({_snake(n) for n in props} & PERSON_CUES)
+    person = bool({snake_case(n) for n in props} & PERSON_CUES)
     places = _about_places(props)
     base = {n: _auto(n, sub, schema, person, places, plan) for n, sub in props.items() if n not in parsed}
     plans = {n: base[n] if n in base else _overridden(n, props[n], parsed[n], schema, person, plan) for n in props}

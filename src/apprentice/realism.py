@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from apprentice.shapes.fields import resolve_ref, snake_case
 from apprentice.shapes.validate import validate
 
 __all__ = [
@@ -82,30 +83,17 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def _resolve(sub: Any, root: Any, depth: int = 0) -> Mapping[str, Any]:
-    """The subschema with a local `$ref` followed; `{}` for anything that is not a dict."""
-    if not isinstance(sub, dict):
-        return {}
-    ref = sub.get("$ref")
-    if not isinstance(ref, str) or not ref.startswith("#") or depth > 8:
-        return sub
-    target: Any = root
-    for part in [p for p in ref[1:].split("/") if p]:
-        target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, dict) else None
-    return {**_resolve(target, root, depth + 1), **{k: v for k, v in sub.items() if k != "$ref"}}
-
-
 def _child(sub: Mapping[str, Any], part: str | int, root: Any) -> Mapping[str, Any]:
     """The subschema for an object property or an array item."""
     if isinstance(part, int):
         prefix = sub.get("prefixItems")
         if isinstance(prefix, list) and part < len(prefix):
-            return _resolve(prefix[part], root)
-        return _resolve(sub.get("items"), root)
+            return resolve_ref(prefix[part], root)
+        return resolve_ref(sub.get("items"), root)
     props = sub.get("properties")
     if isinstance(props, dict) and part in props:
-        return _resolve(props[part], root)
-    return _resolve(sub.get("additionalProperties"), root)
+        return resolve_ref(props[part], root)
+    return resolve_ref(sub.get("additionalProperties"), root)
 
 
 def _leaves(value: Any, sub: Mapping[str, Any], root: Any, pointer: str = "", key: str = "", name: str = "") -> Iterator[_Leaf]:
@@ -126,7 +114,7 @@ def _hint_texts(schema: Any) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
 
     def walk(sub: Any, key: str, depth: int) -> None:
-        sub = _resolve(sub, schema)
+        sub = resolve_ref(sub, schema)
         examples = sub.get("examples")
         pairs = [("description", sub.get("description")), ("title", sub.get("title"))]
         pairs += [("examples", e) for e in (examples if isinstance(examples, list) else [])]
@@ -327,11 +315,6 @@ _ISO = re.compile(
 _BIRTH_NAME = re.compile(r"(^|_)(dob|birthday|birthdate|birth_date|date_of_birth|born(_on|_at)?)$")
 
 
-def _snake(name: str) -> str:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
-
-
 def _as_date(text: str) -> tuple[int, datetime | None] | None:
     """(year, moment) of an ISO-8601 date or date-time (moment None when the calendar rejects
     it or the year is outside datetime's range); None when it is not ISO-shaped."""
@@ -354,7 +337,7 @@ def _bounded(sub: Mapping[str, Any]) -> bool:
 def _implausible(leaf: _Leaf, now: datetime) -> str | None:
     """Why a date (or an age) cannot be right: before 1900, over a year ahead, an age outside
     0–120. Only whole values that are dates by format, by field name or by shape."""
-    snake = _snake(leaf.name)
+    snake = snake_case(leaf.name)
     if isinstance(leaf.value, (int, float)) and not isinstance(leaf.value, bool):
         if snake == "age" and not _bounded(leaf.sub) and not 0 <= leaf.value <= 120:
             return f"age {leaf.value} is outside 0–120"
@@ -401,7 +384,7 @@ def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> D
 
 def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]], now: datetime) -> list[Defect]:
     defects = [Defect(kind=DefectKind.BROKEN_CONSTRAINT, path=i.path, message=i.message) for i in validate(record, schema)]
-    for leaf in _leaves(record, _resolve(schema, schema), schema):
+    for leaf in _leaves(record, resolve_ref(schema, schema), schema):
         if isinstance(leaf.value, str) and not _enumerated(leaf.sub):
             found = _string_defect(leaf, hints)
             if found:
@@ -453,7 +436,7 @@ class RealismReport(BaseModel):
 def _identifier(leaf: _Leaf) -> bool:
     """Top-level fields whose values name one record: id, *_id, email, username, sku, uuid, or
     format email/uuid."""
-    return leaf.pointer.count("/") == 1 and (bool(_IDENTIFIER.match(_snake(leaf.name))) or leaf.sub.get("format") in ("email", "uuid"))
+    return leaf.pointer.count("/") == 1 and (bool(_IDENTIFIER.match(snake_case(leaf.name))) or leaf.sub.get("format") in ("email", "uuid"))
 
 
 def _shingles(text: str) -> set[str]:
@@ -495,7 +478,7 @@ class DatasetChecker:
         if record_defects is None:
             now = self.now or datetime.now(UTC)
             record_defects = _check(record, self.schema, self._hints, now if now.tzinfo else now.replace(tzinfo=UTC))
-        leaves = list(_leaves(record, _resolve(self.schema, self.schema), self.schema))
+        leaves = list(_leaves(record, resolve_ref(self.schema, self.schema), self.schema))
         cross = self._duplicates(index, leaves) + self._near_duplicates(index, leaves)
         self._tally(record, record_defects + cross, any(d.kind is DefectKind.NEAR_DUPLICATE for d in cross))
         return cross
