@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from apprentice.monitor.drift import Cusum, DriftMonitor, SeedScore
+from apprentice.monitor.metrics import direction_of
 from apprentice.monitor.profile import QualityProfile
 
 from _report import report  # bench/ is on sys.path when a bench runs as a script
@@ -27,12 +28,15 @@ from _report import report  # bench/ is on sys.path when a bench runs as a scrip
 RECORDS = 20
 
 
-def execution(rng: np.random.Generator, latency_factor: float = 1.0, validity_p: float = 0.97) -> dict[str, float]:
+def execution(rng: np.random.Generator, latency_factor: float = 1.0, validity_p: float = 0.97, realism_p: float = 1.0) -> dict[str, float]:
     return {
         "latency_s": float(2.0 * latency_factor * rng.lognormal(0, 0.3)),
         "validity": float(rng.binomial(RECORDS, validity_p) / RECORDS),
         "cost_usd": float(0.001 * rng.lognormal(0, 0.2)),
         "tokens": float(800 * rng.lognormal(0, 0.15)),
+        "realism": float(rng.binomial(RECORDS, realism_p) / RECORDS),
+        "distinct_ids": float(1 - rng.binomial(RECORDS, 0.003) / RECORDS),
+        "near_duplicates": float(rng.binomial(RECORDS, 0.01) / RECORDS),
     }
 
 
@@ -50,9 +54,7 @@ class SeedMonitor:
         self.score = SeedScore()
 
     def check(self, profile: QualityProfile, values: dict[str, float]) -> bool:
-        from apprentice.monitor.drift import DIRECTIONS
-
-        return any(self.score.update(profile.metrics[k].z(v), DIRECTIONS[k]) for k, v in values.items())
+        return any(self.score.update(profile.metrics[k].z(v), direction_of(k)) for k, v in values.items())
 
 
 def make(detector: str):
@@ -99,6 +101,7 @@ SHIFTS = {
     "latency_3x": lambda rng, t: execution(rng, latency_factor=3.0),
     "latency_creep_20pct_over_500": lambda rng, t: execution(rng, latency_factor=1 + 0.2 * min(t, 500) / 500),
     "validity_drop_5pt": lambda rng, t: execution(rng, validity_p=0.92),
+    "realism_drop_100_to_90": lambda rng, t: execution(rng, realism_p=0.90),
 }
 
 
@@ -116,7 +119,8 @@ def main() -> None:
             row[f"delay_{name}"] = delay(detector, reps, shift)
         result[detector] = row
         print(f"{detector:>13}: false alarms/10k {row['false_alarms_per_10k']:>8} | 3x latency delay {row['delay_latency_3x']['mean']} | "
-              f"creep delay {row['delay_latency_creep_20pct_over_500']['mean']} | validity -5pt delay {row['delay_validity_drop_5pt']['mean']}", flush=True)  # fmt: skip
+              f"creep delay {row['delay_latency_creep_20pct_over_500']['mean']} | validity -5pt delay {row['delay_validity_drop_5pt']['mean']} | "
+              f"realism 100→90% delay {row['delay_realism_drop_100_to_90']['mean']}", flush=True)  # fmt: skip
     p = Cusum()
     result["cusum_parameters"] = {"k": p.k, "h": p.h}
     result["seconds"] = round(time.perf_counter() - started, 1)

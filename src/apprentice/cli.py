@@ -281,14 +281,19 @@ def backends(file: Annotated[Path | None, typer.Option(help="backend file")] = N
 @one_line_errors
 def status(workflow: Annotated[str | None, typer.Argument(help="only this workflow")] = None) -> None:
     """Workflow versions: apprenticeship state, executions, graduation, last drift, monitoring cost."""
-    from apprentice.orchestration.monitoring import status_rows
+    from apprentice.orchestration.monitoring import judge_rows, status_rows
 
     rows = [r for r in status_rows() if workflow is None or r["workflow"].split("@")[0] == workflow]
-    table = Table("workflow@version", "state", "executions", "graduation", "judge calls", "monitoring $/exec (apprentice)", "(graduated)", "last drift")
+    table = Table("workflow@version", "state", "executions", "good / refused", "graduation", "good rests on", "judge calls",
+                  "monitoring $/exec (apprentice)", "(graduated)", "last drift")  # fmt: skip
     for r in rows:
-        table.add_row(r["workflow"], r["state"], str(r["executions"]), r["graduation"], str(r["judge_calls"]),
+        table.add_row(r["workflow"], r["state"], str(r["executions"]), r["good_refused"], r["graduation"], r["basis"], str(r["judge_calls"]),
                       r["cost_per_exec_apprentice"], r["cost_per_exec_graduated"], r["last_drift"])  # fmt: skip
     console.print(table if rows else "no workflow has run yet")
+    judges = Table("judge", "tier", "status", "detects planted defects", "false alarms on clean samples")
+    for judge in judge_rows():
+        judges.add_row(judge["judge"], judge["tier"], judge["status"], judge["detection"], judge["false_alarms"])
+    console.print(judges if judges.row_count else "judges: not calibrated yet (calibration runs while a workflow is an apprentice)")
 
 
 @app.command()

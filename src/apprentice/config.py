@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     local_ctx: int = 4096
     graduate_after: int = Field(50, ge=2, description="good executions before a workflow version graduates")
     spot_check: float = Field(0.0, ge=0, le=1, description="share of graduated executions judged anyway")
+    calibration_per_run: int = Field(2, ge=0, le=20, description="planted-defect trials per judge in an apprentice run (monitoring cost)")
+    calibration_target: int = Field(20, ge=4, description="trials of each kind (planted, clean) after which a judge is no longer calibrated")
 
     @property
     def db_url(self) -> str:

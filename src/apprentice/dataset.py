@@ -24,6 +24,7 @@ from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
+from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import WorkflowSpec
 
@@ -48,14 +49,21 @@ def plan_presets(
     spec: WorkflowSpec, shape: Shape, n: int, seed: int, numeric: list[dict[str, Any]] | None = None
 ) -> tuple[RecordPlan | None, list[dict[str, Any]] | None]:
     """The run's field plan and every record's given values: the fields a library samples or
-    derives (names, emails, dates, enums...), with the statistics path's numbers on top. They are
-    drawn before any batch from (seed, index), so they are part of each batch's cache key and a
-    rerun makes the same records."""
+    derives (names, emails, dates, enums...), then the record's seed row (its columns that are
+    fields, and what the record is about), then the statistics path's numbers. They are drawn
+    before any batch from (seed, index), so they are part of each batch's cache key and a rerun
+    makes the same records."""
     plan = plan_fields(shape.json_schema, spec.fields) if spec.sampling and isinstance(shape.json_schema, dict) else None
-    if plan is None or not plan.filled_fields():
-        return plan, numeric
-    rows = [sample_record(plan, shape.json_schema, seed=seed, index=i) for i in range(n)]
-    return plan, [{**row, **extra} for row, extra in zip(rows, numeric)] if numeric else rows
+    layers: list[list[dict[str, Any]]] = []
+    if plan is not None and plan.filled_fields():
+        layers.append([sample_record(plan, shape.json_schema, seed=seed, index=i) for i in range(n)])
+    if spec.seed_data is not None:
+        layers.append([split_row(row, shape.json_schema) for row in seed_rows(spec.seed_data, n, seed)])
+    if numeric:
+        layers.append(numeric)
+    if not layers:
+        return plan, None
+    return plan, [{k: v for layer in layers for k, v in layer[i].items()} for i in range(n)]
 
 
 def plan_batches(n: int, batch_size: int, seed: int, presets: list[dict[str, Any]] | None = None) -> list[BatchPlan]:
@@ -158,7 +166,7 @@ async def generate_batch(
     kept = kept or {}
     limit = asyncio.Semaphore(concurrency)
     presets = {plan.start + i: p for i, p in enumerate(plan.presets or [])}
-    given_fields = {k for p in presets.values() for k in p}
+    given_fields = {k for p in presets.values() for k in p if k != ABOUT}
     checker = DatasetChecker(shape.json_schema, no_near_duplicates=given_fields) if isinstance(shape.json_schema, dict) else None
     context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker)
     for earlier in (o for o in kept.values() if o.valid):  # new records must not collide with kept ones

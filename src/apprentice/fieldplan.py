@@ -168,7 +168,8 @@ def _by_name(table: dict[tuple[str, ...], tuple[str, ...]]) -> dict[str, tuple[s
 NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name({
     ("first_name", "firstname", "given_name", "forename"): ("first_name",),
     ("last_name", "lastname", "surname", "family_name"): ("last_name",),
-    ("full_name", "fullname", "person_name", "customer_name", "contact_name", "author_name"): ("full_name",),
+    ("full_name", "fullname", "person_name", "customer_name", "contact_name", "author_name", "author", "reviewer", "reviewer_name",
+     "organizer", "organizer_name", "assignee", "reporter", "owner_name", "buyer_name", "seller_name", "manager_name"): ("full_name",),
     ("email", "email_address", "mail"): ("email",),
     ("phone", "phone_number", "telephone", "mobile", "mobile_number", "cell_phone"): ("phone",),
     ("address", "home_address", "mailing_address", "postal_address", "full_address"): ("address",),

@@ -36,6 +36,7 @@ __all__ = [
     "RealismReport",
     "check_record",
     "hints_of",
+    "identifier_name",
 ]
 
 
@@ -276,12 +277,14 @@ def _balanced(text: str) -> bool:
 PROSE_HINT = re.compile(r"\b(sentences?|paragraphs?|biography|bio|summary|review|description|story)\b", re.IGNORECASE)
 """A hint that asks for prose: its value must read as text, not as a word or two."""
 PROSE_MIN_WORDS = 4
+_SHORT_HINT = re.compile(r"\b(headlines?|titles?|names?|labels?|taglines?|slogans?|subject( line)?|captions?|keywords?|tags?)\b", re.IGNORECASE)
+"""A hint for a short text ("A short headline of the review") is not a prose hint."""
 
 
 def _not_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """A prose field (its hint asks for sentences, a biography, a description...) holding a word
     or two, e.g. a name or `][`."""
-    asked = next((h for k, h in hints.get(leaf.key, []) if k == "description" and PROSE_HINT.search(h)), None)
+    asked = next((h for k, h in hints.get(leaf.key, []) if k == "description" and PROSE_HINT.search(h) and not _SHORT_HINT.search(h)), None)
     words = len(re.findall(r"[^\W\d_]{2,}", leaf.value))
     if asked and words < PROSE_MIN_WORDS:
         return f"is not prose ({_clip(leaf.value)!r}, {words} words) where the shape asks for {_clip(asked)!r}"
@@ -418,6 +421,7 @@ class FieldRealism(BaseModel):
 
     values: int = 0
     distinct_ratio: float = 1.0
+    identifier: bool = Field(False, description="its values name one record (id, email, username, sku...)")
     defects: dict[DefectKind, int] = Field(default_factory=dict)
 
 
@@ -432,11 +436,31 @@ class RealismReport(BaseModel):
     fields: dict[str, FieldRealism]
     near_duplicate_rate: float
 
+    def metrics(self) -> dict[str, float]:
+        """The execution metrics (`monitor/metrics.py`) this report gives: realism (clean share),
+        distinct_ids (the lowest distinct ratio of an identifying field; 1 with none) and
+        near_duplicates."""
+        ids = [f.distinct_ratio for f in self.fields.values() if f.identifier and f.values > 1]
+        return {"realism": self.clean_share, "distinct_ids": min(ids, default=1.0), "near_duplicates": self.near_duplicate_rate}
+
+    def findings(self, limit: int = 4) -> list[str]:
+        """What the checks found, a line each, for people and judges: defects by kind and field."""
+        if not self.records or self.clean_records == self.records:
+            return []
+        lines = [f"{self.records - self.clean_records} of {self.records} records have a realism defect"]
+        by_field = sorted(((n, kind, key) for key, f in self.fields.items() for kind, n in f.defects.items()), reverse=True)
+        lines += [f"{n} × {kind.value} at {key}" for n, kind, key in by_field[:limit]]
+        return lines
+
+
+def identifier_name(name: str) -> bool:
+    """A field name whose values name one record: id, *_id, email, username, sku, uuid."""
+    return bool(_IDENTIFIER.match(snake_case(name)))
+
 
 def _identifier(leaf: _Leaf) -> bool:
-    """Top-level fields whose values name one record: id, *_id, email, username, sku, uuid, or
-    format email/uuid."""
-    return leaf.pointer.count("/") == 1 and (bool(_IDENTIFIER.match(snake_case(leaf.name))) or leaf.sub.get("format") in ("email", "uuid"))
+    """Top-level fields whose values name one record: by name, or format email/uuid."""
+    return leaf.pointer.count("/") == 1 and (identifier_name(leaf.name) or leaf.sub.get("format") in ("email", "uuid"))
 
 
 def _shingles(text: str) -> set[str]:
@@ -465,6 +489,7 @@ class DatasetChecker:
         self._skip = {"/" + _escape(name) for name in no_near_duplicates}
         self._hints = _hint_texts(schema)
         self._ids: dict[tuple[str, str], int] = {}
+        self._id_fields: set[str] = set()
         self._postings: dict[str, dict[str, list[int]]] = {}
         self._texts: list[tuple[int, int]] = []
         self._seen: dict[str, set[bytes]] = {}
@@ -488,6 +513,7 @@ class DatasetChecker:
         for leaf in leaves:
             if not _identifier(leaf) or isinstance(leaf.value, bool):
                 continue
+            self._id_fields.add(leaf.pointer)
             slot = (leaf.pointer, str(leaf.value).strip().casefold())
             first = self._ids.setdefault(slot, index)
             if first != index:
@@ -534,7 +560,8 @@ class DatasetChecker:
         fields = {}
         for key, stats in self._fields.items():
             distinct = len(self._seen.get(key, ())) / stats.values if stats.values else 1.0
-            fields[key] = stats.model_copy(update={"distinct_ratio": round(distinct, 4), "defects": dict(stats.defects)})
+            update = {"distinct_ratio": round(distinct, 4), "defects": dict(stats.defects), "identifier": key in self._id_fields}
+            fields[key] = stats.model_copy(update=update)
         return RealismReport(
             records=self._records,
             clean_records=self._clean,

@@ -53,7 +53,7 @@ async def make_realistic(
     pool: BackendPool, spec: WorkflowSpec, shape: Shape, outcome: RecordOutcome, *, context: RecordContext, seed: int | None
 ) -> RecordOutcome:
     """Check a valid record's realism; correct the fields its defects name once; re-check."""
-    given = context.presets.get(outcome.index) or {}
+    given = context.given(outcome.index)
     defects = defects_of(outcome.record, shape, given, context, outcome.index)
     if not defects:
         return outcome

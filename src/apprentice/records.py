@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from apprentice.backends.types import CallResult
 from apprentice.generation import BACKEND_FAILURES, StageMetrics
 from apprentice.rules import UniqueIndex
+from apprentice.seeddata import ABOUT
 
 
 class FailureKind(StrEnum):
@@ -74,3 +75,12 @@ class RecordContext:
     presets: dict[int, dict[str, Any]] = field(default_factory=dict)
     realism: Any = None
     """The batch's `realism.DatasetChecker`: duplicate identifiers and near-duplicate texts."""
+
+    def given(self, index: int) -> dict[str, Any]:
+        """The values fixed for record `index` before any model call (sampled, derived, drawn or
+        read from its seed row)."""
+        return {k: v for k, v in (self.presets.get(index) or {}).items() if k != ABOUT}
+
+    def about(self, index: int) -> dict[str, Any]:
+        """What record `index` is about beyond its fields: its seed row's other columns."""
+        return dict((self.presets.get(index) or {}).get(ABOUT) or {})

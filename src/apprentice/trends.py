@@ -23,11 +23,12 @@ import statsmodels.api as sm
 from pydantic import BaseModel
 from scipy import stats
 
+from apprentice.monitor.metrics import METRICS
+
 # Bound per metric: the weekly relative change that matters, and which way is bad.
 BOUNDS: dict[str, tuple[float, Literal["up", "down"]]] = {
-    "latency_s": (0.05, "up"), "cost_usd": (0.05, "up"), "tokens": (0.05, "up"),
-    "validity": (0.02, "down"), "quality": (0.02, "down"),
-}  # fmt: skip
+    m.name: (m.weekly_bound, m.bad) for m in METRICS.values() if m.weekly_bound is not None and m.bad != "both"
+}
 
 
 class TrendResult(BaseModel):

@@ -21,6 +21,7 @@ from apprentice.config import Tier
 from apprentice.errors import ConfigError
 from apprentice.rules import Rule
 from apprentice.numeric import NumericSpec
+from apprentice.seeddata import SeedData
 
 
 class Pattern(StrEnum):
@@ -99,6 +100,7 @@ class WorkflowSpec(BaseModel):
     sampling: bool = Field(True, description="sample or derive the fields a library does better than a model (names, emails, dates, enums...); False: the model writes every field")
     realism_checks: bool = Field(True, description="check every record for echoed hints, placeholders, debris, implausible dates and duplicates; correct, regenerate, reject")
     fields: dict[str, FieldOverride] = Field(default_factory=dict, description="per-field overrides of the field plan, e.g. {email: {source: derived, from: name}}")
+    seed_data: SeedData | None = Field(None, description="a CSV/JSONL/Parquet file whose rows the records are about, e.g. {path: products.csv, mode: each}")
     options: dict[str, Any] = Field(default_factory=dict, description="free-form settings for extensions")
 
     @model_validator(mode="before")
@@ -147,6 +149,8 @@ class WorkflowSpec(BaseModel):
     def content_hash(self) -> str:
         """Hash of what changes behaviour (pattern, stages, settings), not of name or version."""
         body = self.model_dump(mode="json", exclude={"name", "version", "description"})
+        if body.get("seed_data"):  # where the file lies is not behaviour; its rows are in each batch's key
+            body["seed_data"].pop("path")
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -171,7 +175,11 @@ def load_spec(path: Path | str) -> WorkflowSpec:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"workflow spec {path} is not valid YAML/JSON: {exc}") from None
-    return parse_spec(data, source=str(path))
+    spec = parse_spec(data, source=str(path))
+    if spec.seed_data is not None and not Path(spec.seed_data.path).is_absolute():
+        resolved = (path.parent / spec.seed_data.path).resolve()
+        spec = spec.model_copy(update={"seed_data": spec.seed_data.model_copy(update={"path": str(resolved)})})
+    return spec
 
 
 def parse_spec(data: Any, *, source: str = "workflow spec") -> WorkflowSpec:

@@ -50,6 +50,10 @@ def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefec
         assert run(seed).is_completed()
         if seed == 0:
             assert "| 1/3 |" in latest_artifact("apprenticeship-apprenticed-cities"), "progress counts against the spec's own graduate_after"
+    status = latest_artifact("apprenticeship-apprenticed-cities")
+    judge_row = next(line for line in status.splitlines() if line.startswith("| local |"))  # the embedded judge, calibrated on planted defects
+    assert any(word in judge_row for word in ("measuring", "reliable", "unreliable")) and "planted" in status
+    assert "Good executions rest on:" in status
     assert load_state("apprenticed-cities", "1.0.0").state == "graduated"
     judged = monitoring_calls("apprenticed-cities")
     assert judged >= 3, "every apprentice run was judged"

@@ -14,6 +14,8 @@ from apprentice.monitor.drift import DriftMonitor
 from apprentice.monitor.judges import judge_execution
 from apprentice.monitor.profile import MetricProfile, QualityProfile
 from apprentice.store import CallRecord, engine_for, session
+from apprentice.monitor.calibration import OFF_TOPIC_TEXT
+from tests.unit.test_calibration import SAMPLE, sharp_judge
 from tests.unit.test_patterns import Backend, make_pool
 
 
@@ -97,21 +99,21 @@ def test_drift_is_investigated_and_the_diagnosis_is_carried_out(tmp_path):
 
 @pytest.mark.parametrize("spot_check", [0.0, 1.0])
 def test_a_spot_check_catches_what_only_a_judge_can_see_and_costs_nothing_when_off(tmp_path, spot_check):
+    """From run 20 the records turn off-topic while every metric stays the same: only a judge,
+    one measured as reliable on planted defects during the apprenticeship, can see it."""
     rng = np.random.default_rng(5)
-    world = {"broken": False}  # from run 20 the records turn bad while every metric stays the same
-
-    def judge_answer(_prompt, _n):
-        status = "broken" if world["broken"] else "normal"
-        return {"status": status, "confidence": 0.99, "reasons": ["records are nonsense" if world["broken"] else "fine"], "action": "EVOLVE"}
-
-    def values(i: int) -> dict:
-        world["broken"] = i >= 20
-        return {"latency_s": float(rng.lognormal(0.7, 0.05)), "validity": 1.0}
-
-    judge = Backend(judge_answer)
-    steps, engine = run_machine(tmp_path, judge, values, 30, ApprenticeshipPolicy(graduate_after=8, spot_check=spot_check))
+    off_topic = [{**SAMPLE[0], "bio": OFF_TOPIC_TEXT}, *SAMPLE[1:]]
+    engine = engine_for(f"sqlite:///{tmp_path}/m.db")
+    judge = Backend(sharp_judge)
+    pool = make_pool(f=("fast", judge))
+    policy = ApprenticeshipPolicy(graduate_after=8, spot_check=spot_check)
+    steps = []
+    for i in range(30):
+        values = {"latency_s": float(rng.lognormal(0.7, 0.05)), "validity": 1.0}
+        obs = Observation(workflow="w", version="1", run_id=f"r{i}", values=values, sample=off_topic if i >= 20 else SAMPLE)
+        steps.append(asyncio.run(observe(pool, obs, policy, engine=engine, rng=random.Random(i))))
     graduated_at = next(i for i, s in enumerate(steps) if s.state is State.graduated)
-    assert graduated_at < 20
+    assert graduated_at < 20 and steps[graduated_at].verdict.trusted
     after = steps[graduated_at + 1 :]
     if spot_check:
         caught = next(s for s in steps[20:] if s.previous is State.graduated)

@@ -6,8 +6,12 @@
                   ──EVOLVE_WORKFLOW──▶ evolving (handed to evolution)
                   ──CRITICAL──▶ critical
 
-In *apprentice* every execution is judged by the tiered judges and, when judged normal, teaches
-the profile. *Graduated* executions are checked by statistics only (`DriftMonitor`): zero model
+In *apprentice* every execution is judged by the tiered judges and, when good, teaches the
+profile. Evidence comes before opinion: a run that failed or whose written records have
+deterministic defects (schema or realism) is never learned as good, whatever a judge says; a
+clean run is good when a judge measured as reliable (`calibration.py`) calls it normal or, where
+no judge is reliable yet, on the deterministic checks alone — the status says which. Judges are
+calibrated on planted defects in the same runs, within a small budget. *Graduated* executions are checked by statistics only (`DriftMonitor`): zero model
 calls, unless an optional random spot check (`spot_check`, default 0) asks a judge. Drift
 triggers an *investigation*: the judges get the recent executions and the profile and return an
 action. Everything is persisted in the store (state, profile, detector state, transitions), so
@@ -30,9 +34,10 @@ from apprentice.backends.types import ChatMessage
 from apprentice.config import Tier
 from apprentice.monitor.drift import DriftCheck, DriftMonitor
 from apprentice.generation import ask_structured
+from apprentice.monitor.calibration import Reliability, Trial, calibrate
 from apprentice.monitor.judges import SYSTEM, Judgement, Verdict, judge_execution
 from apprentice.monitor.profile import QualityProfile
-from apprentice.store import StateTransition, WorkflowState, session, write
+from apprentice.store import JudgeReliability, StateTransition, WorkflowState, session, write
 from apprentice.store.models import utcnow
 
 RECENT = 20
@@ -78,6 +83,7 @@ class Observation(BaseModel):
     run_id: str
     values: dict[str, float] = Field(default_factory=dict)
     error_class: str | None = None
+    findings: list[str] = Field(default_factory=list, description="what the deterministic checks found in the written records")
     sample: list[Any] = Field(default_factory=list)
     source: dict[str, str] = Field(default_factory=dict, description="shape and spec references of the run")
 
@@ -87,6 +93,8 @@ class ApprenticeshipPolicy(BaseModel):
     stability_tolerance: float = Field(0.1, gt=0)
     escalate_below: tuple[float, float] = (0.95, 0.90)
     spot_check: float = Field(0.0, ge=0, le=1, description="share of graduated executions judged anyway")
+    calibration_per_run: int = Field(2, ge=0, description="planted-defect trials per judge in an apprentice run")
+    calibration_target: int = Field(20, ge=4, description="trials of each kind after which a judge's calibration stops")
 
 
 class Step(BaseModel):
@@ -98,6 +106,9 @@ class Step(BaseModel):
     verdict: Verdict | None = None
     drift: DriftCheck | None = None
     diagnosis: Diagnosis | None = None
+    learned: bool = Field(False, description="an apprentice execution learned as good")
+    basis: str = Field("", description="why it was, or was not, learned as good")
+    calibration: list[Trial] = Field(default_factory=list)
     judge_calls: int = 0
     monitoring_cost_usd: float = 0.0
     moves: list[tuple[State, State, str]] = Field(default_factory=list, description="(from, to, reason), in order")
@@ -126,26 +137,38 @@ async def observe(
     judgements: list[Judgement] = []
     row.executions += 1
 
+    reliability = load_reliability(engine)
+    trust = {name: r.trust(policy.calibration_target) for name, r in reliability.items()}
     if state is State.apprentice:
-        judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below)
+        judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below, trust=trust)
         judgements.append(judgement)
         step.verdict = judgement.verdict
-        if obs.error_class is None and judgement.verdict.status == "normal":
+        step.learned, step.basis = learned_as_good(obs, judgement.verdict)
+        if step.learned:
             row.good_executions += 1
+            row.good_by_judges += judgement.verdict.trusted
+            row.good_by_checks += not judgement.verdict.trusted
             profile.add(obs.values)
+        else:
+            row.refused_executions += 1
+        trials, calls = await calibrate_judges(pool, obs, profile, judgement, reliability, policy, rng or random.Random())
+        step.calibration = trials
+        judgements.append(Judgement(verdict=judgement.verdict, chain=[], calls=calls))
+        if trials:
+            save_reliability(reliability, engine)
         stable, why = profile.stable(min_count=policy.graduate_after, tolerance=policy.stability_tolerance)
         if row.good_executions >= policy.graduate_after and stable:
-            step.move(State.graduated, f"{row.good_executions} good executions; {why}")
+            step.move(State.graduated, f"{row.good_executions} good executions ({graduation_basis(row)}); {why}")
     elif state is State.graduated:
         step.drift = detector.check(profile, obs.values, error_class=obs.error_class)
         if step.drift.alarm:
             row.last_drift_at, row.last_drift_reason = utcnow(), step.drift.reason
             step.move(State.investigating, step.drift.reason)
         elif policy.spot_check and (rng or random).random() < policy.spot_check:
-            judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below)
+            judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below, trust=trust)
             judgements.append(judgement)
             step.verdict = judgement.verdict
-            if judgement.verdict.status == "broken" and judgement.verdict.confidence >= policy.escalate_below[1]:
+            if judgement.verdict.trusted and judgement.verdict.status == "broken" and judgement.verdict.confidence >= policy.escalate_below[1]:
                 step.move(State.investigating, "spot check: " + "; ".join(judgement.verdict.reasons[:2]))
     recent = (recent + [{"values": obs.values, "error_class": obs.error_class}])[-RECENT:]
 
@@ -186,9 +209,74 @@ def evidence(obs: Observation, profile: QualityProfile) -> dict[str, Any]:
     return {
         "metrics": obs.values,
         "error": obs.error_class,
+        "findings": obs.findings or ["the deterministic checks found no defect"],
         "profile": {name: m.summary() for name, m in profile.metrics.items()},
         "sample_records": obs.sample[:3],
     }
+
+
+def learned_as_good(obs: Observation, verdict: Verdict) -> tuple[bool, str]:
+    """Evidence before opinion: (learned as good?, why)."""
+    if obs.error_class is not None:
+        return False, f"the run failed ({obs.error_class})"
+    if obs.findings:
+        return False, "deterministic defects: " + "; ".join(obs.findings[:3])
+    if verdict.trusted:
+        return verdict.status == "normal", f"judged {verdict.status} by {verdict.judge} (reliable, weight {verdict.weight:.2f})"
+    return True, "no defect found by the deterministic checks; no judge is measured as reliable yet, so they alone decide"
+
+
+def graduation_basis(row: WorkflowState) -> str:
+    """Whose word the good executions rest on, in words for the status."""
+    if not row.good_by_checks:
+        return "judged normal by reliable judges"
+    if not row.good_by_judges:
+        return "on deterministic checks alone: no judge measured as reliable"
+    return f"{row.good_by_judges} judged normal by reliable judges, {row.good_by_checks} on deterministic checks alone"
+
+
+async def calibrate_judges(
+    pool: BackendPool, obs: Observation, profile: QualityProfile, judgement: Judgement, reliability: dict[str, Reliability],
+    policy: ApprenticeshipPolicy, rng: random.Random,
+) -> tuple[list[Trial], list]:  # fmt: skip
+    """Planted-defect trials for each judge of this run's chain still being measured."""
+    trials: list[Trial] = []
+    calls: list = []
+    if not policy.calibration_per_run or obs.error_class is not None:
+        return trials, calls
+    for verdict in judgement.chain:
+        judge = verdict.judge
+        if verdict.tier is None or judge is None or not reliability.setdefault(judge, Reliability(judge=judge)).needs_trials(policy.calibration_target):
+            continue
+        done, spent = await calibrate(pool, verdict.tier, evidence(obs, profile), policy.calibration_per_run, rng)
+        calls += spent
+        for trial in done:
+            reliability.setdefault(trial.judge, Reliability(judge=trial.judge, tier=verdict.tier.value)).add(trial)
+            reliability[trial.judge].tier = reliability[trial.judge].tier or verdict.tier.value
+        trials += done
+    return trials, calls
+
+
+def load_reliability(engine: Engine | None = None) -> dict[str, Reliability]:
+    """Every judge backend's calibration so far."""
+    from sqlmodel import select
+
+    with session(engine) as s:
+        rows = s.exec(select(JudgeReliability)).all()
+    return {
+        r.judge: Reliability(judge=r.judge, tier=r.tier, planted=r.planted, detected=r.detected, clean=r.clean, false_alarms=r.false_alarms,
+                             by_kind=json.loads(r.by_kind_json))  # fmt: skip
+        for r in rows
+    }
+
+
+def save_reliability(reliability: dict[str, Reliability], engine: Engine | None = None) -> None:
+    def persist(s) -> None:
+        for r in reliability.values():
+            s.merge(JudgeReliability(judge=r.judge, tier=r.tier, planted=r.planted, detected=r.detected, clean=r.clean,
+                                     false_alarms=r.false_alarms, by_kind_json=json.dumps(r.by_kind), updated_at=utcnow()))  # fmt: skip
+
+    write(persist, engine)
 
 
 async def investigate(pool: BackendPool, recent: list[dict], profile: QualityProfile, *, sudden: bool) -> tuple[Diagnosis, list]:
@@ -214,14 +302,15 @@ async def investigate(pool: BackendPool, recent: list[dict], profile: QualityPro
 
 
 def rule_diagnosis(recent: list[dict], profile: QualityProfile, *, sudden: bool) -> Diagnosis:
-    """When no judge answers usably: failures are critical; lost validity needs evolution;
+    """When no judge answers usably: failures are critical; lost validity or realism needs evolution;
     anything else (slower, dearer, but still right) updates the profile."""
     last = recent[-1] if recent else {}
     if sudden or last.get("error_class"):
         return Diagnosis(action=Action.CRITICAL, reasons=["the execution failed or its validity collapsed"], resilience="add a fallback backend and retries", source="rule")
-    validity = profile.metrics.get("validity")
-    if validity is not None and last.get("values", {}).get("validity", 1.0) < validity.mean - 2 * max(validity.sd, 0.01):
-        return Diagnosis(action=Action.EVOLVE_WORKFLOW, reasons=["validity is below its profile"], source="rule")
+    for name in ("validity", "realism"):
+        learned = profile.metrics.get(name)
+        if learned is not None and last.get("values", {}).get(name, 1.0) < learned.mean - 2 * max(learned.sd, 0.01):
+            return Diagnosis(action=Action.EVOLVE_WORKFLOW, reasons=[f"{name} is below its profile"], source="rule")
     return Diagnosis(action=Action.UPDATE_PROFILE, reasons=["output still valid; the operating point moved"], source="rule")
 
 

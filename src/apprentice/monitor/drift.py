@@ -15,17 +15,13 @@ at once. The seed's score — sigmoid(|z| − 3) with threshold 0.15 — is kept
 from __future__ import annotations
 
 import math
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
+from apprentice.monitor.metrics import Direction, direction_of
 from apprentice.monitor.profile import QualityProfile
 
-Direction = Literal["up", "down", "both"]
-# Which way is bad: slower, dearer, bigger-token runs; less valid, lower-quality output.
-DIRECTIONS: dict[str, Direction] = {
-    "latency_s": "up", "cost_usd": "up", "tokens": "up", "validity": "down", "quality": "down", "output_chars": "both",
-}  # fmt: skip
+SUDDEN_FLOORS = {"validity": 0.5, "realism": 0.5}
+"""A rate below its floor is a sudden failure, not a drift: most records invalid or unusable."""
 Z_CAP = 8.0  # one wild execution cannot make an alarm by itself unless it is a sudden failure
 
 
@@ -76,14 +72,15 @@ class DriftMonitor(BaseModel):
     cusums: dict[str, Cusum] = Field(default_factory=dict)
     k: float = 0.5
     h: float = 10.0
-    validity_floor: float = Field(0.5, description="validity below this is a sudden failure")
+    floors: dict[str, float] = Field(default_factory=lambda: dict(SUDDEN_FLOORS), description="a rate below its floor is a sudden failure")
 
     def check(self, profile: QualityProfile, values: dict[str, float], *, error_class: str | None = None, learn: bool = True) -> DriftCheck:
         if error_class:
             return DriftCheck(alarm=True, sudden=True, reason=f"the execution failed ({error_class})")
-        validity = values.get("validity")
-        if validity is not None and validity < self.validity_floor:
-            return DriftCheck(alarm=True, sudden=True, metrics=["validity"], reason=f"validity collapsed to {validity:.0%}")
+        for name, floor in self.floors.items():
+            value = values.get(name)
+            if value is not None and value < floor:
+                return DriftCheck(alarm=True, sudden=True, metrics=[name], reason=f"{name} collapsed to {value:.0%}")
         result = DriftCheck()
         normal = {}
         for name, value in values.items():
@@ -93,7 +90,7 @@ class DriftMonitor(BaseModel):
             z = metric.z(value)
             result.z[name] = round(z, 3)
             cusum = self.cusums.setdefault(name, Cusum(k=self.k, h=self.h))
-            if cusum.update(z, DIRECTIONS.get(name, "both")):
+            if cusum.update(z, direction_of(name)):
                 result.metrics.append(name)
             normal[name] = value
         if result.metrics:

@@ -5,12 +5,18 @@ suspicious / broken), confidence, reasons. Below `escalate_below[0]` confidence 
 quality tier is asked, below `escalate_below[1]` (0.90) the premium tier. A judge that answers
 garbage counts as an unsure "suspicious" verdict: it escalates, and never fails the run. Every
 judge call is returned so it can be booked as monitoring cost, apart from generation.
+
+With `trust` (what calibration on planted defects measured of each judge backend,
+`monitor/calibration.py`), a verdict of a judge measured as unreliable escalates whatever its
+confidence, and the final verdict is the trusted one that weighs most; where no judge is
+reliable the verdict says so, and the caller decides on its deterministic checks alone.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +24,13 @@ from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage
 from apprentice.config import Tier
 from apprentice.generation import ask_structured
+
+class JudgeTrust(NamedTuple):
+    """A judge backend's standing: measuring, reliable or unreliable, and its verdicts' weight."""
+
+    status: Literal["measuring", "reliable", "unreliable"]
+    weight: float
+
 
 SYSTEM = "You monitor a data-generation workflow. Answer with one JSON object and nothing else."
 
@@ -28,6 +41,9 @@ class Verdict(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     tier: Tier | None = None
     usable: bool = True
+    judge: str | None = Field(None, description="the backend that gave it")
+    weight: float = Field(0.0, description="the judge's measured discrimination (0 unless trusted)")
+    trusted: bool = Field(False, description="from a judge measured as reliable")
 
 
 VERDICT_SCHEMA = {
@@ -55,8 +71,10 @@ async def judge_execution(
     *,
     escalate_below: tuple[float, float] = (0.95, 0.90),
     tiers: tuple[Tier, ...] = (Tier.fast, Tier.quality, Tier.premium),
+    trust: Mapping[str, JudgeTrust] | None = None,
 ) -> Judgement:
-    """Judge one execution's evidence (metrics, sample records, profile) with tiered judges."""
+    """Judge one execution's evidence (metrics, findings, sample records, profile) with tiered
+    judges. `trust` maps judge backends to their calibrated standing (absent: measuring)."""
     chain: list[Verdict] = []
     calls: list[CallResult] = []
     for level, tier in enumerate(tiers):
@@ -64,11 +82,14 @@ async def judge_execution(
         if call is not None:
             calls.append(call)
         verdict = verdict or Verdict(status="suspicious", confidence=0.0, reasons=["the judge's answer was unusable"], usable=False)
-        verdict.tier = tier
+        verdict.tier, verdict.judge = tier, call.backend if call else None
+        standing = (trust or {}).get(verdict.judge or "", JudgeTrust("measuring", 0.0))
+        verdict.trusted = verdict.usable and standing.status == "reliable"
+        verdict.weight = standing.weight if verdict.trusted else 0.0
         chain.append(verdict)
-        if level >= len(escalate_below) or verdict.confidence >= escalate_below[level]:
+        if level >= len(escalate_below) or (verdict.confidence >= escalate_below[level] and standing.status != "unreliable"):
             break
-    final = max((v for v in chain if v.usable), key=lambda v: (v.tier.rank if v.tier else 0), default=chain[-1])
+    final = max((v for v in chain if v.usable), key=lambda v: (v.trusted, v.weight, v.tier.rank if v.tier else 0), default=chain[-1])
     return Judgement(verdict=final, chain=chain, calls=calls)
 
 
@@ -77,7 +98,8 @@ def verdict_messages(evidence: dict[str, Any]) -> list[ChatMessage]:
         ChatMessage(role="system", content=SYSTEM),
         ChatMessage(role="user", content=(
             "Is this execution of the workflow normal? Compare its metrics with the profile of past "
-            "executions and look at the sample records.\n"
+            "executions, read the findings of the deterministic checks, and look at the sample records: "
+            "would a person accept them as real data (fields that agree, text on topic and complete)?\n"
             f"Evidence: {json.dumps(evidence, default=str)[:5000]}\n"
             'Answer {"status": "normal"|"suspicious"|"broken", "confidence": 0..1, "reasons": [up to 3 short strings]}.'
         )),

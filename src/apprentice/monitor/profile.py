@@ -4,7 +4,7 @@ Per metric: a streaming mean and variance (Welford), and P² quantile estimators
 1985) for the median, p95 and p99 — five numbers each, no sample lists. A robust spread (MAD) is
 estimated by a P² median of absolute deviations from the running median. Latency, cost, tokens
 and output size are profiled on the log scale (they are skewed and multiplicative: a 3× slowdown
-is the same step whatever the baseline), validity and quality on their own scale.
+is the same step whatever the baseline), rates (validity, quality, realism) on their own scale; `monitor/metrics.py` says which is which.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import math
 
 from pydantic import BaseModel, Field
 
-LOG_METRICS = {"latency_s", "cost_usd", "tokens", "output_chars"}
+from apprentice.monitor.metrics import is_log_scale, is_rate
+
 
 
 class P2Quantile(BaseModel):
@@ -85,7 +86,7 @@ class MetricProfile(BaseModel):
 
     @classmethod
     def for_metric(cls, metric: str) -> MetricProfile:
-        return cls(metric=metric, log_scale=metric in LOG_METRICS)
+        return cls(metric=metric, log_scale=is_log_scale(metric))
 
     def transform(self, value: float) -> float:
         return math.log(max(value, 1e-9)) if self.log_scale else value
@@ -144,7 +145,7 @@ class QualityProfile(BaseModel):
             if m.count < min_count:
                 return False, f"{name}: {m.count} of {min_count} executions"
             half_width = 1.96 * m.sd / math.sqrt(m.count)
-            scale = 1.0 if m.log_scale or name in ("validity", "quality") else max(abs(m.mean), 1e-9)
+            scale = 1.0 if m.log_scale or is_rate(name) else max(abs(m.mean), 1e-9)
             if half_width > tolerance * scale:
                 return False, f"{name}: mean known to ±{half_width:.3g}, needs ±{tolerance * scale:.3g}"
         return True, f"all {len(self.metrics)} metrics stable over ≥{min_count} executions"

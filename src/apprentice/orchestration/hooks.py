@@ -120,6 +120,7 @@ def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
             validity=records / requested if requested else 0.0,
             quality=getattr(summary, "quality", None),
             latency_s=getattr(summary, "seconds_per_record", 0.0) or 0.0,
+            realism=realism.clean_share if (realism := getattr(summary, "realism", None)) is not None and realism.records else None,
             error_class=None if state.is_completed() else _error_class(state),
         )
         record_executions([row])

@@ -16,7 +16,7 @@ from apprentice.config import load_settings
 from apprentice.dataset import BatchResult, DatasetSummary
 from apprentice.evolution.registry import versions as registered_versions
 from apprentice.evolution.shadow import rollback_live
-from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, Step, load_state, observe
+from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, Step, graduation_basis, load_reliability, load_state, observe
 from apprentice.orchestration.artifacts import artifact_key
 from apprentice.orchestration.runtime import pool_for
 from apprentice.store import WorkflowState
@@ -24,7 +24,9 @@ from apprentice.workflows import WorkflowSpec
 
 
 def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], run_id: str) -> Observation:
-    """One execution's metrics, per record: latency, validity, first-pass quality, cost, tokens, output size."""
+    """One execution's metrics (`monitor/metrics.py`), per record: latency, validity, first-pass
+    quality, cost, tokens, output size and, where the records were checked, realism; with what the
+    deterministic checks found in the written records."""
     outcomes = [o for b in batches for o in b.outcomes]
     records = max(1, len(outcomes))
     valid = [o for o in outcomes if o.valid]
@@ -37,7 +39,11 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[Batch
     }
     if valid:
         values["output_chars"] = sum(len(json.dumps(o.record)) for o in valid) / len(valid)
-    return Observation(workflow=spec.name, version=spec.version, run_id=run_id, values=values, sample=[o.record for o in valid[:3]])
+    realism = summary.realism if summary.realism is not None and summary.realism.records else None
+    if realism is not None:
+        values.update(realism.metrics())
+    findings = realism.findings() if realism is not None else []
+    return Observation(workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=[o.record for o in valid[:3]])
 
 
 def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:
@@ -54,6 +60,8 @@ def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:
         graduate_after=graduate_after,
         spot_check=float(spec.options.get("spot_check", settings.spot_check)),
         stability_tolerance=float(spec.options.get("stability_tolerance", 0.1)),
+        calibration_per_run=int(spec.options.get("calibration_per_run", settings.calibration_per_run)),
+        calibration_target=settings.calibration_target,
     )
 
 
@@ -91,21 +99,35 @@ def status_markdown(row: WorkflowState, step: Step | None = None) -> str:
     lines = [
         f"# Apprenticeship of `{row.key}`: **{row.state}**",
         "",
-        "| executions | good (judged normal) | graduation progress | judge calls | monitoring $/execution as apprentice | after graduation | last drift |",
-        "|---:|---:|---|---:|---:|---:|---|",
-        f"| {row.executions} | {row.good_executions} | {_progress(row, need)} | {row.judge_calls} | "
+        "| executions | good | refused | graduation progress | judge calls | monitoring $/execution as apprentice | after graduation | last drift |",
+        "|---:|---:|---:|---|---:|---:|---:|---|",
+        f"| {row.executions} | {row.good_executions} | {row.refused_executions} | {_progress(row, need)} | {row.judge_calls} | "
         f"{_per(row.monitoring_cost_apprentice, row.executions_apprentice)} | {_per(row.monitoring_cost_graduated, row.executions_graduated)} | "
         f"{row.last_drift_reason or '–'} |",
+        "",
+        f"Good executions rest on: {graduation_basis(row) if row.good_executions else '–'}.",
     ]
     if step is not None:
         lines += ["", f"This run: {step.previous.value} → {step.state.value}; {step.judge_calls} judge call(s)."]
+        if step.basis:
+            lines.append(f"{'Learned as good' if step.learned else 'Not learned'}: {step.basis}")
         if step.verdict:
-            lines.append(f"Verdict: {step.verdict.status} ({step.verdict.confidence:.2f}) — {'; '.join(step.verdict.reasons[:3])}")
+            trust = "reliable judge" if step.verdict.trusted else "judge not measured as reliable; its verdict does not count"
+            lines.append(f"Verdict: {step.verdict.status} ({step.verdict.confidence:.2f}, {trust}) — {'; '.join(step.verdict.reasons[:3])}")
         if step.drift and step.drift.z:
             lines.append("Standardised metrics: " + ", ".join(f"{k} {v:+.2f}" for k, v in step.drift.z.items()))
         for before, after, reason in step.moves:
             lines.append(f"- **{before.value} → {after.value}**: {reason}")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *judges_markdown()])
+
+
+def judges_markdown() -> list[str]:
+    """Each judge backend's calibration on planted defects, plainly."""
+    if not load_reliability():
+        return ["Judges: not calibrated yet."]
+    lines = ["| judge | tier | status | detects planted defects | false alarms on clean samples |", "|---|---|---|---|---|"]
+    lines += [f"| {j['judge']} | {j['tier']} | **{j['status']}** | {j['detection']} | {j['false_alarms']} |" for j in judge_rows()]
+    return lines
 
 
 def _progress(row: WorkflowState, need: int) -> str:
@@ -126,6 +148,20 @@ def status_rows() -> list[dict[str, Any]]:
             "judge_calls": r.judge_calls, "cost_per_exec_apprentice": _per(r.monitoring_cost_apprentice, r.executions_apprentice),
             "cost_per_exec_graduated": _per(r.monitoring_cost_graduated, r.executions_graduated),
             "last_drift": f"{r.last_drift_at:%Y-%m-%d %H:%M} {r.last_drift_reason}" if r.last_drift_at else "",
+            "good_refused": f"{r.good_executions} / {r.refused_executions}", "basis": graduation_basis(r) if r.good_executions else "–",
         }  # fmt: skip
         for r in all_states()
+    ]
+
+
+def judge_rows() -> list[dict[str, str]]:
+    """Each judge backend's measured reliability, for `apprentice status`."""
+    target = load_settings().calibration_target
+    return [
+        {
+            "judge": r.judge, "tier": r.tier, "status": r.status(target),
+            "detection": f"{r.detected}/{r.planted} ({r.detection_interval[0]:.0%}–{r.detection_interval[1]:.0%})",
+            "false_alarms": f"{r.false_alarms}/{r.clean} ({r.false_alarm_interval[0]:.0%}–{r.false_alarm_interval[1]:.0%})",
+        }  # fmt: skip
+        for r in load_reliability().values()
     ]

@@ -18,7 +18,7 @@ from apprentice.store import ExecutionRecord, session, write
 from apprentice.store.models import TrendWarning, utcnow
 from apprentice.trends import TrendResult, analyse
 
-METRICS = ("latency_s", "validity", "quality", "cost_usd", "input_tokens", "output_tokens")
+METRICS = ("latency_s", "validity", "quality", "realism", "cost_usd", "input_tokens", "output_tokens")
 BARS = "▁▂▃▄▅▆▇█"
 
 

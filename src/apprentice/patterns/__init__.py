@@ -44,8 +44,9 @@ async def run_pattern(
     """Produce record number `index` with the spec's pattern. Values given in advance for this
     record (sampled, derived or drawn: `context.presets`) are fixed and the pattern writes the rest;
     the statistics path handles its own."""
-    given = context.presets.get(index) if context else None
-    if not given or spec.pattern is Pattern.statistics:
+    given = context.given(index) if context else {}
+    about = context.about(index) if context else {}
+    if not (given or about) or spec.pattern is Pattern.statistics:
         return await RUNNERS[spec.pattern](pool, spec, shape, index=index, seed=seed, context=context)
     assert context is not None
-    return await run_with_given(RUNNERS[spec.pattern], pool, spec, shape, given, index=index, seed=seed, context=context)
+    return await run_with_given(RUNNERS[spec.pattern], pool, spec, shape, given, index=index, seed=seed, context=context, about=about)

@@ -27,17 +27,19 @@ def without_fields(schema: Any, given: dict[str, Any]) -> Any:
     return {**schema, "properties": props, "required": [k for k in schema.get("required", []) if k in props]}
 
 
-def guidance(given: dict[str, Any], seed: int, index: int) -> str:
-    """What a stage is told: the values already set, and a seeded angle and tone for its text."""
+def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any] | None = None) -> str:
+    """What a stage is told: what the record is about (its seed row), the values already set,
+    and a seeded angle and tone for its text."""
     traits = persona(seed, index)
     who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
     job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
-    about = ""
-    if who is not None:  # small models copy the field's hint as the text; a first word to start from helps
-        about = f"{who} is a {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
+    sketch = ""
+    if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
+        sketch = f"{who} is a {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
+    topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
-        f"Facts already set for this record: {json.dumps(given, ensure_ascii=False)}. Do not copy them into "
-        f"other fields; write each remaining field's own content so that it agrees with them. {about}"
+        f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
+        f"other fields; write each remaining field's own content so that it agrees with them. {sketch}"
         f"Angle: {traits['angle']}; tone: {traits['tone']}."
     )
 
@@ -59,9 +61,19 @@ def told(spec: WorkflowSpec, given: dict[str, Any], hint: str) -> WorkflowSpec:
 
 
 async def run_with_given(
-    runner, pool: BackendPool, spec: WorkflowSpec, shape: Shape, given: dict[str, Any], *, index: int, seed: int | None, context: RecordContext
+    runner,
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    given: dict[str, Any],
+    *,
+    index: int,
+    seed: int | None,
+    context: RecordContext,
+    about: dict[str, Any] | None = None,
 ) -> RecordOutcome:
-    """Run `runner` for the fields not given, then merge and check the whole record."""
+    """Run `runner` for the fields not given, told what the record is about, then merge and
+    check the whole record."""
     rest = without_fields(shape.json_schema, given)
     order = list(shape.json_schema.get("properties", {})) if isinstance(shape.json_schema, dict) else []
     if isinstance(rest, dict) and not rest.get("properties"):
@@ -69,7 +81,7 @@ async def run_with_given(
     else:
         # the pattern checks its rules against the batch's taken values; the whole record claims them
         inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())
-        hint = guidance(given, seed or index, index)
+        hint = guidance(given, seed or index, index, about)
         outcome = await runner(pool, told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), index=index, seed=seed, context=inner)
     part = outcome.record if isinstance(outcome.record, dict) else {}
     merged = {**part, **given}

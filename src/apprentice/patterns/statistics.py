@@ -39,8 +39,8 @@ async def run_statistics(
 ) -> RecordOutcome:
     """One record: its preset numbers plus model-written text fields consistent with them."""
     assert spec.statistics is not None  # guaranteed by WorkflowSpec validation
-    preset = context.presets.get(index) if context else None
-    if preset is None:
+    preset = context.given(index) if context else None
+    if not preset:
         preset = sample(spec.statistics, 1, seed or index)[0][0]
     schema = shape.json_schema
     outcome = RecordOutcome(index=index, meta={"numeric": preset})

@@ -1,6 +1,6 @@
 """The store: SQLModel tables over SQLite (default) or PostgreSQL (by URL)."""
 
 from apprentice.store.db import default_engine, engine_for, session, write
-from apprentice.store.models import CachedVariant, CallRecord, ExecutionRecord, StateTransition, WorkflowState
+from apprentice.store.models import CachedVariant, CallRecord, ExecutionRecord, JudgeReliability, StateTransition, WorkflowState
 
-__all__ = ["CachedVariant", "CallRecord", "ExecutionRecord", "StateTransition", "WorkflowState", "default_engine", "engine_for", "session", "write"]
+__all__ = ["CachedVariant", "CallRecord", "ExecutionRecord", "JudgeReliability", "StateTransition", "WorkflowState", "default_engine", "engine_for", "session", "write"]

@@ -60,6 +60,7 @@ class ExecutionRecord(SQLModel, table=True):
     validity: float = 0.0
     quality: float | None = Field(None, description="mean first-pass quality: 1 per record valid with no correction, 1/(1+k) after k, 0 if invalid")
     output_chars: int = 0
+    realism: float | None = Field(None, description="share of written records with no realism defect (flow rows)")
     error_class: str | None = None
 
 
@@ -100,6 +101,9 @@ class WorkflowState(SQLModel, table=True):
     state: str = "apprentice"
     executions: int = 0
     good_executions: int = 0
+    good_by_judges: int = Field(0, description="good executions a reliable judge judged normal")
+    good_by_checks: int = Field(0, description="good executions on deterministic checks alone (no reliable judge)")
+    refused_executions: int = Field(0, description="executions not learned: failed, deterministic defects, or judged bad by a reliable judge")
     graduate_after: int | None = Field(None, description="good executions this version needs to graduate (its policy at the last run)")
     judge_calls: int = 0
     executions_apprentice: int = 0
@@ -179,3 +183,18 @@ class AvoidanceRule(SQLModel, table=True):
     reason: str
     source: str = Field(description="the workflow version where it failed")
     at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeReliability(SQLModel, table=True):
+    """What calibration on planted defects measured of one judge backend (`monitor/calibration.py`)."""
+
+    __tablename__ = "judge_reliability"
+
+    judge: str = Field(primary_key=True, description="the judge backend's name")
+    tier: str = ""
+    planted: int = 0
+    detected: int = 0
+    clean: int = 0
+    false_alarms: int = 0
+    by_kind_json: str = Field("{}", description="planted kind → [detected, planted]")
+    updated_at: datetime = Field(default_factory=utcnow)

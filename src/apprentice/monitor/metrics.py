@@ -1,0 +1,55 @@
+"""The metrics of an execution, declared once: what each measures, which way is bad, its scale.
+
+The profile learns them, the drift detector watches them, the daily trend flow tests them and
+evolution compares candidates on them. Realism metrics sit beside validity: a run whose records
+pass the schema but repeat their hints or share their emails is as broken as an invalid one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+__all__ = ["METRICS", "Direction", "Metric", "direction_of", "is_log_scale", "is_rate"]
+
+Direction = Literal["up", "down", "both"]
+
+
+class Metric(NamedTuple):
+    name: str
+    bad: Direction
+    """Which way is a degradation."""
+    log_scale: bool
+    """Skewed and multiplicative (a 3× slowdown is one step whatever the baseline)."""
+    rate: bool
+    """A share in [0, 1], compared on its own scale."""
+    weekly_bound: float | None
+    """The weekly relative change the trend flow warns on; None: not trend-tested."""
+    description: str
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("latency_s", "up", True, False, 0.05, "mean model and repair seconds per record"),
+    Metric("cost_usd", "up", True, False, 0.05, "cost per record"),
+    Metric("tokens", "up", True, False, 0.05, "input and output tokens per record"),
+    Metric("output_chars", "both", True, False, None, "mean size of a written record"),
+    Metric("validity", "down", False, True, 0.02, "share of requested records written"),
+    Metric("quality", "down", False, True, 0.02, "mean first-pass quality (1 valid at once, 1/(1+k) after k corrections)"),
+    Metric("realism", "down", False, True, 0.02, "share of written records with no realism defect"),
+    Metric("distinct_ids", "down", False, True, 0.02, "lowest distinct-value ratio of an identifying field (email, id, username)"),
+    Metric("near_duplicates", "up", False, True, None, "share of written records whose text nearly repeats another's"),
+)}  # fmt: skip
+
+
+def direction_of(name: str) -> Direction:
+    metric = METRICS.get(name)
+    return metric.bad if metric else "both"
+
+
+def is_log_scale(name: str) -> bool:
+    metric = METRICS.get(name)
+    return bool(metric and metric.log_scale)
+
+
+def is_rate(name: str) -> bool:
+    metric = METRICS.get(name)
+    return bool(metric and metric.rate)
