@@ -4,12 +4,15 @@ pattern on the embedded local model.
 For every schema of a sample per subset: refuse it up front if it is invalid, unsupported or
 unsatisfiable (with the reason), else generate one record with the correct-loop pattern and
 check it with jsonschema. Reports per subset the share of schemas that got a valid record, the
-share rejected up front (and why), mean model calls and seconds per schema. The baseline beside
-it is one single pass — the model's first answer exactly as sent (grammar-constrained by
-llama.cpp), with no repair, fixup or correction — on the same schemas, so the gain of the loop
-is measured in the same run.
+share rejected up front (and why), mean model calls and seconds per schema. Beside it, on the
+same schemas in the same run: one single pass — the model's first answer exactly as sent
+(grammar-constrained by llama.cpp), with no repair, fixup or correction — and the correct loop
+with the field plan on (sampled and derived fields given, realism checks), with the share of
+each schema's top-level fields that were sampled or derived.
 
-    python bench/jsonschemabench.py [--quick] [--per-subset 10 | --all] [FILE.jsonl ...]
+    python bench/jsonschemabench.py [--quick] [--per-subset 10 [--seed 7] | --all] [FILE.jsonl ...]
+
+`--per-subset N` takes a seeded random sample of N schemas per file.
 
 Any JSONL file with one {"id": ..., "schema": {...}} per line can be given.
 """
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -54,7 +58,7 @@ def correct_loop_spec(max_rounds: int, max_tokens: int = 1536):
     from apprentice.workflows import parse_spec
 
     return parse_spec({
-        "name": "jsonschemabench", "pattern": "correct_loop", "max_rounds": max_rounds,
+        "name": "jsonschemabench", "pattern": "correct_loop", "max_rounds": max_rounds, "sampling": False, "realism_checks": False,
         "stages": [{"name": "draft", "role": "generate", "max_tokens": max_tokens, "temperature": 0.2},
                    {"name": "fix", "role": "correct", "max_tokens": max_tokens, "temperature": 0.2}],
     })  # fmt: skip
@@ -66,8 +70,8 @@ def single_pass_spec(max_tokens: int = 1536):
     return parse_spec({"name": "single-pass", "stages": [{"name": "draft", "role": "generate", "max_tokens": max_tokens, "temperature": 0.2, "corrections": 0}]})
 
 
-async def one_schema(pool, row: dict, loop_spec, single_spec) -> dict:
-    from apprentice.dataset import generate_batch, plan_batches
+async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 600) -> dict:
+    from apprentice.dataset import generate_batch, plan_batches, plan_presets
     from apprentice.errors import ApprenticeError
     from apprentice.shapes.schema import compile_shape
     from apprentice.shapes.validate import validate
@@ -78,11 +82,18 @@ async def one_schema(pool, row: dict, loop_spec, single_spec) -> dict:
     except ApprenticeError as exc:
         return {"id": row["id"], "status": "rejected", "reason": str(exc).split(":")[0][:120]}
     result = {"id": row["id"], "status": "attempted"}
-    for label, spec, attempts in (("single", single_spec, 1), ("loop", loop_spec, 2)):
-        (plan,) = plan_batches(1, 1, seed=17)
+    planned = loop_spec.model_copy(update={"sampling": True, "realism_checks": True})
+    try:
+        field_plan, presets = plan_presets(planned, shape, 1, seed=17)
+    except ApprenticeError as exc:
+        field_plan, presets = None, None
+        result["plan_error"] = str(exc)[:200]
+    result["sampled_share"] = round(field_plan.sampled_share(), 3) if field_plan is not None else 0.0
+    for label, spec, attempts, given in (("single", single_spec, 1, None), ("loop", loop_spec, 2, None), ("plan", planned, 2, presets)):
+        (plan,) = plan_batches(1, 1, 17, given)
         started = time.perf_counter()
         try:
-            batch = await asyncio.wait_for(generate_batch(pool, spec, shape, plan, concurrency=1, record_attempts=attempts), 600)
+            batch = await asyncio.wait_for(generate_batch(pool, spec, shape, plan, concurrency=1, record_attempts=attempts), timeout)
             (outcome,) = batch.outcomes
             if label == "single":  # the paper's measure: the model's first answer as sent, no repair
                 valid = bool(outcome.calls) and _valid_as_sent(outcome.calls[0].text, shape.json_schema)
@@ -121,6 +132,9 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
         "rejection_reasons": dict(Counter(r["reason"] for r in rejected)),
         "valid_share_of_attempted": share("loop"),
         "single_pass_valid_share": share("single"),
+        "field_plan_valid_share": share("plan"),
+        "mean_sampled_share": round(statistics.mean(r["sampled_share"] for r in attempted), 3) if attempted else None,
+        "field_plan_failures": [{"id": r["id"], "reason": r["plan"]["reason"]} for r in attempted if not r["plan"]["valid"]],
         "mean_calls": round(statistics.mean(r["loop"]["calls"] for r in attempted), 2) if attempted else None,
         "mean_seconds": round(statistics.mean(r["loop"]["seconds"] for r in attempted), 2) if attempted else None,
         "failures": [{"id": r["id"], "reason": r["loop"]["reason"]} for r in attempted if not r["loop"]["valid"]],
@@ -128,7 +142,7 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
     }
 
 
-async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds: int, server) -> list[dict]:
+async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds: int, server, seed: int = 7, timeout: float = 600) -> list[dict]:
     from apprentice.backends import local
     from apprentice.backends.pool import BackendPool
     from apprentice.config import load_pool_config
@@ -140,17 +154,23 @@ async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds
     try:
         for path in files:
             schemas, damage = read_schemas(path)
-            sample = sorted(schemas, key=lambda r: len(json.dumps(r["schema"])))[:1] if quick else schemas[:per_subset] if per_subset else schemas
+            if quick:
+                sample = sorted(schemas, key=lambda r: len(json.dumps(r["schema"])))[:1]
+            else:
+                sample = random.Random(f"{seed}:{path.stem}").sample(schemas, min(per_subset, len(schemas))) if per_subset else schemas
             results = []
             for row in sample:
-                results.append(await one_schema(pool, row, loop_spec, single_spec))
+                results.append(await one_schema(pool, row, loop_spec, single_spec, timeout))
                 r = results[-1]
                 if not local.is_listening(server.base_url):  # the schema crashed the model server
                     r["server_crashed"] = True
                     await asyncio.to_thread(local.start, server)
                     await pool.aclose()
                     pool = BackendPool(load_pool_config())
-                status = r["status"] if r["status"] == "rejected" else ("valid" if r["loop"]["valid"] else "INVALID") + f" (single pass {'valid' if r['single']['valid'] else 'invalid'})"
+                status = r["status"] if r["status"] == "rejected" else (
+                    ("valid" if r["loop"]["valid"] else "INVALID") + f" (single pass {'valid' if r['single']['valid'] else 'invalid'}, "
+                    f"field plan {'valid' if r['plan']['valid'] else 'INVALID'}, {r['sampled_share']:.0%} of fields sampled)"
+                )
                 print(f"  {path.stem:<16} {r['id']:<12} {status}", flush=True)
             rows_out.append(summarise(path.stem, results, damage, len(schemas)))
     finally:
@@ -160,12 +180,13 @@ async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| subset | schemas sampled | rejected up front | valid (correct loop) | valid (single pass) | mean calls | mean s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| subset | schemas sampled | rejected up front | valid (correct loop) | valid (single pass) | valid (loop + field plan) | fields sampled | mean calls | mean s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     pct = lambda v: "–" if v is None else f"{100 * v:.0f}%"  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['subset']} | {r['sampled']} | {r['rejected']} | {pct(r['valid_share_of_attempted'])} | {pct(r['single_pass_valid_share'])} | {r['mean_calls']} | {r['mean_seconds']} |")
+        lines.append(f"| {r['subset']} | {r['sampled']} | {r['rejected']} | {pct(r['valid_share_of_attempted'])} | {pct(r['single_pass_valid_share'])} | "
+                     f"{pct(r['field_plan_valid_share'])} | {pct(r['mean_sampled_share'])} | {r['mean_calls']} | {r['mean_seconds']} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -176,6 +197,8 @@ def main() -> None:
     parser.add_argument("--per-subset", type=int, default=10)
     parser.add_argument("--all", action="store_true", help="every schema of every file")
     parser.add_argument("--max-rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7, help="the random sample of --per-subset")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per schema and path before it counts as not valid")
     args = parser.parse_args()
     files = args.files or sorted(DATA.glob("*.jsonl"))
     if not files:
@@ -192,7 +215,7 @@ def main() -> None:
         local.start(server)
     try:
         began = time.perf_counter()
-        rows = asyncio.run(run(files, None if args.all else args.per_subset, args.quick, 1 if args.quick else args.max_rounds, server))
+        rows = asyncio.run(run(files, None if args.all else args.per_subset, args.quick, 1 if args.quick else args.max_rounds, server, args.seed, args.timeout))
         elapsed = round(time.perf_counter() - began, 1)
     finally:
         if started_here:
@@ -203,10 +226,12 @@ def main() -> None:
     attempted = sum(r["sampled"] - r["rejected"] for r in rows)
     valid = sum(round((r["valid_share_of_attempted"] or 0) * (r["sampled"] - r["rejected"])) for r in rows)
     single = sum(round((r["single_pass_valid_share"] or 0) * (r["sampled"] - r["rejected"])) for r in rows)
+    planned = sum(round((r["field_plan_valid_share"] or 0) * (r["sampled"] - r["rejected"])) for r in rows)
     result = {
         "benchmark": "jsonschemabench", "quick": args.quick, "model": "SmolLM2-135M-Instruct (llama.cpp)", "seconds": elapsed,
         "attempted": attempted, "valid": valid, "valid_share": round(valid / attempted, 3) if attempted else None,
         "single_pass_valid_share": round(single / attempted, 3) if attempted else None,
+        "field_plan_valid_share": round(planned / attempted, 3) if attempted else None,
         "rejected": sum(r["rejected"] for r in rows), "subsets": rows, "paper": PAPER,
     }  # fmt: skip
     report("jsonschemabench", result)

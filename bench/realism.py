@@ -97,10 +97,10 @@ def print_table(name: str, paths: dict[str, dict]) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 records per shape and path")
+    parser.add_argument("--quick", action="store_true", help="2 records per shape and path")
     parser.add_argument("--n", type=int, default=200, help="records per shape and path")
     args = parser.parse_args()
-    n = 3 if args.quick else args.n
+    n = 2 if args.quick else args.n
     started = time.perf_counter()
     results = asyncio.run(main(n))
     report("realism", {"bench": "realism", "n": n, "seconds": round(time.perf_counter() - started, 1), "shapes": results})

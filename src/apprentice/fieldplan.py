@@ -229,6 +229,9 @@ FORMAT_SAMPLERS: dict[str, str] = {
     "idn-hostname": "hostname",
 }
 
+# A list of strings under one of these names, in a record about a person, is their hobbies.
+HOBBY_FIELDS = frozenset({"interests", "hobbies", "pastimes", "likes", "passions"})
+
 # A bare `name` is a person's name only next to fields like these; otherwise (a product, a
 # city, an event) it stays with the model.
 PERSON_CUES = frozenset({
@@ -456,6 +459,12 @@ class _Ctx:
     @property
     def tag(self) -> int:
         return _tag(self.seed, self.index)
+
+    @property
+    def hobbies(self) -> list[str]:
+        """The record's hobbies, most telling first: the persona's texts mention the first, an
+        `interests` list holds the first few, so the bio and the list agree."""
+        return self._once("hobbies", lambda: [_HOBBIES[int(i)] for i in self.rng("hobbies").permutation(len(_HOBBIES))[:8]])
 
 
 def _pick_place(rng: np.random.Generator, locale: str) -> Place:
@@ -738,6 +747,16 @@ def _s_number(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> float:
     return rounded if low < rounded < high else value
 
 
+def _s_hobbies(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> list[str]:
+    """2–4 of the record's hobbies, within the list's minItems/maxItems."""
+    low = int(sub.get("minItems", 0) or 0)
+    high = min(int(sub.get("maxItems", 8) or 8), len(ctx.hobbies))
+    if low > high:
+        raise ValueError(f"minItems {low} is more than the {len(ctx.hobbies)} hobbies a record has")
+    count = int(ctx.rng(fp.name).integers(max(low, min(2, high)), max(low, min(4, high)) + 1))
+    return ctx.hobbies[:count]
+
+
 SAMPLERS: dict[str, Sampler] = {
     "first_name": lambda ctx, sub, fp: ctx.person[0],
     "last_name": lambda ctx, sub, fp: ctx.person[1],
@@ -763,6 +782,7 @@ SAMPLERS: dict[str, Sampler] = {
     "uuid": _s_uuid,
     "serial": _s_serial,
     "sku": _s_sku,
+    "hobbies": _s_hobbies,
     "color": lambda ctx, sub, fp: _COLORS[int(ctx.rng(fp.name).integers(len(_COLORS)))],
     "hex_color": lambda ctx, sub, fp: ctx.faker(fp.name).hex_color(),
     "age": lambda ctx, sub, fp: _draw_age(ctx.rng("age"), sub),
@@ -861,6 +881,8 @@ def _candidates(name: str, sub: dict[str, Any], person: bool) -> list[tuple[str,
     if "enum" in sub:
         return [("enum", f"enum of {len(sub['enum'])} values")]
     types, fmt = _types(sub), sub.get("format")
+    if types == {"array"} and snake_case(name) in HOBBY_FIELDS and person and _types(sub.get("items") or {}) == {"string"}:
+        return [("hobbies", f"field name {name!r}: a list of a person's hobbies")]
     if types and types <= {"object", "array", "null"}:
         return []
     suffix = f" + format {fmt}" if isinstance(fmt, str) else ""
@@ -1205,7 +1227,7 @@ def persona(seed: int, index: int, *, locale: str = "en_US") -> dict[str, str]:
         "occupation": ctx.job,
         "city": ctx.place.city,
         "country": ctx.place.country,
-        "hobby": pick(_HOBBIES),
+        "hobby": ctx.hobbies[0],
         "angle": pick(_ANGLES),
         "tone": pick(_TONES),
         "sentences": str(int(rng.integers(1, 4))),

@@ -37,6 +37,7 @@ __all__ = [
     "check_record",
     "hints_of",
     "identifier_name",
+    "is_prose_hint",
 ]
 
 
@@ -50,6 +51,7 @@ class DefectKind(StrEnum):
     DUPLICATE_IDENTIFIER = "duplicate_identifier"
     NEAR_DUPLICATE = "near_duplicate"
     BROKEN_CONSTRAINT = "broken_constraint"
+    TRUNCATED = "truncated"
 
 
 class Defect(BaseModel):
@@ -254,6 +256,8 @@ _DEBRIS_PATTERNS = (
     (re.compile(r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
                 r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
     (re.compile(r"`"), "backticks"),
+    (re.compile(r"\bstart(ing)? (the )?texts?\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? with them\b", re.IGNORECASE),
+     "the prompt's own words"),
     (re.compile(r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b", re.IGNORECASE),
      "talk about the record instead of its content"),
     (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=", re.IGNORECASE), "a markup tag"),
@@ -281,13 +285,36 @@ _SHORT_HINT = re.compile(r"\b(headlines?|titles?|names?|labels?|taglines?|slogan
 """A hint for a short text ("A short headline of the review") is not a prose hint."""
 
 
+def is_prose_hint(hint: Any) -> bool:
+    """The hint asks for sentences (a biography, a review, a description), not a headline."""
+    return isinstance(hint, str) and bool(PROSE_HINT.search(hint)) and not _SHORT_HINT.search(hint)
+
+
 def _not_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """A prose field (its hint asks for sentences, a biography, a description...) holding a word
     or two, e.g. a name or `][`."""
-    asked = next((h for k, h in hints.get(leaf.key, []) if k == "description" and PROSE_HINT.search(h) and not _SHORT_HINT.search(h)), None)
+    asked = next((h for k, h in hints.get(leaf.key, []) if k == "description" and is_prose_hint(h)), None)
     words = len(re.findall(r"[^\W\d_]{2,}", leaf.value))
     if asked and words < PROSE_MIN_WORDS:
         return f"is not prose ({_clip(leaf.value)!r}, {words} words) where the shape asks for {_clip(asked)!r}"
+    return None
+
+
+_PROSE_NAMES = frozenset({"bio", "biography", "about", "about_me", "description", "summary", "review", "story", "comment", "body", "overview"})
+_SENTENCE_END = re.compile(r"[.!?…)\]\"'”’»]\s*$")
+
+
+def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> bool:
+    """A field for sentences: its hint asks for prose, or its name is bio, description, review…"""
+    hinted = any(k == "description" and is_prose_hint(h) for k, h in hints.get(leaf.key, []))
+    return leaf.pointer.count("/") == 1 and (hinted or snake_case(leaf.name) in _PROSE_NAMES)
+
+
+def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
+    """Prose of a few words or more that stops mid-sentence ('...responsible of designing a')."""
+    text = leaf.value.strip()
+    if len(text.split()) >= PROSE_MIN_WORDS and _prose_field(leaf, hints) and not _SENTENCE_END.search(text):
+        return f"stops mid-sentence ({_clip(text[-40:])!r})"
     return None
 
 
@@ -377,7 +404,7 @@ def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> D
     """The first of placeholder, echo and debris that a string value shows (one per value, so
     a correction prompt gets one clear reason per path)."""
     checks = ((DefectKind.PLACEHOLDER, _placeholder), (DefectKind.ECHO, lambda lf: _echo(lf, hints)), (DefectKind.DEBRIS, _debris),
-              (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)))  # fmt: skip
+              (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)), (DefectKind.TRUNCATED, lambda lf: _truncated(lf, hints)))  # fmt: skip
     for kind, check in checks:
         message = check(leaf)
         if message:
@@ -400,7 +427,8 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:
     """Everything one record shows by itself: schema breaks (`broken_constraint`), echoes of the
-    shape's hints, placeholders, JSON/markup/chat debris and implausible dates. `now` (UTC by
+    shape's hints, placeholders, JSON/markup/chat debris, prose cut off mid-sentence and
+    implausible dates. `now` (UTC by
     default) anchors "more than a year in the future" and ages."""
     now = now or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)

@@ -307,3 +307,16 @@ def test_an_event_ends_after_it_starts():
     plan = plan_fields(schema)
     assert plan.field("ends_at").derived_from == ["starts_at"]
     assert all((r := sample_record(plan, schema, seed=2, index=i))["ends_at"] >= r["starts_at"] for i in range(50))
+
+
+def test_a_persons_interests_are_hobbies_that_agree_with_the_persona_and_a_product_tag_list_is_not():
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"},
+              "interests": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3}}}  # fmt: skip
+    plan = plan_fields(schema)
+    assert plan.field("interests").sampler == "hobbies"
+    lists = [sample_record(plan, schema, seed=5, index=i)["interests"] for i in range(40)]
+    assert all(1 <= len(items) <= 3 and len(set(items)) == len(items) for items in lists)
+    assert all(items[0] == persona(5, i)["hobby"] for i, items in enumerate(lists)), "the bio's hobby is in the list"
+    assert len({tuple(items) for items in lists}) >= 38
+    product = {"type": "object", "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}}}
+    assert plan_fields(product).field("tags").source.value == "model"

@@ -177,3 +177,23 @@ async def test_a_unique_rule_on_a_model_field_holds_with_given_values():
     script = Script(lambda _request: varied_bios(script.requests))
     batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(2, 2, 3, presets)[0], concurrency=1)
     assert [o.valid for o in batch.outcomes] == [True, True], [o.reason for o in batch.outcomes]
+
+
+def test_a_bio_is_steered_to_start_with_the_persons_first_name_in_the_grammar_only():
+    import re
+
+    from apprentice.backends.grammar import grammar_safe
+    from apprentice.patterns.given import about_person
+    from apprentice.shapes.validate import validate
+
+    schema = {"type": "object", "properties": {
+        "bio": {"type": "string", "description": "A two-sentence biography"},
+        "headline": {"type": "string", "description": "A short headline of the profile"}}}  # fmt: skip
+    steered = about_person(schema, {"name": "Mary-Jane Watson"})
+    grammar = grammar_safe(steered)["properties"]
+    assert re.match(grammar["bio"]["pattern"], "Mary-Jane Watson photographs the city at night. She sells prints.")
+    assert not re.match(grammar["bio"]["pattern"], "A two-sentence biography of Mary-Jane.")
+    assert not re.match(grammar["bio"]["pattern"], "Mary-Jane Watson photographs the city at night and sells")
+    assert "pattern" not in grammar["headline"], "a headline is not prose"
+    assert validate({"bio": "Photographs the city at night."}, steered) == [], "a backend without a grammar is not held to it"
+    assert about_person(schema, {"age": 30}) == schema

@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apprentice.realism import PROSE_HINT
+from apprentice.realism import is_prose_hint
 
 MAX_REPEAT = 256
 MAX_PATTERN = 120
 PROSE_MIN, PROSE_MAX = 30, 250  # characters a hinted prose field is steered to
 LIST_MAX, ITEM_MAX = 5, 60  # items and characters per item a free list of strings is steered to
+STEER_PATTERN = "x-steer-pattern"
+"""A pattern for the grammar only (a bio that starts with the person's first name and ends a
+sentence): validators ignore the unknown keyword, so a backend without a grammar is not held to it."""
 
 
 def grammar_safe(schema: Any) -> Any:
@@ -31,9 +34,12 @@ def grammar_safe(schema: Any) -> Any:
 
 
 def _steer(schema: dict[str, Any]) -> dict[str, Any]:
+    if STEER_PATTERN in schema:
+        plain = {k: v for k, v in schema.items() if k not in (STEER_PATTERN, "minLength", "maxLength")}
+        return plain | {"pattern": schema[STEER_PATTERN]}
     if any(k in schema for k in ("enum", "const", "format", "pattern")):
         return schema
-    if schema.get("type") == "string" and PROSE_HINT.search(str(schema.get("description", ""))):
+    if schema.get("type") == "string" and is_prose_hint(schema.get("description")):
         high = min(schema.get("maxLength", PROSE_MAX), MAX_REPEAT if schema.get("minLength", 0) <= MAX_REPEAT else PROSE_MAX)
         low = min(max(PROSE_MIN, schema.get("minLength", 0)), high)
         return schema | {"minLength": low, "maxLength": max(low, high)}

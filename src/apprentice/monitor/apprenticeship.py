@@ -160,7 +160,7 @@ async def observe(
         if row.good_executions >= policy.graduate_after and stable:
             step.move(State.graduated, f"{row.good_executions} good executions ({graduation_basis(row)}); {why}")
     elif state is State.graduated:
-        step.drift = detector.check(profile, obs.values, error_class=obs.error_class)
+        step.drift = detector.check(profile, obs.values, error_class=obs.error_class, learn=not obs.findings)  # defects never teach the profile
         if step.drift.alarm:
             row.last_drift_at, row.last_drift_reason = utcnow(), step.drift.reason
             step.move(State.investigating, step.drift.reason)

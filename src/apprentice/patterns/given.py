@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import persona
+from apprentice.backends.grammar import STEER_PATTERN
 from apprentice.patterns.common import finish
+from apprentice.realism import is_prose_hint
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import StageRole, WorkflowSpec
@@ -27,6 +30,32 @@ def without_fields(schema: Any, given: dict[str, Any]) -> Any:
     return {**schema, "properties": props, "required": [k for k in schema.get("required", []) if k in props]}
 
 
+PROSE_CHARS = (20, 220)
+"""A prose field the model writes about a given person is steered to this many characters after
+the first name, ending a sentence."""
+
+
+def about_person(schema: Any, given: dict[str, Any]) -> Any:
+    """The schema for the model's part, its prose fields (a hint that asks for a biography, a
+    review…) steered, through the grammar only, to start with the given person's first name and
+    to end a sentence: a small model otherwise opens a bio with the shape's own hint ("A
+    two-sentence biography of…"), talks about someone else, or stops mid-word. Validation
+    ignores the steering keyword; the whole record is checked against the user's schema."""
+    who = next((str(given[k]).split()[0] for k in ("name", "full_name", "first_name") if isinstance(given.get(k), str) and given[k].strip()), None)
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if who is None or not isinstance(props, dict):
+        return schema
+    low, high = PROSE_CHARS
+    steered = {
+        name: {**sub, STEER_PATTERN: f'^{re.escape(who)} [^"\\\\]{{{low},{high}}}[.!?]$'}
+        if isinstance(sub, dict) and sub.get("type") == "string" and is_prose_hint(sub.get("description"))
+        and not any(k in sub for k in ("pattern", "enum", "const", "format"))
+        else sub
+        for name, sub in props.items()
+    }  # fmt: skip
+    return {**schema, "properties": steered}
+
+
 def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any] | None = None) -> str:
     """What a stage is told: what the record is about (its seed row), the values already set,
     and a seeded angle and tone for its text."""
@@ -35,7 +64,7 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
     sketch = ""
     if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
-        sketch = f"{who} is a {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
+        sketch = f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
         f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
@@ -74,7 +103,7 @@ async def run_with_given(
 ) -> RecordOutcome:
     """Run `runner` for the fields not given, told what the record is about, then merge and
     check the whole record."""
-    rest = without_fields(shape.json_schema, given)
+    rest = about_person(without_fields(shape.json_schema, given), given)
     order = list(shape.json_schema.get("properties", {})) if isinstance(shape.json_schema, dict) else []
     if isinstance(rest, dict) and not rest.get("properties"):
         outcome = RecordOutcome(index=index)
