@@ -1,14 +1,15 @@
 """Drift detection for graduated workflows: statistical only, no model calls.
 
 Each execution's metrics are standardised against the version's quality profile and fed to a
-two-sided CUSUM per metric (Page, 1954). The default `k = 0.5`, `h = 10` gives an in-control
-average run length of about 70,000 executions per metric and side (Siegmund's approximation),
-so with the five monitored metrics false alarms stay near one per 10,000 executions even with a
-profile estimated from only 50 runs, while a 3× latency jump (≈ 3.7 sd on the log scale for a
-typical sd of 0.3) is flagged within about 4 executions. `bench/drift.py` measures both.
+two-sided CUSUM per metric (Page, 1954). The default `k = 0.5`, `h = 11` gives an in-control
+average run length of about 190,000 executions per metric and side (Siegmund's approximation),
+so with the eight monitored metrics (`metrics.py`: realism beside validity) false alarms stay
+under one per 10,000 executions even with a profile estimated from only 50 runs, while a 3×
+latency jump (≈ 3.7 sd on the log scale for a typical sd of 0.3) is flagged within about 4
+executions and realism falling from 100% to 90% within about 6. `bench/drift.py` measures them.
 
-Sudden failures skip statistics: an execution that raised, or whose validity collapsed, alarms
-at once. The seed's score — sigmoid(|z| − 3) with threshold 0.15 — is kept for comparison
+Sudden failures skip statistics: an execution that raised, or whose validity or realism
+collapsed below half, alarms at once. The seed's score — sigmoid(|z| − 3) with threshold 0.15 — is kept for comparison
 (`SeedScore`); it flags about one normal execution in five.
 """
 
@@ -29,7 +30,7 @@ class Cusum(BaseModel):
     """Two-sided CUSUM on standardised values; `update` returns True on an alarm."""
 
     k: float = 0.5
-    h: float = 10.0
+    h: float = 11.0
     up: float = 0.0
     down: float = 0.0
 
@@ -71,7 +72,7 @@ class DriftMonitor(BaseModel):
 
     cusums: dict[str, Cusum] = Field(default_factory=dict)
     k: float = 0.5
-    h: float = 10.0
+    h: float = 11.0
     floors: dict[str, float] = Field(default_factory=lambda: dict(SUDDEN_FLOORS), description="a rate below its floor is a sudden failure")
 
     def check(self, profile: QualityProfile, values: dict[str, float], *, error_class: str | None = None, learn: bool = True) -> DriftCheck:

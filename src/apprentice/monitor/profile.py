@@ -13,7 +13,7 @@ import math
 
 from pydantic import BaseModel, Field
 
-from apprentice.monitor.metrics import is_log_scale, is_rate
+from apprentice.monitor.metrics import RATE_SPREAD_FLOOR, is_log_scale, is_rate
 
 
 
@@ -76,6 +76,7 @@ class MetricProfile(BaseModel):
 
     metric: str
     log_scale: bool = False
+    rate: bool = False
     count: int = 0
     mean: float = 0.0
     m2: float = 0.0
@@ -86,7 +87,7 @@ class MetricProfile(BaseModel):
 
     @classmethod
     def for_metric(cls, metric: str) -> MetricProfile:
-        return cls(metric=metric, log_scale=is_log_scale(metric))
+        return cls(metric=metric, log_scale=is_log_scale(metric), rate=is_rate(metric))
 
     def transform(self, value: float) -> float:
         return math.log(max(value, 1e-9)) if self.log_scale else value
@@ -114,7 +115,7 @@ class MetricProfile(BaseModel):
 
     def z(self, value: float) -> float:
         """How many (robust-floored) sds `value` is from the mean, on the profile's scale."""
-        spread = max(self.sd, self.mad_sd, 1e-6 if not self.log_scale else 0.01)
+        spread = max(self.sd, self.mad_sd, 0.01 if self.log_scale else RATE_SPREAD_FLOOR if self.rate else 1e-6)
         return (self.transform(value) - self.mean) / spread
 
     def summary(self) -> dict[str, float | None]:
