@@ -31,6 +31,8 @@ def reachable(backend: BackendConfig, timeout_s: float = 3.0) -> bool:
     try:
         httpx.get(backend.base_url + path, headers=headers, timeout=timeout_s)
         return True
+    except (httpx.ReadTimeout, httpx.WriteTimeout):  # it accepted the connection and is busy: requests will queue
+        return True
     except httpx.HTTPError:
         return False
 

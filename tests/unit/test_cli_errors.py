@@ -67,3 +67,27 @@ def test_bad_backend_file(tmp_path, shape):
     path.write_text("[[backends]]\nname = 'a'\n")
     code, out = run("generate", str(shape), "--backends", str(path))
     assert code == 2 and "backends.0.base_url: Field required" in out
+
+
+def test_a_busy_backend_is_not_called_unreachable(monkeypatch):
+    """A server that accepts the connection but answers slowly (busy with other requests) is up:
+    a run queues behind it instead of failing its preflight."""
+    import httpx
+
+    from apprentice.config import BackendConfig
+    from apprentice.preflight import reachable
+
+    backend = BackendConfig(name="local", provider="openai", model="m", base_url="http://127.0.0.1:9/v1")
+
+    def raises(error):
+        def get(*_args, **_kwargs):
+            raise error("slow", request=httpx.Request("GET", "http://127.0.0.1:9/v1/models"))
+
+        return get
+
+    monkeypatch.setattr(httpx, "get", raises(httpx.ReadTimeout))
+    assert reachable(backend)
+    monkeypatch.setattr(httpx, "get", raises(httpx.ConnectError))
+    assert not reachable(backend)
+    monkeypatch.setattr(httpx, "get", raises(httpx.ConnectTimeout))
+    assert not reachable(backend)
