@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ from apprentice.config import Tier
 from apprentice.monitor.drift import DriftCheck, DriftMonitor
 from apprentice.generation import ask_structured
 from apprentice.monitor.calibration import Reliability, Trial, calibrate
-from apprentice.monitor.judges import SYSTEM, Judgement, Verdict, judge_execution
+from apprentice.monitor.judges import SYSTEM, Judgement, JudgeTrust, Verdict, judge_execution
 from apprentice.monitor.profile import QualityProfile
 from apprentice.store import JudgeReliability, StateTransition, WorkflowState, session, write
 from apprentice.store.models import utcnow
@@ -118,6 +119,28 @@ class Step(BaseModel):
         self.state, self.reason = to, reason
 
 
+@dataclass
+class _Machine:
+    """One version's persisted machine, loaded for one observation."""
+
+    row: WorkflowState
+    profile: QualityProfile
+    detector: DriftMonitor
+    recent: list[dict[str, Any]]
+    reliability: dict[str, Reliability]
+    judgements: list[Judgement] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, obs: Observation, engine: Engine | None) -> _Machine:
+        row = load_state(obs.workflow, obs.version, engine)
+        profile = QualityProfile.model_validate_json(row.profile_json) if row.profile_json != "{}" else QualityProfile(workflow=obs.workflow, version=obs.version)
+        detector = DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor()
+        return cls(row=row, profile=profile, detector=detector, recent=json.loads(row.recent_json), reliability=load_reliability(engine))
+
+    def trust(self, policy: ApprenticeshipPolicy) -> dict[str, JudgeTrust]:
+        return {name: r.trust(policy.calibration_target) for name, r in self.reliability.items()}
+
+
 async def observe(
     pool: BackendPool,
     obs: Observation,
@@ -128,64 +151,81 @@ async def observe(
 ) -> Step:
     """Feed one execution to its version's state machine; persist and return what happened."""
     policy = policy or ApprenticeshipPolicy()
-    row = load_state(obs.workflow, obs.version, engine)
-    profile = QualityProfile.model_validate_json(row.profile_json) if row.profile_json != "{}" else QualityProfile(workflow=obs.workflow, version=obs.version)
-    detector = DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor()
-    recent = json.loads(row.recent_json)
-    state = State(row.state)
+    rng = rng or random.Random()
+    machine = _Machine.load(obs, engine)
+    state = State(machine.row.state)
     step = Step(state=state, previous=state)
-    judgements: list[Judgement] = []
-    row.executions += 1
-
-    reliability = load_reliability(engine)
-    trust = {name: r.trust(policy.calibration_target) for name, r in reliability.items()}
+    machine.row.executions += 1
     if state is State.apprentice:
-        judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below, trust=trust)
-        judgements.append(judgement)
-        step.verdict = judgement.verdict
-        step.learned, step.basis = learned_as_good(obs, judgement.verdict)
-        if step.learned:
-            row.good_executions += 1
-            row.good_by_judges += judgement.verdict.trusted
-            row.good_by_checks += not judgement.verdict.trusted
-            profile.add(obs.values)
-        else:
-            row.refused_executions += 1
-        trials, calls = await calibrate_judges(pool, obs, profile, judgement, reliability, policy, rng or random.Random())
-        step.calibration = trials
-        judgements.append(Judgement(verdict=judgement.verdict, chain=[], calls=calls))
-        if trials:
-            save_reliability(reliability, engine)
-        stable, why = profile.stable(min_count=policy.graduate_after, tolerance=policy.stability_tolerance)
-        if row.good_executions >= policy.graduate_after and stable:
-            step.move(State.graduated, f"{row.good_executions} good executions ({graduation_basis(row)}); {why}")
+        await _as_apprentice(pool, obs, policy, machine, step, rng, engine)
     elif state is State.graduated:
-        step.drift = detector.check(profile, obs.values, error_class=obs.error_class, learn=not obs.findings)  # defects never teach the profile
-        if step.drift.alarm:
-            row.last_drift_at, row.last_drift_reason = utcnow(), step.drift.reason
-            step.move(State.investigating, step.drift.reason)
-        elif policy.spot_check and (rng or random).random() < policy.spot_check:
-            judgement = await judge_execution(pool, evidence(obs, profile), escalate_below=policy.escalate_below, trust=trust)
-            judgements.append(judgement)
-            step.verdict = judgement.verdict
-            if judgement.verdict.trusted and judgement.verdict.status == "broken" and judgement.verdict.confidence >= policy.escalate_below[1]:
-                step.move(State.investigating, "spot check: " + "; ".join(judgement.verdict.reasons[:2]))
-    recent = (recent + [{"values": obs.values, "error_class": obs.error_class}])[-RECENT:]
-
+        await _as_graduated(pool, obs, policy, machine, step, rng)
+    machine.recent = (machine.recent + [{"values": obs.values, "error_class": obs.error_class, "findings": len(obs.findings)}])[-RECENT:]
     if step.state is State.investigating:
-        diagnosis, calls = await investigate(pool, recent, profile, sudden=bool(step.drift and step.drift.sudden) or obs.error_class is not None)
-        judgements.append(Judgement(verdict=Verdict(status="suspicious", confidence=1.0), chain=[], calls=calls))
-        step.diagnosis = diagnosis
-        if diagnosis.action is Action.UPDATE_PROFILE:
-            profile = QualityProfile(workflow=obs.workflow, version=obs.version)
-            for item in recent[-10:]:
-                if not item.get("error_class"):
-                    profile.add(item["values"])
-            detector.reset()
-        target = {Action.UPDATE_PROFILE: State.graduated, Action.EVOLVE_WORKFLOW: State.evolving, Action.CRITICAL: State.critical}[diagnosis.action]
-        step.move(target, f"diagnosis {diagnosis.action.value} ({diagnosis.source}): " + "; ".join(diagnosis.reasons[:2]))
+        await _investigate(pool, obs, machine, step)
+    _book(obs, policy, machine, step, state, engine)
+    return step
 
-    calls = [c for j in judgements for c in j.calls]
+
+async def _as_apprentice(
+    pool: BackendPool, obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, rng: random.Random, engine: Engine | None
+) -> None:
+    """Judge (with calibrated trust), learn a good run, calibrate the judges, maybe graduate."""
+    row = machine.row
+    judgement = await judge_execution(pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy))
+    machine.judgements.append(judgement)
+    step.verdict = judgement.verdict
+    step.learned, step.basis = learned_as_good(obs, judgement.verdict)
+    if step.learned:
+        row.good_executions += 1
+        row.good_by_judges += judgement.verdict.trusted
+        row.good_by_checks += not judgement.verdict.trusted
+        machine.profile.add(obs.values)
+    else:
+        row.refused_executions += 1
+    step.calibration, calls = await calibrate_judges(pool, obs, machine.profile, judgement, machine.reliability, policy, rng)
+    machine.judgements.append(Judgement(verdict=judgement.verdict, chain=[], calls=calls))
+    if step.calibration:
+        save_reliability(machine.reliability, engine)
+    stable, why = machine.profile.stable(min_count=policy.graduate_after, tolerance=policy.stability_tolerance)
+    if row.good_executions >= policy.graduate_after and stable:
+        step.move(State.graduated, f"{row.good_executions} good executions ({graduation_basis(row)}); {why}")
+
+
+async def _as_graduated(pool: BackendPool, obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, rng: random.Random) -> None:
+    """Statistics only (defects never teach the profile); a judge only for an optional spot check."""
+    step.drift = machine.detector.check(machine.profile, obs.values, error_class=obs.error_class, learn=not obs.findings)
+    if step.drift.alarm:
+        machine.row.last_drift_at, machine.row.last_drift_reason = utcnow(), step.drift.reason
+        step.move(State.investigating, step.drift.reason)
+    elif policy.spot_check and rng.random() < policy.spot_check:
+        judgement = await judge_execution(pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy))
+        machine.judgements.append(judgement)
+        step.verdict = judgement.verdict
+        if judgement.verdict.trusted and judgement.verdict.status == "broken" and judgement.verdict.confidence >= policy.escalate_below[1]:
+            step.move(State.investigating, "spot check: " + "; ".join(judgement.verdict.reasons[:2]))
+
+
+async def _investigate(pool: BackendPool, obs: Observation, machine: _Machine, step: Step) -> None:
+    """Ask for a diagnosis and carry it out (a rebuilt profile learns only clean recent runs)."""
+    sudden = bool(step.drift and step.drift.sudden) or obs.error_class is not None
+    diagnosis, calls = await investigate(pool, machine.recent, machine.profile, sudden=sudden)
+    machine.judgements.append(Judgement(verdict=Verdict(status="suspicious", confidence=1.0), chain=[], calls=calls))
+    step.diagnosis = diagnosis
+    if diagnosis.action is Action.UPDATE_PROFILE:
+        machine.profile = QualityProfile(workflow=obs.workflow, version=obs.version)
+        for item in machine.recent[-10:]:
+            if not item.get("error_class") and not item.get("findings"):
+                machine.profile.add(item["values"])
+        machine.detector.reset()
+    target = {Action.UPDATE_PROFILE: State.graduated, Action.EVOLVE_WORKFLOW: State.evolving, Action.CRITICAL: State.critical}[diagnosis.action]
+    step.move(target, f"diagnosis {diagnosis.action.value} ({diagnosis.source}): " + "; ".join(diagnosis.reasons[:2]))
+
+
+def _book(obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, state: State, engine: Engine | None) -> None:
+    """Monitoring calls to the ledger, costs by phase, and the machine back to the store."""
+    row = machine.row
+    calls = [c for j in machine.judgements for c in j.calls]
     step.judge_calls = len(calls)
     step.monitoring_cost_usd = sum(c.cost_usd for c in calls)
     if calls:
@@ -200,9 +240,9 @@ async def observe(
     row.state, row.graduate_after = step.state.value, policy.graduate_after
     if obs.source:
         row.source_json = json.dumps(obs.source)
-    row.profile_json, row.drift_json, row.recent_json = profile.model_dump_json(), detector.model_dump_json(), json.dumps(recent)
+    row.profile_json, row.drift_json = machine.profile.model_dump_json(), machine.detector.model_dump_json()
+    row.recent_json = json.dumps(machine.recent)
     save_state(row, step, obs.run_id, engine)
-    return step
 
 
 def evidence(obs: Observation, profile: QualityProfile) -> dict[str, Any]:
