@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,8 @@ async def main(n: int, baseline_n: int) -> dict[str, Any]:
                 "field_plan": await run_path(pool, shape, spec, n, field_plan=True),
             }
             print_table(name, results[name])
+            (Path(__file__).parent / "results").mkdir(exist_ok=True)
+            (Path(__file__).parent / "results" / "realism.partial.json").write_text(json.dumps(results, default=str))
     finally:
         await pool.aclose()
     return results
@@ -96,6 +99,7 @@ def print_table(name: str, paths: dict[str, dict]) -> None:
     rows += [(f"distinct: {f}", lambda r, f=f: r["distinct"].get(f)) for f in fields]
     for label, get in rows:
         print(f"  {label:<34}{str(get(paths['model_only'])):>12}{str(get(paths['field_plan'])):>12}")
+    print(flush=True)
 
 
 if __name__ == "__main__":
