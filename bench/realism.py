@@ -69,7 +69,7 @@ async def run_path(pool: BackendPool, shape: Shape, spec: WorkflowSpec, n: int, 
     }
 
 
-async def main(n: int, baseline_n: int) -> dict[str, Any]:
+async def main(n: int, baseline_n: int, only: list[str] | None = None) -> dict[str, Any]:
     settings = load_settings()
     config = load_pool_config(None, settings)
     ensure_embedded(config.backends, settings)
@@ -77,6 +77,8 @@ async def main(n: int, baseline_n: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         for name, (shape, spec) in shapes().items():
+            if only and name not in only:
+                continue
             results[name] = {
                 "model_only": await run_path(pool, shape, spec, baseline_n, field_plan=False),
                 "field_plan": await run_path(pool, shape, spec, n, field_plan=True),
@@ -107,9 +109,10 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="1 record per shape and path")
     parser.add_argument("--n", type=int, default=200, help="records per shape on the field-plan path")
     parser.add_argument("--baseline-n", type=int, default=None, help="records per shape on the model-only path (default: --n)")
+    parser.add_argument("--shapes", nargs="*", default=None, help="only these shapes (user_profile, product, event)")
     args = parser.parse_args()
     n = 1 if args.quick else args.n
     baseline_n = 1 if args.quick else args.baseline_n or n
     started = time.perf_counter()
-    results = asyncio.run(main(n, baseline_n))
+    results = asyncio.run(main(n, baseline_n, args.shapes))
     report("realism", {"bench": "realism", "n": n, "baseline_n": baseline_n, "seconds": round(time.perf_counter() - started, 1), "shapes": results})

@@ -301,7 +301,7 @@ def rejects_path(out: Path) -> Path:
 
 def _atomic_jsonl(path: Path, rows: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as handle:
+    with tmp.open("w", encoding="utf-8", errors="backslashreplace") as handle:  # a lone surrogate stays a JSON \u escape
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
     os.replace(tmp, path)

@@ -266,6 +266,9 @@ _DEBRIS_PATTERNS = (
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _balanced(text: str) -> bool:
     """Square and curly brackets open before they close and all close (`][` does not)."""
     stack: list[str] = []
@@ -325,6 +328,8 @@ def _debris(leaf: _Leaf) -> str | None:
         return f"is JSON inside a string ({_clip(text)!r})"
     if not _balanced(text):
         return f"has unbalanced brackets ({_clip(text)!r})"
+    if _SURROGATE.search(text):  # a "\udf3a" escape the model wrote: no file can hold it as UTF-8
+        return f"contains broken Unicode, a lone surrogate ({_clip(text)!r})"
     for pattern, what in _DEBRIS_PATTERNS:
         match = pattern.search(text)
         if match:
@@ -498,7 +503,7 @@ def _shingles(text: str) -> set[str]:
 
 def _digest(value: Any) -> bytes:
     canonical = value.strip().casefold() if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return hashlib.blake2b(canonical.encode(), digest_size=8).digest()
+    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8).digest()
 
 
 class DatasetChecker:

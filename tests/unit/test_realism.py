@@ -113,6 +113,8 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "Crystal is a geophysicist who enjoys climbing, starting texts with 'Crystal' and end them.", "debris"),
         ("bio", "Mike is a pharmacist. He used to work at the Johnson Company, where he was responsible of designing a pharmacy with", "truncated"),
         ("bio", "It was a team of people who had been working on this project for 120+", "truncated"),
+        # seen in bench/realism.py: a JSON "\udf3a" escape decodes to a lone surrogate, which no UTF-8 file can hold
+        ("bio", "Maria is a nurse \udf3a in Valencia.", "debris"),
         ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),
         ("signed_up_at", "2031-01-01T00:00:00Z", "implausible_date"),
         ("birthday", "1850-05-05", "implausible_date"),
@@ -301,3 +303,10 @@ def test_defects_from_a_real_nightly_run_are_caught(field, value, kind):
     defects = check_record({**NIGHTLY_PROFILE, field: value}, schema)
     assert [d.kind.value for d in defects] == [kind]
     assert check_record(NIGHTLY_PROFILE, schema) == []
+
+
+def test_a_lone_surrogate_is_a_defect_and_does_not_crash_the_dataset_checker():
+    record = {**CLEAN, "bio": json.loads('"Maria is a nurse \\udf3a in Valencia."')}
+    checker = DatasetChecker(SHAPE, now=NOW)
+    checker.add(0, record)
+    assert checker.report().defects[DefectKind.DEBRIS] == 1
