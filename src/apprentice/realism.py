@@ -267,6 +267,7 @@ _DEBRIS_PATTERNS = (
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
 
 
 def _balanced(text: str) -> bool:
@@ -313,10 +314,16 @@ def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> boo
     return leaf.pointer.count("/") == 1 and (hinted or snake_case(leaf.name) in _PROSE_NAMES)
 
 
+_DANGLING = re.compile(r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|her|their|its|which|that|who|whose|is|are|was|were|he's|she's|it's|they're)\s*[.!?]$", re.IGNORECASE)
+
+
 def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
-    """Prose of a few words or more that stops mid-sentence ('...responsible of designing a')."""
+    """Prose of a few words or more that stops mid-sentence ('...responsible of designing a'),
+    also when a grammar forced a full stop after a dangling word ('...in any city or!')."""
     text = leaf.value.strip()
-    if len(text.split()) >= PROSE_MIN_WORDS and _prose_field(leaf, hints) and not _SENTENCE_END.search(text):
+    if len(text.split()) < PROSE_MIN_WORDS or not _prose_field(leaf, hints):
+        return None
+    if not _SENTENCE_END.search(text) or _DANGLING.search(text):
         return f"stops mid-sentence ({_clip(text[-40:])!r})"
     return None
 
@@ -328,6 +335,9 @@ def _debris(leaf: _Leaf) -> str | None:
         return f"is JSON inside a string ({_clip(text)!r})"
     if not _balanced(text):
         return f"has unbalanced brackets ({_clip(text)!r})"
+    soup = next((t for t in _TOKEN_RUN.findall(text) if sum(c.isdigit() for c in t) >= 4 and sum(c.isalpha() for c in t) >= 4), None)
+    if soup and len(text.split()) >= 3:  # in prose only: an id, a key or a hash is a fine value of its own
+        return f"contains a run of random characters ({_clip(soup)!r})"
     if _SURROGATE.search(text):  # a "\udf3a" escape the model wrote: no file can hold it as UTF-8
         return f"contains broken Unicode, a lone surrogate ({_clip(text)!r})"
     for pattern, what in _DEBRIS_PATTERNS:

@@ -66,6 +66,7 @@ def test_a_clean_realistic_record_raises_no_alarm():
         {**CLEAN, "bio": "He fixed 3 < 4 bugs before lunch; the sample size was small, but the test suite passed."},
         {**CLEAN, "bio": 'Runs a night shift at the hospital pharmacy and trains for marathons at dawn (she calls it "therapy")'},
         {**CLEAN, "country": "Bosnia and Herzegovina"},
+        {**CLEAN, "bio": "Maria set up the WH-1000XM5 headphones and an RTX4090 rig. She streams at 1080p60."},
         {**CLEAN, "bio": "Sure, the commute is long, but Tom loves his job.\nHe rides a bike to work every day."},
         {**CLEAN, "interests": ["chess", "sample-based music production", "open-water swimming"]},
         {**CLEAN, "website": "https://example.com/maria", "email": "maria.garcia27@example.com"},
@@ -113,6 +114,10 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "Crystal is a geophysicist who enjoys climbing, starting texts with 'Crystal' and end them.", "debris"),
         ("bio", "Mike is a pharmacist. He used to work at the Johnson Company, where he was responsible of designing a pharmacy with", "truncated"),
         ("bio", "It was a team of people who had been working on this project for 120+", "truncated"),
+        # seen in bench/realism.py: a grammar-forced stop after a dangling word, a token soup
+        ("bio", "Deanna loves fly fishing, which can be found in any city or!", "truncated"),
+        ("bio", "Tyler enjoyed reading, writing and.", "truncated"),
+        ("bio", "Andrea Chaney, A2M1R43B0TDW8JP6KYL7HXNZI0S5A is a designer.", "debris"),
         # seen in bench/realism.py: a JSON "\udf3a" escape decodes to a lone surrogate, which no UTF-8 file can hold
         ("bio", "Maria is a nurse \udf3a in Valencia.", "debris"),
         ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),

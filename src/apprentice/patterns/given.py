@@ -62,6 +62,8 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     traits = persona(seed, index)
     who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
     job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
+    head, _, qualifier = job.partition(", ")  # Faker's "Engineer, aeronautical" reads "aeronautical engineer"
+    job = f"{qualifier} {head}" if qualifier else job
     sketch = ""
     if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
         sketch = f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
