@@ -219,6 +219,7 @@ _PLACEHOLDER_VALUES = frozenset({
 _PLACEHOLDER_PATTERNS = (
     (re.compile(r"^\s*(\[[^\[\]\"']{1,40}\]|<[^<>\"']{1,40}>|\{\{?[^{}\"']{1,40}\}?\})\s*$"), "a template slot"),
     (re.compile(r"\blorem ipsum\b", re.IGNORECASE), "lorem ipsum"),
+    (re.compile(r"\[[a-z]+(_[a-z]+)+\]|\[(occupation|job title|company|name|city|country|date|hobby|age)\]", re.IGNORECASE), "a template slot"),
     (re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE), "a fill-in instruction"),
     (re.compile(r"\bx{3,}\b", re.IGNORECASE), "an 'xxx' filler"),
     (re.compile(r"\b(TODO|TBD|FIXME)\b"), "a TODO marker"),
@@ -256,7 +257,8 @@ _DEBRIS_PATTERNS = (
     (re.compile(r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
                 r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
     (re.compile(r"`"), "backticks"),
-    (re.compile(r"\bstart(ing)? (the )?texts?\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? with them\b", re.IGNORECASE),
+    (re.compile(r"\[\^|\[\*|\[\|"), "markup fragments"),
+    (re.compile(r"\bstart(s|ed|ing)? (the )?texts?\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? with them\b", re.IGNORECASE),
      "the prompt's own words"),
     (re.compile(r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b", re.IGNORECASE),
      "talk about the record instead of its content"),

@@ -46,10 +46,12 @@ def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefec
         return asyncio.run(generate_dataset(shape=shape, spec=str(spec), n=2, batch_size=2, out=str(tmp_path / f"{seed}.jsonl"), seed=seed, return_state=True, **options))
 
     assert run(100, monitor=False).is_completed()  # warm the model: a cold first call is not the workflow's latency
-    for seed in range(3):
+    for seed in range(6):  # a run whose records the checks find defects in is refused, not learned: it may take more than 3
         assert run(seed).is_completed()
         if seed == 0:
-            assert "| 1/3 |" in latest_artifact("apprenticeship-apprenticed-cities"), "progress counts against the spec's own graduate_after"
+            assert "/3 |" in latest_artifact("apprenticeship-apprenticed-cities"), "progress counts against the spec's own graduate_after"
+        if load_state("apprenticed-cities", "1.0.0").state == "graduated":
+            break
     status = latest_artifact("apprenticeship-apprenticed-cities")
     judge_row = next(line for line in status.splitlines() if line.startswith("| local |"))  # the embedded judge, calibrated on planted defects
     assert any(word in judge_row for word in ("measuring", "reliable", "unreliable")) and "planted" in status
@@ -58,16 +60,16 @@ def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefec
     judged = monitoring_calls("apprenticed-cities")
     assert judged >= 3, "every apprentice run was judged"
 
-    for seed in range(3, 5):
+    for seed in range(10, 12):
         assert run(seed).is_completed()
     assert monitoring_calls("apprenticed-cities") == judged, "graduated runs make no judge calls"
     assert load_state("apprenticed-cities", "1.0.0").executions_graduated == 2
 
-    failed = run(5, backends_file=str(tmp_path / "missing-backends.toml"))  # an injected failure
+    failed = run(12, backends_file=str(tmp_path / "missing-backends.toml"))  # an injected failure
     assert failed.is_failed()
     assert load_state("apprenticed-cities", "1.0.0").state == "investigating"
 
-    assert run(6).is_completed()  # the next run carries out the investigation with the judges
+    assert run(13).is_completed()  # the next run carries out the investigation with the judges
     row = load_state("apprenticed-cities", "1.0.0")
     moves = [(t.from_state, t.to_state, t.reason) for t in transitions("apprenticed-cities")]
     assert [m[:2] for m in moves[:2]] == [("apprentice", "graduated"), ("graduated", "investigating")]

@@ -106,7 +106,7 @@ def test_a_spot_check_catches_what_only_a_judge_can_see_and_costs_nothing_when_o
     engine = engine_for(f"sqlite:///{tmp_path}/m.db")
     judge = Backend(sharp_judge)
     pool = make_pool(f=("fast", judge))
-    policy = ApprenticeshipPolicy(graduate_after=8, spot_check=spot_check)
+    policy = ApprenticeshipPolicy(graduate_after=8, spot_check=spot_check, calibration_per_run=6)
     steps = []
     for i in range(30):
         values = {"latency_s": float(rng.lognormal(0.7, 0.05)), "validity": 1.0}

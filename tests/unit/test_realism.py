@@ -118,6 +118,11 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "Deanna loves fly fishing, which can be found in any city or!", "truncated"),
         ("bio", "Tyler enjoyed reading, writing and.", "truncated"),
         ("bio", "Andrea Chaney, A2M1R43B0TDW8JP6KYL7HXNZI0S5A is a designer.", "debris"),
+        # seen in this session's nightly: slots, footnote markup, the prompt's words again
+        ("bio", "John is a restaurant manager who enjoys jazz piano, focusing on [company_name].", "placeholder"),
+        ("bio", "Casey is known for her love of [occupation], and pottery.", "placeholder"),
+        ("bio", "Corey [^corey.duncan92] is a fantastic person who loves fly fishing.", "debris"),
+        ("bio", "Sarah is a clinical embryologist who enjoys home brewing. She has started texts about him.", "debris"),
         # seen in bench/realism.py: a JSON "\udf3a" escape decodes to a lone surrogate, which no UTF-8 file can hold
         ("bio", "Maria is a nurse \udf3a in Valencia.", "debris"),
         ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),

@@ -47,6 +47,10 @@ class PlantKind(StrEnum):
     SWAPPED_FIELDS = "swapped_fields"
 
 
+MIN_TRIALS = 10
+"""Planted and clean trials each before a judge can be called reliable: 3 of 3 caught and 0 of 3
+false alarms already clears Newcombe's interval, and a coin does that one time in 64."""
+
 OFF_TOPIC_TEXT = "Preheat the oven to 200 degrees and grease the tin. The mitochondria is the powerhouse of the cell."
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -173,9 +177,10 @@ class Reliability(BaseModel):
         return round(float(low), 4), round(float(high), 4)
 
     def status(self, target: int) -> Literal["measuring", "reliable", "unreliable"]:
-        """reliable: better than chance with 95% confidence; unreliable: `target` trials of each
-        kind and still not; measuring: not enough trials yet to say either."""
-        if self.discrimination_interval[0] > 0:
+        """reliable: at least `MIN_TRIALS` of each kind and better than chance with 95%
+        confidence; unreliable: `target` trials of each kind and still not; measuring: not
+        enough trials yet to say either."""
+        if min(self.planted, self.clean) >= MIN_TRIALS and self.discrimination_interval[0] > 0:
             return "reliable"
         return "unreliable" if min(self.planted, self.clean) >= target else "measuring"
 
