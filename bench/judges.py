@@ -38,7 +38,7 @@ from apprentice.dataset import generate_batch, plan_batches, plan_presets
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, observe
 from apprentice.monitor.calibration import PlantKind, plant, plantable
 from apprentice.monitor.judges import judge_execution
-from apprentice.realism import DatasetChecker
+from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.shapes.schema import Shape, load_shape
 from apprentice.store import engine_for
 from apprentice.workflows import load_spec
@@ -67,10 +67,7 @@ def samples(pool: list[dict[str, Any]], count: int, rng: random.Random) -> list[
 
 
 def checks_flag(sample: list[dict[str, Any]], shape: Shape) -> bool:
-    checker = DatasetChecker(shape.json_schema)
-    for i, record in enumerate(sample):
-        checker.add(i, record)
-    return checker.report().clean_records < len(sample)
+    return realism_of(sample, shape).clean_records < len(sample)
 
 
 def evidence(sample: list[dict[str, Any]], findings: list[str] | None = None) -> dict[str, Any]:
@@ -100,11 +97,15 @@ async def labelled_set(pool: BackendPool, shape: Shape, clean: list[dict[str, An
     }
 
 
-def realism_values(sample: list[dict[str, Any]], shape: Shape) -> tuple[dict[str, float], list[str]]:
+def realism_of(sample: list[dict[str, Any]], shape: Shape) -> RealismReport:
     checker = DatasetChecker(shape.json_schema)
     for i, record in enumerate(sample):
         checker.add(i, record)
-    found = checker.report()
+    return checker.report()
+
+
+def realism_values(sample: list[dict[str, Any]], shape: Shape) -> tuple[dict[str, float], list[str]]:
+    found = realism_of(sample, shape)
     return found.metrics(), found.findings()
 
 
