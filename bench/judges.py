@@ -29,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from _report import report  # bench/ is on sys.path when a bench runs as a script
-from statsmodels.stats.proportion import proportion_confint
 
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier, load_pool_config, load_settings
 from apprentice.dataset import generate_batch, plan_batches, plan_presets
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, observe
-from apprentice.monitor.calibration import PlantKind, plant, plantable
+from apprentice.monitor.calibration import PlantKind, plant, plantable, wilson_interval
 from apprentice.monitor.judges import judge_execution
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.shapes.schema import Shape, load_shape
@@ -46,10 +45,6 @@ from apprentice.workflows import load_spec
 ROOT = Path(__file__).resolve().parent.parent
 REALISM_ONLY = (PlantKind.DUPLICATE_IDENTIFIER, PlantKind.PLACEHOLDER, PlantKind.IMPLAUSIBLE_DATE)
 NORMAL_METRICS = {"latency_s": 2.0, "validity": 1.0, "cost_usd": 0.0, "tokens": 900.0, "quality": 0.9}
-
-
-def interval(hits: int, n: int) -> list[float]:
-    return [round(float(x), 3) for x in proportion_confint(hits, n, method="wilson")] if n else [0.0, 1.0]
 
 
 async def clean_records(pool: BackendPool, shape: Shape, n: int) -> list[dict[str, Any]]:
@@ -92,7 +87,7 @@ async def labelled_set(pool: BackendPool, shape: Shape, clean: list[dict[str, An
             tally[0] += judged.verdict.usable and judged.verdict.status != "normal"
             tally[1] += 1
     return {
-        who: {label: {"flagged": hits, "n": n, "rate": round(hits / n, 3), "ci95": interval(hits, n)} for label, (hits, n) in sorted(rows.items())}
+        who: {label: {"flagged": hits, "n": n, "rate": round(hits / n, 3), "ci95": wilson_interval(hits, n)} for label, (hits, n) in sorted(rows.items())}
         for who, rows in flagged.items()
     }
 

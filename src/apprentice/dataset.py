@@ -262,15 +262,16 @@ def shortfall(summary: DatasetSummary) -> str | None:
 
 def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
     """Write valid records to `out` (JSONL, in index order), rejects with reasons beside it, and
-    each record's pattern facts (routing score and tier, branches, attempts, votes) in
-    `NAME.meta.jsonl`; with a statistics-path report, `NAME.verification.json` too.
+    each record's version and pattern facts (routing score and tier, branches, attempts,
+    votes) in `NAME.meta.jsonl`; with a statistics-path report, `NAME.verification.json` too.
 
     Files are written to a temporary name and renamed, so a killed run never leaves half a file.
     """
-    outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)
+    served = sorted(((o, f"{b.workflow}@{b.version}") for b in batches for o in b.outcomes), key=lambda pair: pair[0].index)
+    outcomes = [o for o, _ in served]
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_jsonl(out, (o.record for o in outcomes if o.valid))
-    _atomic_jsonl(meta_path(out), (_meta_row(o) for o in outcomes))
+    _atomic_jsonl(meta_path(out), (_meta_row(o, version) for o, version in served))
     if numeric is not None:
         verification = out.with_suffix(".verification.json")
         verification.write_text(numeric.model_dump_json(indent=2))
@@ -283,8 +284,8 @@ def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport 
     return out, None
 
 
-def _meta_row(outcome: RecordOutcome) -> dict[str, Any]:
-    row = {"index": outcome.index, "valid": outcome.valid, **outcome.meta}
+def _meta_row(outcome: RecordOutcome, version: str) -> dict[str, Any]:
+    row = {"index": outcome.index, "valid": outcome.valid, "version": version, **outcome.meta}
     if outcome.failure is FailureKind.backend:
         row["not_made"] = outcome.reason
     return row

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from apprentice.errors import ApprenticeError
 from apprentice.shapes.fields import resolve_ref, snake_case
-from apprentice.shapes.validate import ValidationIssue, validate
+from apprentice.shapes.validate import ValidationIssue, declared_types, field_issues
 
 __all__ = [
     "DERIVERS",
@@ -520,13 +520,6 @@ def _properties(schema: Any) -> dict[str, dict[str, Any]]:
     return {name: resolve_ref(sub, schema) for name, sub in props.items()}
 
 
-def _types(sub: Mapping[str, Any]) -> set[str]:
-    declared = sub.get("type")
-    if isinstance(declared, str):
-        return {declared}
-    return {t for t in declared if isinstance(t, str)} if isinstance(declared, list) else set()
-
-
 def _bounds(sub: Mapping[str, Any]) -> tuple[float | None, float | None, bool, bool]:
     """(low, high, low exclusive, high exclusive) from draft-4 or later keywords."""
     low, high = sub.get("minimum"), sub.get("maximum")
@@ -550,25 +543,9 @@ def _int_bounds(sub: Mapping[str, Any]) -> tuple[int | None, int | None]:
     return lo, hi
 
 
-_WRAPPED: dict[tuple[int, str], tuple[Any, dict[str, Any]]] = {}
-
-
-def _issues(schema: Any, name: str, value: Any) -> list[ValidationIssue]:
-    """How `value` breaks the schema of top-level field `name` (local `$ref`s still resolve)."""
-    hit = _WRAPPED.get((id(schema), name))
-    if hit is None or hit[0] is not schema:
-        root = schema if isinstance(schema, dict) else {}
-        wrapper = {k: root[k] for k in ("$schema", "$defs", "definitions") if k in root}
-        wrapper.update(type="object", properties={name: root.get("properties", {}).get(name, {})})
-        if len(_WRAPPED) > 512:
-            _WRAPPED.clear()
-        hit = _WRAPPED[(id(schema), name)] = (schema, wrapper)
-    return validate({name: value}, hit[1], limit=3)
-
-
 def _fit(value: Any, sub: Mapping[str, Any]) -> Any:
     """A number where the schema wants a string becomes its text (latitude as "40.7128")."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and _types(sub) == {"string"}:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and declared_types(sub) == {"string"}:
         return str(value)
     return value
 
@@ -604,7 +581,7 @@ def _moment_between(rng: np.random.Generator, start: datetime, end: datetime) ->
 def _render(moment: datetime, sub: Mapping[str, Any], default: str) -> Any:
     """ISO 8601 as the schema wants it: `date`, `date-time` (UTC, `Z`), or Unix seconds for
     an integer field."""
-    types = _types(sub)
+    types = declared_types(sub)
     if types and types <= {"integer", "number"}:
         return int(moment.timestamp())
     kind = sub.get("format") if sub.get("format") in ("date", "date-time") else default
@@ -863,7 +840,7 @@ def _about_places(props: Mapping[str, dict[str, Any]]) -> bool:
     kinds = {n: set(_name_samplers(snake_case(n), False)) for n in props}
     if not any("city" in k for k in kinds.values()):
         return False
-    return all(k & _PLACE_SAMPLERS or _types(props[n]) & {"integer", "number"} for n, k in kinds.items())
+    return all(k & _PLACE_SAMPLERS or declared_types(props[n]) & {"integer", "number"} for n, k in kinds.items())
 
 
 def _name_samplers(snake: str, person: bool) -> tuple[str, ...]:
@@ -880,8 +857,8 @@ def _candidates(name: str, sub: dict[str, Any], person: bool) -> list[tuple[str,
         return [("const", "const value")]
     if "enum" in sub:
         return [("enum", f"enum of {len(sub['enum'])} values")]
-    types, fmt = _types(sub), sub.get("format")
-    if types == {"array"} and snake_case(name) in HOBBY_FIELDS and person and _types(sub.get("items") or {}) == {"string"}:
+    types, fmt = declared_types(sub), sub.get("format")
+    if types == {"array"} and snake_case(name) in HOBBY_FIELDS and person and declared_types(sub.get("items") or {}) == {"string"}:
         return [("hobbies", f"field name {name!r}: a list of a person's hobbies")]
     if types and types <= {"object", "array", "null"}:
         return []
@@ -903,7 +880,7 @@ def _candidates(name: str, sub: dict[str, Any], person: bool) -> list[tuple[str,
 
 def _model_reason(name: str, sub: dict[str, Any], person: bool) -> str:
     """Why no sampler was tried: said so a person reading the plan table understands it."""
-    types = _types(sub)
+    types = declared_types(sub)
     if types and types <= {"object", "array", "null"}:
         return f"nested {'/'.join(sorted(types - {'null'}))}: left to the model"
     if snake_case(name) == "name" and not person:
@@ -932,7 +909,7 @@ def _trial(fp: FieldPlan, schema: Any, sub: dict[str, Any], locale: str, anchor:
             value = _fit(SAMPLERS[fp.sampler or ""](_Ctx(seed, index, locale, anchor), sub, fp), sub)
         except (KeyError, ValueError, TypeError) as exc:
             return f"the field ({exc if isinstance(exc, ValueError) else 'no ' + str(exc) if isinstance(exc, KeyError) else exc})"
-        issues = _issues(schema, fp.name, value)
+        issues = field_issues(schema, fp.name, value)
         if issues:
             return _constraint(issues[0], sub)
     return None
@@ -1115,7 +1092,7 @@ def _draw_valid(ctx: _Ctx, fp: FieldPlan, schema: Any, sub: dict[str, Any], valu
             value = _draw_one(ctx, fp, sub, values)
             if value is _MISSING:
                 return _MISSING, _NO_SOURCE
-            issues = _issues(schema, fp.name, value)
+            issues = field_issues(schema, fp.name, value)
             if not issues:
                 return value, ""
             problem = _constraint(issues[0], sub)

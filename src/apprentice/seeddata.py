@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from apprentice.errors import ConfigError
-from apprentice.shapes.validate import validate
+from apprentice.shapes.validate import declared_types, field_issues
 
 __all__ = ["ABOUT", "SeedData", "SeedDataError", "load_rows", "seed_rows", "split_row"]
 
@@ -112,20 +112,18 @@ def split_row(row: dict[str, Any], schema: Any) -> dict[str, Any]:
     columns go under `ABOUT`, for the model to write about."""
     root = schema if isinstance(schema, dict) else {}
     props = root.get("properties") if isinstance(root.get("properties"), dict) else {}
-    defs = {k: root[k] for k in ("$defs", "definitions") if k in root}
     given: dict[str, Any] = {}
     about: dict[str, Any] = {}
     for column, raw in row.items():
         value = _typed(raw, props.get(column))
-        fits = column in props and not validate({column: value}, {**defs, "type": "object", "properties": {column: props[column]}}, limit=1)
+        fits = column in props and not field_issues(schema, column, value, limit=1)
         (given if fits else about)[column] = value if fits else raw
     return {**given, ABOUT: about} if about else given
 
 
 def _typed(raw: Any, sub: Any) -> Any:
     """CSV holds text: "42" for an integer field is 42, "true" for a boolean one is True."""
-    types = sub.get("type") if isinstance(sub, dict) else None
-    types = {types} if isinstance(types, str) else set(types or [])
+    types = declared_types(sub)
     if not isinstance(raw, str) or "string" in types:
         return raw
     text = raw.strip()

@@ -80,7 +80,9 @@ def test_shadow_comparison_promotes_through_the_canary_and_rejects_a_bad_candida
     assert second.promoted is None and second.candidates[0].verdict == "rejected" and "latency" in second.candidates[0].reason
     assert up.signature in avoided_signatures(engine)  # no workflow will try this change again
 
-    assert rollback_live("towns", "drifted after promotion", engine) == live.key  # a promoted version that drifts
+    assert rollback_live("towns", live.key, "a run of the retired version drifted", engine) is None
+    assert {v.key: v.status for v in versions("towns", engine)}[fixed.key] == "live" and down.signature not in avoided_signatures(engine)
+    assert rollback_live("towns", fixed.key, "drifted after promotion", engine) == live.key
     rows = {v.key: v for v in versions("towns", engine)}
     assert rows[live.key].traffic == 1.0 and rows[live.key].status == "live" and rows[fixed.key].status == "rolled_back"
     assert down.signature in avoided_signatures(engine)
@@ -104,3 +106,24 @@ def test_model_proposed_mutations_are_legal_spec_edits_only():
     assert [(m.operator, c.stages[0].tier.value) for m, c in proposed] == [("model_set_tier", "quality")]
     garbage = make_pool(q=("quality", Backend(lambda _p, _n: "no idea")))
     assert asyncio.run(model_proposals(garbage, spec, {})) == []
+
+
+def test_the_registry_decides_which_version_serves_a_run(tmp_path):
+    from apprentice.evolution.registry import serving
+
+    engine = engine_for(f"sqlite:///{tmp_path}/s.db")
+
+    def version(v: str):
+        return parse_spec({"name": "towns", "version": v, "stages": [{"name": "g", "role": "generate", "corrections": 0}]})
+
+    base, promoted, by_hand = version("1.0.0"), version("1.1.0"), version("2.0.0")
+    assert serving(base, "night-1", engine) == base, "nothing registered: the spec serves as given"
+    register(base, status="live", traffic=1.0, engine=engine)
+    register(promoted, parent=base.key, engine=engine)
+    set_split("towns", {base.key: 0.5, promoted.key: 0.5}, {promoted.key: "canary"}, engine)
+    served = [serving(base, f"night-{i}", engine).key for i in range(200)]
+    assert served == [serving(base, f"night-{i}", engine).key for i in range(200)], "a rerun is served the same version"
+    assert 60 < served.count(promoted.key) < 140, "a canary gets its share of runs"
+    set_split("towns", {promoted.key: 1.0}, {promoted.key: "live", base.key: "retired"}, engine)
+    assert {serving(base, f"night-{i}", engine).key for i in range(20)} == {promoted.key}, "the spec file's version is replaced by the promoted one"
+    assert serving(by_hand, "night-1", engine) == by_hand, "a version written by hand serves as given"

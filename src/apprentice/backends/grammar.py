@@ -22,6 +22,14 @@ STEER_PATTERN = "x-steer-pattern"
 sentence): validators ignore the unknown keyword, so a backend without a grammar is not held to it."""
 
 
+def is_free_prose(schema: Any) -> bool:
+    """A string the model writes as prose: its hint asks for text, nothing else constrains it."""
+    return (
+        isinstance(schema, dict) and schema.get("type") == "string" and is_prose_hint(schema.get("description"))
+        and not any(k in schema for k in ("enum", "const", "format", "pattern"))
+    )  # fmt: skip
+
+
 def grammar_safe(schema: Any) -> Any:
     """A copy of `schema` without bounds and patterns that grammar compilers cannot afford, and
     with unbounded free text steered to a sensible size (a small model otherwise answers a
@@ -37,9 +45,7 @@ def _steer(schema: dict[str, Any]) -> dict[str, Any]:
     if STEER_PATTERN in schema:
         plain = {k: v for k, v in schema.items() if k not in (STEER_PATTERN, "minLength", "maxLength")}
         return plain | {"pattern": schema[STEER_PATTERN]}
-    if any(k in schema for k in ("enum", "const", "format", "pattern")):
-        return schema
-    if schema.get("type") == "string" and is_prose_hint(schema.get("description")):
+    if is_free_prose(schema):
         high = min(schema.get("maxLength", PROSE_MAX), MAX_REPEAT if schema.get("minLength", 0) <= MAX_REPEAT else PROSE_MAX)
         low = min(max(PROSE_MIN, schema.get("minLength", 0)), high)
         return schema | {"minLength": low, "maxLength": max(low, high)}

@@ -6,6 +6,8 @@ only move its status and traffic. Traffic of a workflow's live and canary versio
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -49,6 +51,26 @@ def versions(workflow: str, engine: Engine | None = None) -> list[VersionRecord]
 
 def live(workflow: str, engine: Engine | None = None) -> VersionRecord | None:
     return next((v for v in versions(workflow, engine) if v.status == "live"), None)
+
+
+def serving(spec: WorkflowSpec, run_key: str, engine: Engine | None = None) -> WorkflowSpec:
+    """The version that serves a run of `spec`'s workflow: when the registry routes traffic for
+    it (after an evolution), the live version, or a canary by its traffic share, chosen
+    deterministically by `run_key` so a rerun of the same run is served the same version.
+    A spec whose version is not registered is a version written by hand and serves as given."""
+    rows = versions(spec.name, engine)
+    if not any(v.key == spec.key for v in rows):
+        return spec
+    routed = sorted((v for v in rows if v.traffic > 0), key=lambda v: v.key)
+    if not routed:
+        return spec
+    digest = hashlib.sha256(f"{spec.name}:{run_key}".encode()).digest()
+    point, total = int.from_bytes(digest[:8], "big") / 2**64, 0.0
+    for row in routed:
+        total += row.traffic
+        if point < total:
+            return WorkflowSpec.model_validate_json(row.spec_json)
+    return WorkflowSpec.model_validate_json(routed[-1].spec_json)
 
 
 def set_split(workflow: str, split: dict[str, float], statuses: dict[str, str], engine: Engine | None = None) -> None:

@@ -137,12 +137,13 @@ def rollback(workflow: str, failed: str, parent: str, mutation: Mutation | str |
         add_avoidance(mutation, reason, failed, engine)
 
 
-def rollback_live(workflow: str, reason: str, engine: Engine | None = None) -> str | None:
-    """Roll the live version back to its parent (used when a promoted version drifts); returns
-    the parent's key, or None if the live version has no parent to return to."""
+def rollback_live(workflow: str, drifted: str, reason: str, engine: Engine | None = None) -> str | None:
+    """Roll the version that drifted back to its parent, only if it is the live one (a drift in
+    an old version's run must not roll back the version that replaced it); returns the parent's
+    key, or None when nothing was rolled back."""
     rows = {v.key: v for v in versions(workflow, engine)}
-    current = next((v for v in rows.values() if v.status == "live"), None)
-    if current is None or current.parent is None or current.parent not in rows:
+    current = rows.get(drifted)
+    if current is None or current.status != "live" or current.parent is None or current.parent not in rows:
         return None
     rollback(workflow, current.key, current.parent, current.mutation, reason, engine)
     return current.parent

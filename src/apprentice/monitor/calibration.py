@@ -32,7 +32,7 @@ from apprentice.config import Tier
 from apprentice.monitor.judges import JudgeTrust, judge_execution
 from apprentice.realism import identifier_name
 
-__all__ = ["PlantKind", "Reliability", "Trial", "calibrate", "plant", "plantable"]
+__all__ = ["PlantKind", "Reliability", "Trial", "calibrate", "plant", "plantable", "wilson_interval"]
 
 
 
@@ -123,7 +123,8 @@ class Trial(BaseModel):
     flagged: bool
 
 
-def _wilson(successes: int, trials: int) -> tuple[float, float]:
+def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
+    """The 95% Wilson interval of a rate; (0, 1) when nothing was tried."""
     if not trials:
         return 0.0, 1.0
     low, high = proportion_confint(successes, trials, alpha=0.05, method="wilson")
@@ -162,11 +163,11 @@ class Reliability(BaseModel):
 
     @property
     def detection_interval(self) -> tuple[float, float]:
-        return _wilson(self.detected, self.planted)
+        return wilson_interval(self.detected, self.planted)
 
     @property
     def false_alarm_interval(self) -> tuple[float, float]:
-        return _wilson(self.false_alarms, self.clean)
+        return wilson_interval(self.false_alarms, self.clean)
 
     @property
     def discrimination_interval(self) -> tuple[float, float]:

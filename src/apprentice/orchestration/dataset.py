@@ -35,6 +35,7 @@ from apprentice.dataset import (
     write_outputs,
 )
 from apprentice.errors import RunIncomplete
+from apprentice.evolution.registry import serving
 from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.monitoring import monitor_run
@@ -196,7 +197,10 @@ async def generate_dataset(
 ) -> DatasetSummary:
     """Generate `n` records valid for `shape` (a file path or an inline example/JSON Schema).
 
-    `spec` is a workflow spec (path or inline; default: generate then validate). Records go to
+    `spec` is a workflow spec (path or inline; default: generate then validate); once evolution
+    has promoted a version of its workflow, the registry's live version (or a canary, by its
+    traffic share and the run's seed) serves instead, and every record's meta row names the
+    version that made it. Records go to
     `out` (JSONL; default under the apprentice home), rejects with reasons beside it. A record
     that fails is regenerated afresh up to `record_attempts` times before it is rejected.
     With `monitor`, the run is fed to its workflow version's apprenticeship (judged while an
@@ -214,7 +218,10 @@ async def generate_dataset(
     """
     logger = get_run_logger()
     compiled = resolve_shape(shape)
-    workflow = resolve_spec(spec, fallback_name=workflow_name(shape))
+    asked = resolve_spec(spec, fallback_name=workflow_name(shape))
+    workflow = await asyncio.to_thread(serving, asked, str(seed))
+    if workflow.key != asked.key:
+        logger.info("the registry serves %s for %s (promoted or canary)", workflow.key, asked.key)
     out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
     numeric = None
     presets = None

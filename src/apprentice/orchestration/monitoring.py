@@ -77,7 +77,7 @@ async def monitor_run(
     obs = observation(spec, summary, batches, run_id).model_copy(update={"source": source or {}})
     step = await observe(pool_for(backends_file), obs, policy_for(spec))
     if any(after.value in ("evolving", "critical") for _, after, _ in step.moves):
-        parent = rollback_live(spec.name, f"{spec.key} drifted: {step.reason}")  # a promoted version that drifts
+        parent = rollback_live(spec.name, spec.key, f"{spec.key} drifted: {step.reason}")
         if parent:
             get_run_logger().warning("rolled %s back to %s: %s", spec.key, parent, step.reason)
     for before, after, reason in step.moves:

@@ -24,7 +24,7 @@ async def nightly_generation(job: str = DEFAULT_JOB, run_key: str | None = None,
     workflow = resolve_spec(spec.spec, fallback_name=Path(spec.shape).stem)
     out_dir = Path(spec.out_dir) if spec.out_dir else load_settings().home / "out" / "nightly"
     out = out_dir / workflow.name / f"{run_key}.jsonl"
-    get_run_logger().info("nightly run %s for %s → %s", run_key, workflow.key, out)
+    get_run_logger().info("nightly run %s for %s → %s", run_key, workflow.name, out)
     return await generate_dataset(
         shape=spec.shape,
         n=n or spec.n,

@@ -13,9 +13,8 @@ from typing import Any
 
 from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import persona
-from apprentice.backends.grammar import STEER_PATTERN
+from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.patterns.common import finish
-from apprentice.realism import is_prose_hint
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import StageRole, WorkflowSpec
@@ -48,9 +47,7 @@ def about_person(schema: Any, given: dict[str, Any]) -> Any:
     low, high = PROSE_CHARS
     steered = {
         name: {**sub, STEER_PATTERN: f'^{re.escape(who)} [^"\\\\]{{{low},{high}}}[.!?]$'}
-        if isinstance(sub, dict) and sub.get("type") == "string" and is_prose_hint(sub.get("description"))
-        and not any(k in sub for k in ("pattern", "enum", "const", "format"))
-        else sub
+        if is_free_prose(sub) else sub
         for name, sub in props.items()
     }  # fmt: skip
     return {**schema, "properties": steered}

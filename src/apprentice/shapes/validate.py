@@ -76,3 +76,29 @@ def _issue(error: ValidationError) -> ValidationIssue:
     pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
     message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
     return ValidationIssue(path=pointer, message=message, keyword=str(error.validator))
+
+
+def declared_types(schema: Any) -> set[str]:
+    """The JSON types a subschema's `type` names ({} when it names none)."""
+    declared = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(declared, str):
+        return {declared}
+    return {t for t in declared if isinstance(t, str)} if isinstance(declared, list) else set()
+
+
+_WRAPPED: dict[tuple[int, str], tuple[Any, dict[str, Any]]] = {}
+
+
+def field_issues(schema: Any, name: str, value: Any, *, limit: int = 3) -> list[ValidationIssue]:
+    """How `value` breaks the schema of top-level field `name` of `schema` (local `$ref`s still
+    resolve): the check for one value a sampler or a seed row sets before the record exists."""
+    hit = _WRAPPED.get((id(schema), name))
+    if hit is None or hit[0] is not schema:
+        root = schema if isinstance(schema, dict) else {}
+        wrapper = {k: root[k] for k in ("$schema", "$defs", "definitions") if k in root}
+        props = root.get("properties") if isinstance(root.get("properties"), dict) else {}
+        wrapper.update(type="object", properties={name: props.get(name, {})})
+        if len(_WRAPPED) > 512:
+            _WRAPPED.clear()
+        hit = _WRAPPED[(id(schema), name)] = (schema, wrapper)  # holding the schema keeps its id from being reused
+    return validate({name: value}, hit[1], limit=limit)
