@@ -115,7 +115,7 @@ async def replay(pool: BackendPool, shape: Shape, clean: list[dict[str, Any]], e
         broken = i in broken_at
         if broken:
             sample = plant(sample, rng.choice(REALISM_ONLY), rng)
-        metrics = {k: v * rng.lognormal(0, 0.05) if k in ("latency_s", "tokens") else v for k, v in NORMAL_METRICS.items()}
+        metrics = {k: v * rng.lognormvariate(0, 0.05) if k in ("latency_s", "tokens") else v for k, v in NORMAL_METRICS.items()}
         realism, findings = realism_values(sample, shape)
         obs = Observation(workflow="replay", version="1", run_id=f"r{i}", values={**metrics, **realism}, findings=findings, sample=sample)
         step = await observe(pool, obs, policy, engine=engine, rng=rng)

@@ -93,7 +93,8 @@ def portable_pattern(pattern: str) -> str | None:
             if nxt in _CLASS_ESCAPES:
                 out.append(_CLASS_ESCAPES[nxt] if in_class else f"[{_CLASS_ESCAPES[nxt]}]")
             elif _SAFE_ESCAPE.fullmatch(pattern[i : i + 2]):
-                out.append(pattern[i : i + 2])
+                # llama.cpp's grammar parser knows no \. or \/ ("unknown escape" aborts the server): a hex escape means the same
+                out.append(f"\\x{ord(nxt):02X}" if in_class else f"[\\x{ord(nxt):02X}]")
             else:
                 return None
             i += 2
@@ -102,6 +103,8 @@ def portable_pattern(pattern: str) -> str | None:
             in_class = True
         elif ch == "]" and in_class:
             in_class = False
+        if ord(ch) < 0x20 or ord(ch) == 0x7F:  # a raw NUL would end the grammar's C string early
+            ch = f"\\x{ord(ch):02X}" if in_class else f"[\\x{ord(ch):02X}]"
         out.append(ch)
         i += 1
     return "".join(out)

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from apprentice.backends.grammar import grammar_safe
+from apprentice.backends.gbnf import servable_schema
 from apprentice.backends.http import make_client, post_json
 from apprentice.backends.types import ModelRequest, ModelResponse
 from apprentice.config import BackendConfig
@@ -37,7 +37,8 @@ class OpenAICompatibleClient:
                     "json_schema": {"name": "record", "schema": request.json_schema, "strict": False},
                 }
             elif kind == "llama_cpp":
-                body["response_format"] = {"type": "json_object", "schema": grammar_safe(request.json_schema)}
+                servable = servable_schema(request.json_schema)
+                body["response_format"] = {"type": "json_object"} | ({"schema": servable} if servable is not None else {})
             elif kind == "json_object":
                 body["response_format"] = {"type": "json_object"}
         return body
