@@ -105,7 +105,7 @@ def realism_values(sample: list[dict[str, Any]], shape: Shape) -> tuple[dict[str
 
 
 async def replay(pool: BackendPool, shape: Shape, clean: list[dict[str, Any]], executions: int, rng: random.Random) -> dict[str, Any]:
-    policy = ApprenticeshipPolicy(graduate_after=min(50, max(5, executions // 4)), stability_tolerance=0.1)
+    policy = ApprenticeshipPolicy(graduate_after=min(50, max(2, executions // 4)), stability_tolerance=0.1)
     engine = engine_for(f"sqlite:///{tempfile.mkdtemp()}/replay.db")
     broken_at = set(rng.sample(range(executions), executions // 10))
     old = {"state": "apprentice", "good": 0, "broken_learned": 0, "clean_refused": 0, "judge_calls": 0, "graduated_at": None}
@@ -188,11 +188,11 @@ def print_replay(replayed: dict[str, Any]) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 samples per kind, 20 executions")
+    parser.add_argument("--quick", action="store_true", help="1 sample per kind, 8 executions")
     parser.add_argument("--per-kind", type=int, default=100)
     parser.add_argument("--executions", type=int, default=200)
     args = parser.parse_args()
-    per_kind, executions, records = (2, 20, 6) if args.quick else (args.per_kind, args.executions, 30)
+    per_kind, executions, records = (1, 8, 4) if args.quick else (args.per_kind, args.executions, 30)
     started = time.perf_counter()
     results = asyncio.run(main(per_kind, executions, records))
     report("judges", {"bench": "judges", "per_kind": per_kind, "seconds": round(time.perf_counter() - started, 1), **results})

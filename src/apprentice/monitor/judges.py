@@ -77,7 +77,7 @@ async def judge_execution(
     judges. `trust` maps judge backends to their calibrated standing (absent: measuring)."""
     chain: list[Verdict] = []
     calls: list[CallResult] = []
-    for level, tier in enumerate(tiers):
+    for level, tier in enumerate(_staffed(pool, tiers)):
         verdict, call = await ask_structured(pool, verdict_messages(evidence), VERDICT_SCHEMA, Verdict, tier=tier, max_tokens=200)
         if call is not None:
             calls.append(call)
@@ -91,6 +91,14 @@ async def judge_execution(
             break
     final = max((v for v in chain if v.usable), key=lambda v: (v.trusted, v.weight, v.tier.rank if v.tier else 0), default=chain[-1])
     return Judgement(verdict=final, chain=chain, calls=calls)
+
+
+def _staffed(pool: BackendPool, tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    """The tiers with a judge of their own. A tier without one falls back to another tier's
+    backend, so escalating to it would ask the same judge the same question again (on the
+    embedded defaults every tier is the one local model)."""
+    own = tuple(t for t in tiers if any(b.enabled and b.tier == t for b in pool.config.backends))
+    return own or tiers[:1]
 
 
 def verdict_messages(evidence: dict[str, Any]) -> list[ChatMessage]:
