@@ -23,6 +23,7 @@ from apprentice.numeric import NumericReport
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
+from apprentice.generation import PROGRESS, Progress, StageMetrics
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
@@ -185,6 +186,33 @@ async def generate_batch(
 
 
 async def _record(
+    pool: BackendPool, spec: WorkflowSpec, shape: Shape, index: int, *, seed_base: int, attempts: int, context: RecordContext
+) -> RecordOutcome:
+    """One record within the spec's time budget; past it, a timed-out reject that says where it stopped."""
+    progress = Progress()
+    PROGRESS.set(progress)  # this record's own task: its stages report here
+    try:
+        async with asyncio.timeout(spec.record_timeout_s):
+            return await _attempts(pool, spec, shape, index, seed_base=seed_base, attempts=attempts, context=context)
+    except TimeoutError:
+        return timed_out(index, spec.record_timeout_s, progress)
+
+
+def timed_out(index: int, budget_s: float, progress: Progress) -> RecordOutcome:
+    metrics = StageMetrics(stage=progress.stage or "start", role="timed_out", calls=len(progress.calls), error_class="TimedOut")
+    for call in progress.calls:
+        metrics.input_tokens += call.input_tokens
+        metrics.output_tokens += call.output_tokens
+        metrics.cost_usd += call.cost_usd
+        metrics.latency_s += call.latency_s
+    where = f"in stage '{progress.stage}'" if progress.stage else "before its first stage"
+    return RecordOutcome(
+        index=index, reason=f"timed out after {budget_s:g} s (the spec's record_timeout_s) {where}, after {len(progress.calls)} model calls",
+        stages=[metrics], calls=list(progress.calls), failure=FailureKind.timed_out, meta={"timed_out": True},
+    )  # fmt: skip
+
+
+async def _attempts(
     pool: BackendPool, spec: WorkflowSpec, shape: Shape, index: int, *, seed_base: int, attempts: int, context: RecordContext
 ) -> RecordOutcome:
     spent: RecordOutcome | None = None

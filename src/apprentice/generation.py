@@ -8,6 +8,8 @@ targeted correction prompts quoting the failing paths. A value that still fails 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -47,6 +49,18 @@ class StageMetrics(BaseModel):
     repairs: RepairCounts = Field(default_factory=RepairCounts)
 
 
+@dataclass
+class Progress:
+    """How far the record in flight has got: what a record stopped by its time budget reports."""
+
+    stage: str | None = None
+    calls: list[CallResult] = field(default_factory=list)
+
+
+PROGRESS: ContextVar[Progress | None] = ContextVar("apprentice_record_progress", default=None)
+"""Set per record by the dataset layer; the stages of that record (its own asyncio tasks) update it."""
+
+
 class StageOutcome(BaseModel):
     value: Any = None
     valid: bool = False
@@ -68,6 +82,8 @@ async def produce_valid(
     metrics = StageMetrics(stage=stage.name, role=stage.role.value)
     outcome = StageOutcome(metrics=metrics)
     started = time.perf_counter()
+    if (progress := PROGRESS.get()) is not None:
+        progress.stage = stage.name
     structured = schema if isinstance(schema, dict) else None
     try:
         answer = await _call(pool, stage, messages, structured, seed, outcome)
@@ -115,6 +131,8 @@ async def _call(
         result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
     _account(outcome.metrics, result)
     outcome.calls.append(result)
+    if (progress := PROGRESS.get()) is not None:
+        progress.calls.append(result)
     return result
 
 

@@ -20,6 +20,9 @@ class FailureKind(StrEnum):
 
     content = "content"
     backend = "backend"
+    timed_out = "timed_out"
+    """The record used up the spec's `record_timeout_s`; rejected like a content failure (a rerun
+    would spend the same time again)."""
 
 
 class RecordOutcome(BaseModel):

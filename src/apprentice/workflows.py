@@ -101,6 +101,7 @@ class WorkflowSpec(BaseModel):
     realism_checks: bool = Field(True, description="check every record for echoed hints, placeholders, debris, implausible dates and duplicates; correct, regenerate, reject")
     fields: dict[str, FieldOverride] = Field(default_factory=dict, description="per-field overrides of the field plan, e.g. {email: {source: derived, from: name}}")
     seed_data: SeedData | None = Field(None, description="a CSV/JSONL/Parquet file whose rows the records are about, e.g. {path: products.csv, mode: each}")
+    record_timeout_s: float = Field(300.0, gt=0, description="seconds one record may take, every attempt and correction included; then it is rejected as timed out, with the stage it reached")
     options: dict[str, Any] = Field(default_factory=dict, description="free-form settings for extensions")
 
     @model_validator(mode="before")

@@ -38,6 +38,28 @@ def test_a_degraded_version_is_evolved_and_the_fix_promoted(local_model, prefect
             return {a.key for a in await client.read_artifacts()}
 
     assert "evolution-evolving-towns" in asyncio.run(artifact_keys())
+    served_runs_follow_the_registry(project_dir, tmp_path, spec, promoted.key)
+
+
+def served_runs_follow_the_registry(project_dir, tmp_path, spec, promoted: str) -> None:
+    """The spec file still says 1.0.0; the registry serves the promoted version until it drifts."""
+    import json
+
+    from apprentice.evolution.shadow import rollback_live
+    from apprentice.orchestration.dataset import generate_dataset
+
+    def served(seed: int) -> str:
+        out = tmp_path / f"served-{seed}.jsonl"
+        summary = asyncio.run(generate_dataset(shape=str(project_dir / "tests/data/city.json"), spec=str(spec), n=1, out=str(out), seed=seed, monitor=False))
+        facts = [json.loads(line) for line in out.with_suffix(".meta.jsonl").read_text().splitlines()]
+        assert {f["version"] for f in facts} == {f"{summary.workflow}@{summary.version}"}, "each record names the version that made it"
+        return f"{summary.workflow}@{summary.version}"
+
+    assert served(1) == promoted
+    assert rollback_live("evolving-towns", "evolving-towns@1.0.0", "a drift in a run of the retired version") is None
+    assert served(2) == promoted, "a drift in a version that is not served changes nothing"
+    assert rollback_live("evolving-towns", promoted, "the promoted version drifted") == "evolving-towns@1.0.0"
+    assert served(3) == "evolving-towns@1.0.0", "after its drift the parent serves again"
 
 
 def test_a_bad_candidate_is_rejected_and_a_second_workflow_skips_its_mutation(local_model, prefect_server, project_dir, tmp_path):

@@ -173,3 +173,29 @@ def test_doctor_says_a_build_that_dies_on_a_real_prompt_dies_by_sigill_and_how_t
     assert not check.ok
     assert "dies with SIGILL (illegal instruction) on a multi-token prompt; build uses AVX AVX2 AVX512" in check.detail
     assert check.fix == doctor.REBUILD
+
+
+def test_a_record_past_its_time_budget_is_rejected_as_timed_out_and_the_batch_goes_on():
+    import asyncio
+
+    from apprentice.workflows import parse_spec
+    from tests.unit.test_patterns import Backend
+    from tests.unit.test_patterns import make_pool as pool_of
+
+    shape = compile_shape({"city": "string", "population": 0})
+
+    def answer(_prompt, n):  # the second record's first answer is broken, so it needs a correction
+        return {"city": "Oslo", "population": 700_000} if n != 2 else {"town": "?"}
+
+    slow = Backend(answer, delay=0.2)
+    spec = parse_spec({"name": "towns", "record_timeout_s": 0.3, "sampling": False, "realism_checks": False,
+                       "stages": [{"name": "draft", "role": "generate", "corrections": 2}]})  # fmt: skip
+    (plan,) = plan_batches(2, 2, 1)
+    batch = asyncio.run(generate_batch(pool_of(local=("fast", slow)), spec, shape, plan, concurrency=1))
+    made, stopped = batch.outcomes
+    assert made.valid and made.failure is None
+    assert stopped.failure is FailureKind.timed_out and not stopped.valid
+    assert "timed out after 0.3 s" in stopped.reason and "stage 'draft'" in stopped.reason and "after 1 model calls" in stopped.reason
+    assert len(stopped.calls) == 1 and stopped.stages[0].calls == 1, "the calls it made are still booked"
+    summary = summarise(spec, 2, [batch])
+    assert (summary.records, summary.invalid, summary.not_made) == (1, 1, 0), "a timed-out record is a reject, not a resumable gap"
