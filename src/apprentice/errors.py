@@ -35,6 +35,12 @@ class BackendErrorKind(StrEnum):
     timeout = "timeout"
     unreachable = "unreachable"
     http_status = "http_status"
+    """Any other HTTP error status (`status` holds it)."""
+    rate_limited = "rate_limited"
+    auth = "auth"
+    schema_rejected = "schema_rejected"
+    """The server refused a request that carried a JSON Schema (400/422/500): asking again
+    without the schema may work, with validation and correction doing the rest."""
     bad_body = "bad_body"
     server_died = "server_died"
 
@@ -61,7 +67,16 @@ class BackendError(ApprenticeError):
 
 
 class BackendUnavailableError(ApprenticeError):
-    """Every backend that could serve a request failed or has its circuit open."""
+    """Every backend that could serve a request failed or has its circuit open. `errors` holds
+    each backend's own failure, so callers branch on their kinds."""
+
+    def __init__(self, message: str, errors: list[BackendError] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+    @property
+    def kinds(self) -> set[BackendErrorKind]:
+        return {e.kind for e in self.errors}
 
 
 class LocalServerError(ApprenticeError):

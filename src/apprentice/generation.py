@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
-from apprentice.errors import BackendError, BackendUnavailableError
+from apprentice.errors import BackendError, BackendErrorKind, BackendUnavailableError
 from apprentice.shapes.prompts import correction_messages
 from apprentice.shapes.fixups import fix
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
@@ -125,7 +125,7 @@ async def _call(
         result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
     except BackendUnavailableError as exc:
         # A server may reject a schema its grammar engine cannot compile: ask again without it.
-        if schema is None or "HTTP 400" not in str(exc) and "HTTP 500" not in str(exc):
+        if schema is None or BackendErrorKind.schema_rejected not in exc.kinds:
             raise
         request = request.model_copy(update={"json_schema": None})
         result = await pool.complete(request, backend=stage.backend, tier=stage.tier)

@@ -171,3 +171,28 @@ async def test_structured_output_is_asked_the_way_each_server_takes_it():
     assert scripts["oai"].requests[0]["response_format"]["json_schema"]["schema"] == schema
     assert scripts["llama"].requests[0]["response_format"] == {"type": "json_object", "schema": schema}
     assert scripts["ollama"].requests[0]["format"] == schema
+
+
+@pytest.mark.parametrize(
+    ("status", "with_schema", "kind"),
+    [(429, False, "rate_limited"), (401, False, "auth"), (400, True, "schema_rejected"), (400, False, "http_status"), (500, True, "schema_rejected")],
+)
+async def test_a_failure_carries_its_kind_so_callers_never_parse_messages(status, with_schema, kind):
+    script = Script(*[httpx.Response(status, text="nope")] * 3)
+    pool, _ = make_pool(pool_config({"name": "a"}, attempts=1), {"a": script})
+    request = REQUEST.model_copy(update={"json_schema": {"type": "object"}}) if with_schema else REQUEST
+    with pytest.raises(BackendUnavailableError) as raised:
+        await pool.complete(request)
+    assert {k.value for k in raised.value.kinds} == {kind}
+
+
+async def test_a_stage_asks_again_without_the_schema_a_server_rejected():
+    from apprentice.generation import produce_valid
+    from apprentice.workflows import StageSpec
+
+    script = Script(httpx.Response(400, text="failed to compile grammar"), chat_reply('{"a": 1}'))
+    pool, _ = make_pool(pool_config({"name": "a", "structured_output": "llama_cpp"}), {"a": script})
+    stage = StageSpec(name="draft", role="generate", corrections=0)
+    outcome = await produce_valid(pool, stage, {"type": "object", "properties": {"a": {"type": "integer"}}}, [ChatMessage(role="user", content="a")])
+    assert outcome.valid and outcome.value == {"a": 1}
+    assert "schema" in script.requests[0]["response_format"] and "schema" not in script.requests[1].get("response_format", {})

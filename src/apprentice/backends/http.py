@@ -38,6 +38,17 @@ def make_client(config: BackendConfig, transport: httpx.AsyncBaseTransport | Non
     )
 
 
+def status_kind(status: int, *, carried_schema: bool) -> BackendErrorKind:
+    """What an HTTP error status means for the caller."""
+    if status == 429:
+        return BackendErrorKind.rate_limited
+    if status in (401, 403):
+        return BackendErrorKind.auth
+    if carried_schema and status in (400, 422, 500):  # llama.cpp answers 500 when its grammar engine chokes
+        return BackendErrorKind.schema_rejected
+    return BackendErrorKind.http_status
+
+
 async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: dict) -> dict:
     """POST and return the decoded body, mapping every failure to a `BackendError`."""
     try:
@@ -53,7 +64,7 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
         raise BackendError(
             f"backend '{backend}' answered HTTP {response.status_code}: {snippet}",
             backend=backend,
-            kind=BackendErrorKind.http_status,
+            kind=status_kind(response.status_code, carried_schema="response_format" in body or "format" in body),
             status=response.status_code,
             retryable=response.status_code not in NOT_RETRYABLE,
             retry_after=parse_retry_after(response.headers.get("retry-after")),

@@ -123,6 +123,7 @@ class BackendPool:
         name raises `UnknownBackendError`.
         """
         failures: list[str] = []
+        errors: list[BackendError] = []
         failed_names: list[str] = []
         events: list[str] = []
         for config in self.candidates(backend=backend, tier=tier):
@@ -145,6 +146,7 @@ class BackendPool:
             except BackendError as exc:
                 events.extend(f"{config.name}:{e}" for e in breaker.events[mark:])
                 failures.append(str(exc))
+                errors.append(exc)
                 failed_names.append(config.name)
                 continue
             events.extend(f"{config.name}:{e}" for e in breaker.events[mark:])
@@ -153,7 +155,7 @@ class BackendPool:
             return result
         target = f"backend '{backend}'" if backend else f"tier '{tier or Tier.fast}'"
         detail = "; ".join(failures) or "no backend is enabled"
-        raise BackendUnavailableError(f"no backend could serve {target}: {detail}")
+        raise BackendUnavailableError(f"no backend could serve {target}: {detail}", errors)
 
     async def _call_with_retries(
         self, config: BackendConfig, client: ModelClient, request: ModelRequest, breaker: CircuitBreaker
