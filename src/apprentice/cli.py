@@ -152,9 +152,9 @@ def generate(
     from apprentice.shapes.schema import load_shape
 
     settings = load_settings()
-    load_shape(shape)
+    compiled = load_shape(shape)
     workflow = resolve_spec(str(spec) if spec else None, fallback_name=shape.stem.removesuffix(".schema"))
-    preflight(workflow, load_pool_config(backends, settings), settings)
+    preflight(workflow, load_pool_config(backends, settings), settings, compiled)
     _quiet_prefect()
     summary = run_flow(
         generate_dataset(
@@ -179,11 +179,12 @@ def nightly(
     from apprentice.orchestration.dataset import resolve_spec
     from apprentice.orchestration.nightly import nightly_generation
     from apprentice.preflight import preflight
+    from apprentice.shapes.schema import load_shape
 
     settings = load_settings()
     spec = load_job(job)
     workflow = resolve_spec(spec.spec, fallback_name=Path(spec.shape).stem)
-    preflight(workflow, load_pool_config(None, settings), settings)
+    preflight(workflow, load_pool_config(None, settings), settings, load_shape(spec.shape))
     _quiet_prefect()
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 

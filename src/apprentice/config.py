@@ -59,6 +59,7 @@ class BackendConfig(BaseModel):
     price_in_per_1k: float = Field(0.0, ge=0)
     price_out_per_1k: float = Field(0.0, ge=0)
     max_concurrency: int = Field(4, gt=0)
+    context_tokens: int | None = Field(None, gt=0, description="the model's context window; with it, a shape too large for this backend is refused before any call (the embedded server's is APPRENTICE_LOCAL_CTX)")
     structured_output: StructuredOutput | None = None
     embedded: bool = False
     """True for the llama.cpp server that apprentice starts itself when it is not up."""

@@ -17,6 +17,10 @@ class ShapeError(ApprenticeError):
     """A shape (example document or JSON Schema) is malformed or not a valid schema."""
 
 
+class ShapeTooLargeError(ShapeError):
+    """No backend the workflow may use can take the shape in one call (its context is too small)."""
+
+
 class UnsatisfiableSchemaError(ShapeError):
     """No JSON document can satisfy the schema, so no model is called."""
 

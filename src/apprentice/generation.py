@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
 from apprentice.errors import BackendError, BackendErrorKind, BackendUnavailableError
-from apprentice.shapes.prompts import correction_messages
+from apprentice.shapes.budget import fit_schema
+from apprentice.shapes.prompts import MAX_SCHEMA_CHARS, correction_messages
 from apprentice.shapes.fixups import fix
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
 from apprentice.shapes.validate import ValidationIssue, validate
@@ -84,7 +85,7 @@ async def produce_valid(
     started = time.perf_counter()
     if (progress := PROGRESS.get()) is not None:
         progress.stage = stage.name
-    structured = schema if isinstance(schema, dict) else None
+    structured = fit_schema(schema, MAX_SCHEMA_CHARS) if isinstance(schema, dict) else None  # the grammar steers to what the prompt shows
     try:
         answer = await _call(pool, stage, messages, structured, seed, outcome)
         for attempt in range(stage.corrections + 1):

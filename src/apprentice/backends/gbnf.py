@@ -1,4 +1,5 @@
-"""llama.cpp's own grammar parser, in-process, as a guard before a schema reaches a llama.cpp server.
+"""llama.cpp in-process, with the embedded model's vocabulary: its grammar parser, as a guard
+before a schema reaches a llama.cpp server, and its tokenizer, to count a prompt exactly.
 
 A llama.cpp server turns the request's JSON Schema into a GBNF grammar (llama-cpp-python's
 converter) and hands it to llama.cpp's parser. When the converter fails, the server falls back
@@ -22,7 +23,7 @@ from typing import Any
 
 from apprentice.backends.grammar import grammar_safe
 
-__all__ = ["grammar_parses", "servable_schema"]
+__all__ = ["count_tokens", "grammar_parses", "servable_schema"]
 
 _lock = threading.Lock()
 _vocab: Any = None
@@ -91,3 +92,16 @@ def _without_patterns(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     return {k: _without_patterns(v) for k, v in schema.items() if not (k == "pattern" and isinstance(v, str))}  # a property named "pattern" is a dict: kept
+
+
+def count_tokens(text: str) -> int | None:
+    """Tokens of `text` in the embedded model's vocabulary (None when it cannot be loaded here)."""
+    vocab = _load_vocab()
+    if vocab is None:
+        return None
+    import llama_cpp
+
+    data = text.encode()
+    # with a buffer too small, llama_tokenize returns minus the number of tokens it needs
+    needed = llama_cpp.llama_tokenize(vocab, data, len(data), None, 0, True, False)
+    return -needed if needed < 0 else needed

@@ -332,7 +332,7 @@ async def investigate(pool: BackendPool, recent: list[dict], profile: QualityPro
         )),
     ]  # fmt: skip
     calls = []
-    for tier in (Tier.fast, Tier.quality, Tier.premium):
+    for tier in Tier:
         diagnosis, call = await ask_structured(pool, messages, DIAGNOSIS_SCHEMA, Diagnosis, tier=tier, max_tokens=200)
         if call is not None:
             calls.append(call)

@@ -70,7 +70,7 @@ async def judge_execution(
     evidence: dict[str, Any],
     *,
     escalate_below: tuple[float, float] = (0.95, 0.90),
-    tiers: tuple[Tier, ...] = (Tier.fast, Tier.quality, Tier.premium),
+    tiers: tuple[Tier, ...] = tuple(Tier),
     trust: Mapping[str, JudgeTrust] | None = None,
 ) -> Judgement:
     """Judge one execution's evidence (metrics, findings, sample records, profile) with tiered

@@ -19,7 +19,7 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apprentice.backends.ledger import record_calls
-from apprentice.config import load_settings
+from apprentice.config import load_pool_config, load_settings
 from apprentice import resume
 from apprentice.dataset import (
     BatchIncomplete,
@@ -40,6 +40,7 @@ from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.monitoring import monitor_run
 from apprentice.orchestration.runtime import close_pools, pool_for
+from apprentice.preflight import check_fits
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
 from apprentice.numeric import sample
 from apprentice.records import FailureKind, RecordOutcome
@@ -222,6 +223,7 @@ async def generate_dataset(
     workflow = await asyncio.to_thread(serving, asked, str(seed))
     if workflow.key != asked.key:
         logger.info("the registry serves %s for %s (promoted or canary)", workflow.key, asked.key)
+    await asyncio.to_thread(check_fits, workflow, compiled, load_pool_config(backends_file), load_settings())
     out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
     numeric = None
     presets = None

@@ -1,4 +1,5 @@
-"""How many output tokens the smallest valid record of a schema needs, known before any call.
+"""What a schema costs a model, known before any call: the smallest record it forces, and a
+copy small enough to show the model and compile as a grammar.
 
 A model backend writes at most `max_tokens` per call. A schema whose required fields alone need
 more than that can never be answered in one call: the grammar keeps the model writing until the
@@ -11,11 +12,12 @@ JSON document it forces, and counts it at a JSON-heavy ratio of characters per t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from apprentice.shapes.fields import resolve_ref
 
-__all__ = ["CHARS_PER_TOKEN", "floor_tokens", "smallest_record"]
+__all__ = ["CHARS_PER_TOKEN", "fit_schema", "floor_tokens", "smallest_record"]
 
 CHARS_PER_TOKEN = 3.0
 """JSON punctuation, keys and short values tokenize densely: about three characters per token on
@@ -104,3 +106,122 @@ def _merge(base: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     if not merged["required"]:
         del merged["required"]
     return merged
+
+
+def fit_schema(schema: Any, max_chars: int) -> Any:
+    """See `_fit`; the same schema object is fitted once (a call per stage would repeat the work)."""
+    hit = _FITTED.get((id(schema), max_chars))
+    if hit is None or hit[0] is not schema:
+        if len(_FITTED) > 256:
+            _FITTED.clear()
+        hit = _FITTED[(id(schema), max_chars)] = (schema, _fit(schema, max_chars))  # holding the schema keeps its id from being reused
+    return hit[1]
+
+
+_FITTED: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+
+def _fit(schema: Any, max_chars: int) -> Any:
+    """A schema small enough to show a model and to compile as its grammar: `schema` itself when
+    its JSON is at most `max_chars`, else a copy with optional properties dropped, largest
+    subtree first (with the `$defs` only they used), until it fits or only required parts are
+    left. Every document valid for the copy is valid for `schema` (dropped properties become
+    forbidden in the copy, never differently typed), so validation keeps using the full schema.
+    A real-world schema of 60 KB otherwise reaches the model cut mid-JSON and the grammar engine
+    as a million-character grammar."""
+    if not isinstance(schema, dict) or _size(schema) <= max_chars:
+        return schema
+    pruned = _trimmed(json.loads(json.dumps(schema)))
+    for _ in range(_MAX_PRUNES):
+        excess = _size(pruned) - max_chars
+        if excess <= 0:
+            break
+        optional = sorted(_optional_properties(pruned), key=lambda c: c[0], reverse=True)
+        if not optional:
+            break
+        saved = 0
+        for size, owner, name in optional:  # the largest first, until the excess is covered
+            if name in owner.get("properties", {}):
+                del owner["properties"][name]
+                owner["additionalProperties"] = False
+                saved += size
+            if saved >= excess:
+                break
+        _drop_unused_definitions(pruned)
+    return pruned
+
+
+_MAX_PRUNES = 50
+_ANNOTATIONS = ("examples", "$comment", "default", "deprecated", "readOnly", "writeOnly")
+_DESCRIPTION_CHARS = 120
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames", "unevaluatedProperties")
+
+
+def _trimmed(node: Any) -> Any:
+    """Annotations that validate nothing dropped, descriptions cut to a sentence's length: the
+    first savings, before any property goes."""
+    if not isinstance(node, dict):
+        return node
+    out = {k: v for k, v in node.items() if k not in _ANNOTATIONS}
+    if isinstance(out.get("description"), str) and len(out["description"]) > _DESCRIPTION_CHARS:
+        out["description"] = out["description"][: _DESCRIPTION_CHARS - 1].rstrip() + "…"
+    for key in _SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {name: _trimmed(sub) for name, sub in out[key].items()}
+    for key in _SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [_trimmed(sub) for sub in out[key]]
+    for key in _SCHEMA_VALUES:
+        if key in out:
+            out[key] = [_trimmed(sub) for sub in out[key]] if isinstance(out[key], list) else _trimmed(out[key])
+    return out
+
+
+def _optional_properties(schema: Any) -> list[tuple[int, dict[str, Any], str]]:
+    """(size including the definitions it refers to, owning object schema, name) of every optional property."""
+    found: list[tuple[int, dict[str, Any], str]] = []
+    definitions = {f"#/{key}/{name}": sub for key in ("$defs", "definitions") for name, sub in (schema.get(key) or {}).items()}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        props = node.get("properties")
+        if isinstance(props, dict):
+            required = set(node.get("required") or [])
+            for name, sub in props.items():
+                if name not in required:
+                    text = json.dumps(sub)
+                    found.append((len(text) + sum(_size(d) for ref, d in definitions.items() if _refs_to(ref).search(text)), node, name))
+        for value in node.values():
+            walk(value)
+
+    walk(schema)
+    return found
+
+
+def _drop_unused_definitions(schema: dict[str, Any]) -> None:
+    """Remove `$defs`/`definitions` entries no `$ref` outside themselves reaches any more."""
+    while True:
+        text, dropped = json.dumps(schema), False
+        for key in ("$defs", "definitions"):
+            defs = schema.get(key)
+            for name in list(defs) if isinstance(defs, dict) else []:
+                uses = _refs_to(f"#/{key}/{name}")
+                if len(uses.findall(text)) == len(uses.findall(json.dumps(defs[name]))):
+                    del defs[name]
+                    dropped = True
+            if defs == {}:
+                del schema[key]
+        if not dropped:
+            return
+
+
+def _refs_to(pointer: str) -> re.Pattern[str]:
+    """`$ref` values pointing at `pointer` or inside it, as they appear in the schema's JSON."""
+    return re.compile(re.escape(json.dumps(pointer)[:-1]) + r'(?:"|/)')

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from apprentice.backends.types import ChatMessage
+from apprentice.shapes.budget import fit_schema
 from apprentice.shapes.validate import ValidationIssue
 
 SYSTEM = (
@@ -16,8 +17,8 @@ MAX_SCHEMA_CHARS = 6000
 
 
 def schema_text(schema: Any) -> str:
-    text = json.dumps(schema, separators=(",", ":"))
-    return text if len(text) <= MAX_SCHEMA_CHARS else text[:MAX_SCHEMA_CHARS] + "…(truncated)"
+    """The schema as the model reads it: a big one without its optional parts (`fit_schema`)."""
+    return json.dumps(fit_schema(schema, MAX_SCHEMA_CHARS), separators=(",", ":"))
 
 
 def generate_messages(schema: Any, *, instructions: str | None, index: int) -> list[ChatMessage]:
