@@ -78,18 +78,20 @@ async def labelled_set(pool: BackendPool, shape: Shape, clean: list[dict[str, An
     judges = sorted({b.name: b.tier for b in pool.config.backends}.items())
     flagged: dict[str, dict[str, list[int]]] = {name: {} for name, _ in judges} | {"checks": {}}
     for label, sample in items:
-        tally = flagged["checks"].setdefault(label, [0, 0])
+        tally = flagged["checks"].setdefault(label, [0, 0, 0])
         tally[0] += checks_flag(sample, shape)
         tally[1] += 1
         for name, tier in judges:
             judged = await judge_execution(pool, evidence(sample), tiers=(Tier(tier),))
-            tally = flagged[name].setdefault(label, [0, 0])
+            tally = flagged[name].setdefault(label, [0, 0, 0])
             tally[0] += judged.verdict.usable and judged.verdict.status != "normal"
             tally[1] += 1
+            tally[2] += not judged.verdict.usable  # an answer that did not parse as a verdict
     return {
-        who: {label: {"flagged": hits, "n": n, "rate": round(hits / n, 3), "ci95": wilson_interval(hits, n)} for label, (hits, n) in sorted(rows.items())}
+        who: {label: {"flagged": hits, "n": n, "unusable": unusable, "rate": round(hits / n, 3), "ci95": wilson_interval(hits, n)}
+              for label, (hits, n, unusable) in sorted(rows.items())}
         for who, rows in flagged.items()
-    }
+    }  # fmt: skip
 
 
 def realism_of(sample: list[dict[str, Any]], shape: Shape) -> RealismReport:
