@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from apprentice.backends.gbnf import grammar_parses, servable_schema
 from apprentice.backends.grammar import grammar_safe, portable_pattern
@@ -43,9 +44,13 @@ def test_every_shared_jsonschemabench_schema_reaches_the_server_as_a_grammar_its
 def test_patterns_are_written_in_the_escapes_llamas_parser_knows():
     assert portable_pattern(r"^[a-z0-9\.-]+\.[a-z]+$") == r"^[a-z0-9\x2E-]+[\x2E][a-z]+$"
     assert portable_pattern("^/[^\u0000]+$") == r"^/[^\x00]+$", "a raw NUL would cut the grammar short"
-    for pattern in (r"^[a-z0-9\.-]+$", r"^https?:\/\/[\w\.]+$", "^/[^\u0000]+$", r"^\d+\.\d+\.\d+$"):
+    assert portable_pattern("[A-Za-z0-9_-]*") == "^([A-Za-z0-9_-]*)$", "unanchored, llama.cpp's converter drops the whole grammar"
+    assert portable_pattern(".*{{.+}}.*") == r"^([\x7B][\x7B].+[\x7D][\x7D])$", "a literal brace made the converter loop forever"
+    assert portable_pattern("[a-z]{2,4}") == "^([a-z]{2,4})$"
+    for pattern in (r"^[a-z0-9\.-]+$", r"^https?:\/\/[\w\.]+$", "^/[^\u0000]+$", r"^\d+\.\d+\.\d+$", "[A-Z]+", r"PUBMED:\{d}"):
         schema = {"type": "object", "properties": {"v": {"type": "string", "pattern": pattern}}, "required": ["v"]}
         assert grammar_parses(grammar_safe(schema)) is True, pattern
+        json_schema_to_gbnf(json.dumps(grammar_safe(schema)))  # the server's converter takes it: no fallback to plain JSON
 
 
 def test_a_grammar_the_parser_rejects_is_relaxed_instead_of_sent():

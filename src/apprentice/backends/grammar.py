@@ -77,12 +77,13 @@ def _safe(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _CLASS_ESCAPES = {"d": "0-9", "w": "a-zA-Z0-9_", "s": " \\t\\n"}
+_QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
 _SAFE_ESCAPE = re.compile(r"\\[.\-\\/^$*+?()\[\]{}|]")
 
 
 def portable_pattern(pattern: str) -> str | None:
-    """The pattern in the regex subset llama.cpp compiles (`\\d`, `\\w`, `\\s` spelled out as
-    classes), or None when it uses more (lookarounds, other escapes) or is too long."""
+    """The pattern, anchored, in the regex subset llama.cpp compiles (`\\d`, `\\w`, `\\s` spelled
+    out as classes), or None when it uses more (lookarounds, other escapes) or is too long."""
     if len(pattern) > MAX_PATTERN or "(?" in pattern:
         return None
     out, in_class, i = [], False, 0
@@ -99,6 +100,11 @@ def portable_pattern(pattern: str) -> str | None:
                 return None
             i += 2
             continue
+        if not in_class and ch in "{}":  # a brace that is not a {n,m} quantifier is a literal; llama.cpp's converter loops forever on one
+            quantifier = _QUANTIFIER.match(pattern, i) if ch == "{" else None
+            out.append(quantifier.group() if quantifier else f"[\\x{ord(ch):02X}]")
+            i = quantifier.end() if quantifier else i + 1
+            continue
         if ch == "[" and not in_class:
             in_class = True
         elif ch == "]" and in_class:
@@ -107,4 +113,16 @@ def portable_pattern(pattern: str) -> str | None:
             ch = f"\\x{ord(ch):02X}" if in_class else f"[\\x{ord(ch):02X}]"
         out.append(ch)
         i += 1
-    return "".join(out)
+    return _anchored("".join(out))
+
+
+def _anchored(pattern: str) -> str | None:
+    """The pattern matched whole (`^(...)$`). llama.cpp's converter refuses an unanchored one,
+    and the server then drops the whole grammar; JSON Schema searches, so a full match is one of
+    the strings the pattern allows. (Escaped `^`/`$` are hex escapes by now.)"""
+    if pattern.startswith("^") and pattern.endswith("$"):
+        return pattern
+    body = pattern.removeprefix("^").removesuffix("$")
+    while body.startswith(".*") or body.endswith(".*") and not body.endswith("\\.*"):  # `.*x.*` whole is `x` searched
+        body = body.removeprefix(".*") if body.startswith(".*") else body.removesuffix(".*")
+    return f"^({body})$" if body else None

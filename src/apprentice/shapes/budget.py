@@ -132,6 +132,8 @@ def _fit(schema: Any, max_chars: int) -> Any:
     if not isinstance(schema, dict) or _size(schema) <= max_chars:
         return schema
     pruned = _trimmed(json.loads(json.dumps(schema)))
+    if _size(pruned) > max_chars:
+        pruned = _one_branch(pruned)
     for _ in range(_MAX_PRUNES):
         excess = _size(pruned) - max_chars
         if excess <= 0:
@@ -177,6 +179,19 @@ def _trimmed(node: Any) -> Any:
         if key in out:
             out[key] = [_trimmed(sub) for sub in out[key]] if isinstance(out[key], list) else _trimmed(out[key])
     return out
+
+
+def _one_branch(schema: dict[str, Any]) -> dict[str, Any]:
+    """A root `oneOf`/`anyOf` of several documents narrowed to its smallest branch: the model
+    writes one kind of document well rather than a blend of all of them that none accepts."""
+    for key in ("oneOf", "anyOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and len(branches) > 1 and all(isinstance(b, dict) for b in branches):
+            chosen = min(branches, key=lambda b: _size(resolve_ref(b, schema)))
+            narrowed = {**schema, key: [chosen]}
+            _drop_unused_definitions(narrowed)
+            return narrowed
+    return schema
 
 
 def _optional_properties(schema: Any) -> list[tuple[int, dict[str, Any], str]]:
