@@ -125,8 +125,9 @@ def _fit(schema: Any, max_chars: int) -> Any:
     """A schema small enough to show a model and to compile as its grammar: `schema` itself when
     its JSON is at most `max_chars`, else a copy with optional properties dropped, largest
     subtree first (with the `$defs` only they used), until it fits or only required parts are
-    left. Every document valid for the copy is valid for `schema` (dropped properties become
-    forbidden in the copy, never differently typed), so validation keeps using the full schema.
+    left. A document valid for the copy is valid for `schema` (dropped properties become
+    forbidden in the copy, never differently typed), short of one that matches two branches of
+    a narrowed root `oneOf`; validation keeps using the full schema.
     A real-world schema of 60 KB otherwise reaches the model cut mid-JSON and the grammar engine
     as a million-character grammar."""
     if not isinstance(schema, dict) or _size(schema) <= max_chars:
