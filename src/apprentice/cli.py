@@ -66,10 +66,15 @@ def _interrupt(run: asyncio.Task) -> None:
     """SIGTERM or Ctrl-C: cancel the run (Prefect records it as Crashed; finished batches stay
     cached). From here on the terminal gets one line, not Prefect's crash reports nor errors
     from an API the same signal stopped. A second signal does not wait for the clean-up."""
-    if _TerminalFilter.interrupted:
+    global _signals
+    _signals += 1
+    if _signals > 1:  # counted here: the terminal filter may have seen Prefect's report of this same first signal
         os._exit(130)
     _TerminalFilter.interrupted, logging.raiseExceptions = True, False
     run.cancel()
+
+
+_signals = 0
 
 
 class _TerminalFilter(logging.Filter):
