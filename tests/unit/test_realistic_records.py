@@ -197,3 +197,11 @@ def test_a_bio_is_steered_to_start_with_the_persons_first_name_in_the_grammar_on
     assert "pattern" not in grammar["headline"], "a headline is not prose"
     assert validate({"bio": "Photographs the city at night."}, steered) == [], "a backend without a grammar is not held to it"
     assert about_person(schema, {"age": 30}) == schema
+
+
+def test_the_bio_sketch_names_a_hobby_from_the_records_own_interests():
+    from apprentice.patterns.given import guidance
+
+    given = {"name": "Larry Dean", "job": "Clinical research associate", "interests": ["jazz piano", "cycling"]}
+    for attempt_seed in range(5):  # the persona is drawn per attempt; the interests are the record's
+        assert "who enjoys jazz piano;" in guidance(given, attempt_seed, 3)

@@ -12,7 +12,8 @@ import re
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
-from apprentice.fieldplan import persona
+from apprentice.fieldplan import HOBBY_FIELDS, persona
+from apprentice.shapes.fields import snake_case
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.patterns.common import finish
 from apprentice.records import RecordContext, RecordOutcome
@@ -53,6 +54,13 @@ def about_person(schema: Any, given: dict[str, Any]) -> Any:
     return {**schema, "properties": steered}
 
 
+def given_hobby(given: dict[str, Any]) -> str | None:
+    """The first of the record's given interests: the hobby its text mentions must be one of them
+    (the persona is drawn per attempt, the interests once per record)."""
+    listed = next((v for k, v in given.items() if snake_case(k) in HOBBY_FIELDS and isinstance(v, list) and v), None)
+    return str(listed[0]) if listed else None
+
+
 def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any] | None = None) -> str:
     """What a stage is told: what the record is about (its seed row), the values already set,
     and a seeded angle and tone for its text."""
@@ -63,7 +71,7 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     job = f"{qualifier} {head}" if qualifier else job
     sketch = ""
     if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
-        sketch = f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
+        sketch = f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {given_hobby(given) or traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
         f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
