@@ -270,6 +270,7 @@ _DEBRIS_PATTERNS = (
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
+_NUMBER_SOUP = re.compile(r"\d+(?:\.\d+){4,}")
 
 
 def _balanced(text: str) -> bool:
@@ -340,6 +341,9 @@ def _debris(leaf: _Leaf) -> str | None:
     soup = next((t for t in _TOKEN_RUN.findall(text) if sum(c.isdigit() for c in t) >= 4 and sum(c.isalpha() for c in t) >= 4), None)
     if soup and len(text.split()) >= 3:  # in prose only: an id, a key or a hash is a fine value of its own
         return f"contains a run of random characters ({_clip(soup)!r})"
+    digits = _NUMBER_SOUP.search(text)
+    if digits and len(text.split()) >= 3:  # five or more dot-joined numbers: no version, price, date or address reads so
+        return f"contains a run of numbers ({_clip(digits.group())!r})"
     if _SURROGATE.search(text):  # a "\udf3a" escape the model wrote: no file can hold it as UTF-8
         return f"contains broken Unicode, a lone surrogate ({_clip(text)!r})"
     for pattern, what in _DEBRIS_PATTERNS:

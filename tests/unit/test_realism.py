@@ -67,6 +67,7 @@ def test_a_clean_realistic_record_raises_no_alarm():
         {**CLEAN, "bio": 'Runs a night shift at the hospital pharmacy and trains for marathons at dawn (she calls it "therapy")'},
         {**CLEAN, "country": "Bosnia and Herzegovina"},
         {**CLEAN, "bio": "Maria set up the WH-1000XM5 headphones and an RTX4090 rig. She streams at 1080p60."},
+        {**CLEAN, "bio": "Maria runs 10.0.0.1 at home, upgraded to 2.1.4 and paid 1.299,50 euros on 25.12.2024."},
         {**CLEAN, "bio": "Sure, the commute is long, but Tom loves his job.\nHe rides a bike to work every day."},
         {**CLEAN, "interests": ["chess", "sample-based music production", "open-water swimming"]},
         {**CLEAN, "website": "https://example.com/maria", "email": "maria.garcia27@example.com"},
@@ -125,6 +126,8 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "Sarah is a clinical embryologist who enjoys home brewing. She has started texts about him.", "debris"),
         # seen in bench/realism.py: a JSON "\udf3a" escape decodes to a lone surrogate, which no UTF-8 file can hold
         ("bio", "Maria is a nurse \udf3a in Valencia.", "debris"),
+        # seen in this session's nightly: a number soup (a version "2.1.4", a date or an IP address is not one)
+        ("bio", "Anne Thomas, 4-Nov-2019 18:35:16.276181.2383587038.98532613.526198.48532613.25, a writer.", "debris"),
         ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),
         ("signed_up_at", "2031-01-01T00:00:00Z", "implausible_date"),
         ("birthday", "1850-05-05", "implausible_date"),
