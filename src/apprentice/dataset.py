@@ -23,7 +23,7 @@ from apprentice.numeric import NumericReport
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
-from apprentice.generation import PROGRESS, Progress, StageMetrics
+from apprentice.generation import PROGRESS, Progress, StageMetrics, account
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
@@ -199,12 +199,9 @@ async def _record(
 
 
 def timed_out(index: int, budget_s: float, progress: Progress) -> RecordOutcome:
-    metrics = StageMetrics(stage=progress.stage or "start", role="timed_out", calls=len(progress.calls), error_class="TimedOut")
+    metrics = StageMetrics(stage=progress.stage or "start", role="timed_out", error_class="TimedOut", latency_s=sum(c.latency_s for c in progress.calls))
     for call in progress.calls:
-        metrics.input_tokens += call.input_tokens
-        metrics.output_tokens += call.output_tokens
-        metrics.cost_usd += call.cost_usd
-        metrics.latency_s += call.latency_s
+        account(metrics, call)
     where = f"in stage '{progress.stage}'" if progress.stage else "before its first stage"
     return RecordOutcome(
         index=index, reason=f"timed out after {budget_s:g} s (the spec's record_timeout_s) {where}, after {len(progress.calls)} model calls",

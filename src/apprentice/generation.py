@@ -130,7 +130,7 @@ async def _call(
             raise
         request = request.model_copy(update={"json_schema": None})
         result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
-    _account(outcome.metrics, result)
+    account(outcome.metrics, result)
     outcome.calls.append(result)
     if (progress := PROGRESS.get()) is not None:
         progress.calls.append(result)
@@ -152,7 +152,8 @@ def _check(text: str, schema: Any, counts: RepairCounts, *, last: bool = True) -
     return value, issues
 
 
-def _account(metrics: StageMetrics, result: CallResult) -> None:
+def account(metrics: StageMetrics, result: CallResult) -> None:
+    """Add one call to a stage's metrics (latency is the stage's wall time, kept by its caller)."""
     metrics.backend = result.backend
     metrics.calls += 1
     metrics.attempts += result.attempts

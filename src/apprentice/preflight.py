@@ -75,6 +75,8 @@ def check_fits(spec: WorkflowSpec, shape: Shape, pool: PoolConfig, settings: Set
         window = backend.context_tokens or (settings.local_ctx if backend.embedded else None)
         if window is None:
             return
+        if len(prompt) + 1 + answer <= window:  # a token covers at least one character (+1: the BOS token): fits without counting
+            return
         tokens = prompt_tokens(prompt, backend)
         if tokens + answer <= window:
             return

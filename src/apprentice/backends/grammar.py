@@ -123,6 +123,6 @@ def _anchored(pattern: str) -> str | None:
     if pattern.startswith("^") and pattern.endswith("$"):
         return pattern
     body = pattern.removeprefix("^").removesuffix("$")
-    while body.startswith(".*") or body.endswith(".*") and not body.endswith("\\.*"):  # `.*x.*` whole is `x` searched
+    while body.startswith(".*") or body.endswith(".*"):  # `.*x.*` whole is `x` searched
         body = body.removeprefix(".*") if body.startswith(".*") else body.removesuffix(".*")
     return f"^({body})$" if body else None
