@@ -76,9 +76,9 @@ async def main(n: int, baseline_n: int, only: list[str] | None = None) -> dict[s
     pool = BackendPool(config, supervisor=EmbeddedSupervisor(settings))
     results: dict[str, Any] = {}
     try:
-        for name, (shape, spec) in shapes().items():
-            if only and name not in only:
-                continue
+        table = shapes()
+        for name in only or list(table):
+            shape, spec = table[name]
             results[name] = {
                 "model_only": await run_path(pool, shape, spec, baseline_n, field_plan=False),
                 "field_plan": await run_path(pool, shape, spec, n, field_plan=True),
@@ -109,7 +109,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="1 record per shape and path")
     parser.add_argument("--n", type=int, default=200, help="records per shape on the field-plan path")
     parser.add_argument("--baseline-n", type=int, default=None, help="records per shape on the model-only path (default: --n)")
-    parser.add_argument("--shapes", nargs="*", default=None, help="only these shapes (user_profile, product, event)")
+    parser.add_argument("--shapes", nargs="*", default=None, help="only these shapes, in this order (user_profile, product, event)")
     args = parser.parse_args()
     n = 1 if args.quick else args.n
     baseline_n = 1 if args.quick else args.baseline_n or n

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -1186,6 +1187,28 @@ def sample_record(plan: RecordPlan, schema: dict[str, Any], *, seed: int, index:
     props = _properties(schema)
     values, _ = _fill(plan, schema, props, seed, index, attempts=4)
     return {name: values[name] for name in props if name in values}
+
+
+@lru_cache(maxsize=1)
+def _gendered_first_names() -> tuple[frozenset[str], frozenset[str]]:
+    from faker.providers.person.en_US import Provider
+
+    female = frozenset(n.casefold() for n in Provider.first_names_female)
+    male = frozenset(n.casefold() for n in Provider.first_names_male)
+    return female - male, male - female
+
+
+def pronouns(first_name: str) -> tuple[str, str]:
+    """Subject and object pronouns for a person's first name, from Faker's gendered name lists;
+    a name in both lists or in neither gets "they"/"them". A small model otherwise writes "his"
+    in one sentence of a bio about Maria and "her" in the next."""
+    female, male = _gendered_first_names()
+    name = first_name.strip().casefold()
+    if name in female:
+        return "she", "her"
+    if name in male:
+        return "he", "him"
+    return "they", "them"
 
 
 def persona(seed: int, index: int, *, locale: str = "en_US") -> dict[str, str]:

@@ -271,6 +271,7 @@ _DEBRIS_PATTERNS = (
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
 _NUMBER_SOUP = re.compile(r"\d+(?:\.\d+){4,}")
+_MACHINE_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b")
 
 
 def _balanced(text: str) -> bool:
@@ -344,6 +345,9 @@ def _debris(leaf: _Leaf) -> str | None:
     digits = _NUMBER_SOUP.search(text)
     if digits and len(text.split()) >= 3:  # five or more dot-joined numbers: no version, price, date or address reads so
         return f"contains a run of numbers ({_clip(digits.group())!r})"
+    stamp = _MACHINE_TIME.search(text)
+    if stamp and len(text.split()) >= 3:  # a bio that copies the record's `signed_up_at`: people write dates, not clocks
+        return f"contains a machine timestamp ({_clip(stamp.group())!r})"
     if _SURROGATE.search(text):  # a "\udf3a" escape the model wrote: no file can hold it as UTF-8
         return f"contains broken Unicode, a lone surrogate ({_clip(text)!r})"
     for pattern, what in _DEBRIS_PATTERNS:
@@ -443,13 +447,34 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         message = _implausible(leaf, now)
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
-    return defects
+    return defects + _age_contradictions(record)
+
+
+_AGE_FIELDS = ("age", "age_years")
+_STATED_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged (\d{1,3})\b|\bage of (\d{1,3})\b", re.IGNORECASE)
+
+
+def _age_contradictions(record: Any) -> list[Defect]:
+    """Prose that states an age other than the record's own (`age: 67`, bio "a 25-year-old
+    nurse"): the text is about someone else, or the model copied another number."""
+    if not isinstance(record, dict):
+        return []
+    age = next((v for k, v in record.items() if snake_case(str(k)) in _AGE_FIELDS and isinstance(v, int) and not isinstance(v, bool)), None)
+    if age is None:
+        return []
+    found = []
+    for name, value in record.items():
+        stated = [int(g) for m in _STATED_AGE.finditer(value) for g in m.groups() if g] if isinstance(value, str) else []
+        if stated and age not in stated:  # "a 34-year-old nurse with a 3-year-old cat" is fine
+            message = f"says {stated[0]} years old where the record's age is {age}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
+    return found
 
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:
     """Everything one record shows by itself: schema breaks (`broken_constraint`), echoes of the
     shape's hints, placeholders, JSON/markup/chat debris, prose cut off mid-sentence and
-    implausible dates. `now` (UTC by
+    implausible dates, and prose that states an age other than the record's `age`. `now` (UTC by
     default) anchors "more than a year in the future" and ages."""
     now = now or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)

@@ -72,6 +72,8 @@ def test_a_clean_realistic_record_raises_no_alarm():
         {**CLEAN, "interests": ["chess", "sample-based music production", "open-water swimming"]},
         {**CLEAN, "website": "https://example.com/maria", "email": "maria.garcia27@example.com"},
         {**CLEAN, "signed_up_at": "2025-12-01T00:00:00Z", "birthday": "1906-01-01"},
+        {**CLEAN, "bio": "Maria is a 34-year-old nurse who joined on 2023-04-05. Her 3-year-old cat naps at 10:30 sharp."},
+        {**CLEAN, "bio": "Maria, aged 34, has a 12 years old bike she rides to work. She loves pottery."},
     ],
 )
 def test_normal_variations_raise_no_alarm(record):
@@ -128,6 +130,9 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "Maria is a nurse \udf3a in Valencia.", "debris"),
         # seen in this session's nightly: a number soup (a version "2.1.4", a date or an IP address is not one)
         ("bio", "Anne Thomas, 4-Nov-2019 18:35:16.276181.2383587038.98532613.526198.48532613.25, a writer.", "debris"),
+        # seen in the nightly: the record's own timestamp copied into the bio
+        ("bio", "Maria joined on 2023-04-05T14:03:11Z and loves pottery.", "debris"),
+        ("bio", "Maria, signed up at 14:03:11.276181, loves pottery.", "debris"),
         ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),
         ("signed_up_at", "2031-01-01T00:00:00Z", "implausible_date"),
         ("birthday", "1850-05-05", "implausible_date"),
@@ -142,6 +147,14 @@ def test_each_defect_is_caught_with_its_kind_and_path(field, value, kind):
     path = f"/{field}/0" if field == "interests" else f"/{field}"
     found = kinds_at(record) - {("broken_constraint", path)}
     assert found == {(kind, path)}, found
+
+
+@pytest.mark.parametrize("bio", ["Maria is a 25-year-old nurse in Valencia. She loves pottery.", "Aged 71, Maria still runs marathons. She loves pottery."])
+def test_prose_that_states_another_age_than_the_records_is_caught(bio):
+    """Seen in the nightly: a bio about someone of another age than the record's own."""
+    defects = check_record({**CLEAN, "bio": bio}, SHAPE, now=NOW)
+    assert [(d.kind, d.path) for d in defects] == [(DefectKind.BROKEN_CONSTRAINT, "/bio")]
+    assert "where the record's age is 34" in defects[0].message
 
 
 def test_messages_are_one_line_and_quote_the_hint():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from apprentice.backends.pool import BackendPool
 from apprentice.dataset import generate_batch, plan_batches, plan_presets, summarise
@@ -205,3 +206,14 @@ def test_the_bio_sketch_names_a_hobby_from_the_records_own_interests():
     given = {"name": "Larry Dean", "job": "Clinical research associate", "interests": ["jazz piano", "cycling"]}
     for attempt_seed in range(5):  # the persona is drawn per attempt; the interests are the record's
         assert "who enjoys jazz piano;" in guidance(given, attempt_seed, 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [("Maria Garcia", "she"), ("Larry Dean", "he"), ("Deanna Ruiz", "she"), ("Zxqv Ortega", "they")],
+)
+def test_the_bio_sketch_gives_the_pronoun_of_the_records_own_name(name, subject):
+    """Seen in the nightly: a bio about Maria that says "his" — a small model guesses otherwise."""
+    from apprentice.patterns.given import guidance
+
+    assert f'as "{subject}"' in guidance({"name": name, "interests": ["chess"]}, 1, 0)

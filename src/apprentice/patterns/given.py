@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
-from apprentice.fieldplan import HOBBY_FIELDS, persona
+from apprentice.fieldplan import HOBBY_FIELDS, persona, pronouns
 from apprentice.shapes.fields import snake_case
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.patterns.common import finish
@@ -71,7 +71,12 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     job = f"{qualifier} {head}" if qualifier else job
     sketch = ""
     if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
-        sketch = f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {given_hobby(given) or traits['hobby']}; start texts about them with \"{who.split()[0]}\". "
+        first = who.split()[0]
+        subject, object_ = pronouns(first)
+        sketch = (
+            f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {given_hobby(given) or traits['hobby']}; "
+            f"start texts about {object_} with \"{first}\" and refer to {object_} as \"{subject}\". "
+        )
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
         f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
