@@ -267,6 +267,24 @@ def doctor(
 
 @app.command()
 @one_line_errors
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind; anything but 127.0.0.1 exposes the server")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 5116,
+    backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,
+    openapi: Annotated[Path | None, typer.Option(help="OpenAPI document whose operations are mounted under /api/mock/")] = None,
+    workflows: Annotated[Path | None, typer.Option(help="directory of workflow specs that X-Workflow names")] = Path("deployments"),
+    api_key: Annotated[str | None, typer.Option(envvar="APPRENTICE_SERVE_API_KEY", help="key for every route outside /api/mock/")] = None,
+) -> None:
+    """Serve the mock API (LLMockApi's /api/mock/{path}) with validated, realism-checked answers."""
+    from apprentice.mockapi.server import ServeOptions, serve as run_server
+
+    options = ServeOptions(host=host, port=port, backends_file=backends, openapi=openapi, workflows_dir=workflows if workflows and workflows.is_dir() else None, api_key=api_key)
+    console.print(f"apprentice mock API on http://{host}:{port}/api/mock/ (Ctrl-C stops it)")
+    run_server(options)
+
+
+@app.command()
+@one_line_errors
 def backends(file: Annotated[Path | None, typer.Option(help="backend file")] = None) -> None:
     """List the backend pool and whether each server answers."""
     from apprentice.config import load_pool_config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import func, insert
 from sqlalchemy.engine import Engine
@@ -66,3 +66,13 @@ def spend_by_backend(workflow: str | None = None, engine: Engine | None = None) 
         query = query.where(CallRecord.workflow == workflow)
     with session(engine) as s:
         return [tuple(row) for row in s.exec(query).all()]
+
+
+def stage_calls(outcome) -> Iterator[tuple[str, CallResult]]:
+    """(stage, call) pairs of one record's outcome: stages record their call counts in order."""
+    calls = iter(outcome.calls)
+    for metrics in outcome.stages:
+        for _ in range(metrics.calls):
+            call = next(calls, None)
+            if call is not None:
+                yield metrics.stage, call
