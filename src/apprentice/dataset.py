@@ -1,7 +1,7 @@
 """Datasets: N records in batches with bounded concurrency, written as JSONL, summarised.
 
-Plain Python; `flows/dataset.py` wraps `generate_batch` in a cached Prefect task so that a killed
-run resumes batch by batch.
+Plain Python; `run.py` runs a whole dataset from these pieces, and `orchestration/dataset.py`
+wraps `make_batch` in a cached Prefect task so that a killed run resumes batch by batch.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from apprentice import resume
+from apprentice.backends.ledger import record_calls
 from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
 from apprentice.patterns import run_pattern
@@ -183,6 +185,53 @@ async def generate_batch(
 
     outcomes = await asyncio.gather(*(one(plan.start + i) for i in range(plan.count)))
     return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=list(outcomes), kept=sorted(kept))
+
+
+async def make_batch(
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    plan: BatchPlan,
+    *,
+    concurrency: int = 4,
+    record_attempts: int = 3,
+    fresh: bool = False,
+    run_id: str | None = None,
+) -> BatchResult:
+    """Generate one batch with record-level resume, and write its calls to the ledger.
+
+    Records an earlier, incomplete run of this batch made are reused (`fresh` forgets them); if
+    backends leave records unmade now, the made ones are kept under the batch's content key, so
+    its rerun makes exactly the missing records. The caller decides what an incomplete batch
+    means (the Prefect task raises `BatchIncomplete` so that it is not cached as completed).
+    """
+    key = plan.cache_key(spec, shape)
+    if fresh:
+        await asyncio.to_thread(resume.forget, key)
+    earlier = await asyncio.to_thread(resume.kept, key)
+    result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier)
+    await asyncio.to_thread(  # off the event loop, so parallel batches keep their requests flowing
+        record_calls,
+        [(m.stage, c) for o in result.made_now for m, c in _stage_calls(o)],
+        run_id=run_id or f"local-{plan.index}",
+        workflow=spec.name,
+        version=spec.version,
+    )
+    if result.not_made:
+        await asyncio.to_thread(resume.keep, key, [o for o in result.outcomes if o.failure is not FailureKind.backend])
+    elif earlier:
+        await asyncio.to_thread(resume.forget, key)
+    return result
+
+
+def _stage_calls(outcome: RecordOutcome):
+    """Pair each call with the stage that made it (stages record their call counts in order)."""
+    calls = iter(outcome.calls)
+    for metrics in outcome.stages:
+        for _ in range(metrics.calls):
+            call = next(calls, None)
+            if call is not None:
+                yield metrics, call
 
 
 async def _record(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
-from apprentice.config import PoolConfig, load_pool_config, load_settings
+from apprentice.config import PoolConfig, load_pool_config
+from apprentice.run import open_pool
 
 _POOLS: dict[tuple[int, str | None], BackendPool] = {}
 
@@ -21,9 +21,7 @@ def pool_for(backends_file: str | None = None) -> BackendPool:
     loop = asyncio.get_running_loop()
     key = (id(loop), backends_file)
     if key not in _POOLS:
-        config, settings = pool_config(backends_file), load_settings()
-        ensure_embedded(config.backends, settings)
-        _POOLS[key] = BackendPool(config, supervisor=EmbeddedSupervisor(settings))
+        _POOLS[key] = open_pool(backends_file)
     return _POOLS[key]
 
 

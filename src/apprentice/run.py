@@ -1,0 +1,302 @@
+"""A dataset run as one library call: `generate(shape, n=...)` → `DatasetSummary`.
+
+It resolves the shape and the spec, asks the version registry which version serves, checks the
+run fits, draws the statistics path's numbers and the field plan's given values, runs the batches
+with bounded parallelism, serves `$cache` variants, writes the outputs and says why a short run
+failed (`RunIncomplete`). Everything Prefect adds — cached batch tasks, hooks, artifacts, the
+apprenticeship task, events — comes in through three seams: `run_batch`, `publish`, `monitor`.
+Without them a batch is `dataset.make_batch` on one backend pool shared by the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple, ParamSpec, TypeVar
+
+from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
+from apprentice.backends.pool import BackendPool
+from apprentice.config import load_pool_config, load_settings
+from apprentice.dataset import (
+    BatchPlan,
+    BatchResult,
+    DatasetSummary,
+    make_batch,
+    plan_batches,
+    plan_presets,
+    rejects_path,
+    shortfall,
+    summarise,
+    write_outputs,
+)
+from apprentice.errors import RunIncomplete
+from apprentice.evolution.registry import serving
+from apprentice.fieldplan import RecordPlan
+from apprentice.numeric import NumericReport, sample
+from apprentice.preflight import check_fits
+from apprentice.records import RecordOutcome
+from apprentice.shapes.schema import Shape, compile_shape, load_shape
+from apprentice.variants import load_variants, save_variants, serve, variant_key
+from apprentice.workflows import Pattern, WorkflowSpec, default_spec, load_spec, parse_spec
+
+Logger = logging.Logger | logging.LoggerAdapter
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One batch to make: what (spec, shape, plan) and how (the tuning knobs, never in its key)."""
+
+    spec: WorkflowSpec
+    shape: Shape
+    plan: BatchPlan
+    concurrency: int = 4
+    record_attempts: int = 3
+    backends_file: str | None = None
+    fresh: bool = False
+
+
+class BatchRun(NamedTuple):
+    """A finished batch, and whether it was reused from an earlier run rather than made now."""
+
+    result: BatchResult
+    reused: bool = False
+
+
+RunBatch = Callable[[BatchJob], Awaitable[BatchRun]]
+"""Makes one batch. The Prefect flow passes one that runs its cached batch task."""
+Publish = Callable[[DatasetSummary, list[BatchResult]], Awaitable[None]]
+"""Shows a finished run somewhere (the flow publishes Prefect artifacts)."""
+Monitor = Callable[[WorkflowSpec, DatasetSummary, list[BatchResult], dict[str, str]], Awaitable[Any]]
+"""Feeds a freshly made run to its version's apprenticeship; gets the run's shape/spec references."""
+
+
+class RunProgress:
+    """What the current dataset run has finished, for a caller that is interrupted mid-run."""
+
+    batches = done = records = 0
+
+    @classmethod
+    def reset(cls, batches: int) -> None:
+        cls.batches, cls.done, cls.records = batches, 0, 0
+
+    @classmethod
+    def finished(cls, result: BatchResult) -> None:
+        cls.done += not result.not_made
+        cls.records += sum(o.valid for o in result.outcomes)
+
+
+def resolve_shape(shape: str | Path | dict | Shape) -> Shape:
+    if isinstance(shape, Shape):
+        return shape
+    if isinstance(shape, (str, Path)):
+        return load_shape(shape)
+    return compile_shape(shape)
+
+
+def workflow_name(shape: Any) -> str:
+    """The default workflow name for a shape: its file's stem, or `inline`."""
+    return Path(shape).stem.removesuffix(".schema") if isinstance(shape, (str, Path)) else "inline"
+
+
+def resolve_spec(spec: str | Path | dict | WorkflowSpec | None, *, fallback_name: str) -> WorkflowSpec:
+    if spec is None:
+        return default_spec(fallback_name)
+    if isinstance(spec, (str, Path)):
+        return load_spec(spec)
+    return parse_spec(spec)
+
+
+def open_pool(backends_file: str | None = None) -> BackendPool:
+    """A backend pool for the backend file (default: settings); starts the embedded local server
+    if the file needs it and it is down."""
+    config, settings = load_pool_config(backends_file), load_settings()
+    ensure_embedded(config.backends, settings)
+    return BackendPool(config, supervisor=EmbeddedSupervisor(settings))
+
+
+@dataclass
+class _Run:
+    """A run once resolved: the serving version, the shape, where it writes, and what was drawn
+    for it before any batch."""
+
+    workflow: WorkflowSpec
+    shape: Shape
+    n: int
+    seed: int
+    out: Path
+    batch_size: int
+    parallel_batches: int
+    numeric: NumericReport | None
+    field_plan: RecordPlan | None
+    presets: list[dict[str, Any]] | None
+    log: Logger
+    generated: int = 0
+    """Records a model made in this run (not reused from an earlier run or `$cache`)."""
+
+
+async def _resolve(shape: str | Path | dict | Shape, spec: Any, n: int, seed: int, out: str | Path | None, backends_file: str | None, log: Logger) -> _Run:
+    compiled = resolve_shape(shape)
+    asked = resolve_spec(spec, fallback_name=workflow_name(shape))
+    workflow = await asyncio.to_thread(serving, asked, str(seed))
+    if workflow.key != asked.key:
+        log.info("the registry serves %s for %s (promoted or canary)", workflow.key, asked.key)
+    await asyncio.to_thread(check_fits, workflow, compiled, load_pool_config(backends_file), load_settings())
+    out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
+    numeric = presets = None
+    if workflow.pattern is Pattern.statistics and workflow.statistics is not None:
+        presets, numeric = sample(workflow.statistics, n, seed)
+        log.info("statistics path: %d rows drawn, verification %s", n, "passed" if numeric.passed else "FAILED")
+    field_plan, presets = plan_presets(workflow, compiled, n, seed, presets)
+    if field_plan is not None:
+        log.info("field plan: %s", ", ".join(f"{f.name}={f.source.value}" for f in field_plan.fields))
+    return _Run(workflow, compiled, n, seed, out_path, 0, 0, numeric, field_plan, presets, log)
+
+
+async def _run_batches(run: _Run, count: int, run_seed: int, make: Callable[[BatchPlan], Awaitable[BatchRun]]) -> tuple[list[BatchResult], int]:
+    """`count` records in batches, at most `parallel_batches` at a time; and how many were reused."""
+    plans = plan_batches(count, run.batch_size, run_seed, run.presets if count == run.n else None)
+    run.log.info("generating %d records for %s in %d batches", count, run.workflow.key, len(plans))
+    limit = asyncio.Semaphore(max(1, run.parallel_batches))
+    RunProgress.reset(len(plans))
+    reused = 0
+
+    async def one(plan: BatchPlan) -> BatchResult:
+        nonlocal reused
+        async with limit:
+            result, was_reused = await make(plan)
+        reused += was_reused
+        run.generated += 0 if was_reused else plan.count
+        RunProgress.finished(result)
+        return result
+
+    return list(await asyncio.gather(*(one(p) for p in plans))), reused
+
+
+async def _serve_variants(run: _Run, make: Callable[[BatchPlan], Awaitable[BatchRun]]) -> tuple[list[BatchResult], list[BatchResult], int]:
+    """Serve `n` records from the shape's `$cache` variants, generating them first if missing."""
+    workflow, shape, n, seed = run.workflow, run.shape, run.n, run.seed
+    key = variant_key(workflow, shape)
+    variants = await asyncio.to_thread(load_variants, key)
+    made: list[BatchResult] = []
+    reused = 0
+    if len(variants) < shape.cache_variants:
+        made, reused = await _run_batches(run, shape.cache_variants, 0, make)
+        if any(b.not_made for b in made):  # an outage: store no variants, report what was not made
+            return made, made, reused
+        variants = [o.record for b in made for o in sorted(b.outcomes, key=lambda o: o.index) if o.valid]
+        await asyncio.to_thread(save_variants, key, workflow.name, variants)
+    outcomes = [
+        RecordOutcome(index=i, record=r, valid=True, meta={"variant": (seed + i) % max(1, len(variants))})
+        for i, r in enumerate(serve(variants, n, seed))
+    ]
+    served = BatchResult(workflow=workflow.name, version=workflow.version, plan=BatchPlan(index=0, start=0, count=n, seed=seed, total=n), outcomes=outcomes)
+    return [served], made, reused
+
+
+def _cost_of_variants(summary: DatasetSummary, run: _Run, made: list[BatchResult]) -> None:
+    """Served variants cost nothing; the variants made in this run are its cost."""
+    spent = summarise(run.workflow, run.shape.cache_variants, made)
+    summary.per_backend, summary.input_tokens, summary.output_tokens, summary.cost_usd = spent.per_backend, spent.input_tokens, spent.output_tokens, spent.cost_usd
+    summary.quality, summary.seconds_per_record = spent.quality, spent.seconds_per_record
+
+
+async def generate_async(
+    shape: str | Path | dict[str, Any] | Shape,
+    *,
+    n: int = 10,
+    spec: str | Path | dict[str, Any] | WorkflowSpec | None = None,
+    out: str | Path | None = None,
+    batch_size: int = 10,
+    concurrency: int = 4,
+    parallel_batches: int = 2,
+    record_attempts: int = 3,
+    seed: int = 0,
+    backends_file: str | None = None,
+    fresh: bool = False,
+    pool: BackendPool | None = None,
+    run_batch: RunBatch | None = None,
+    publish: Publish | None = None,
+    monitor: Monitor | None = None,
+    logger: Logger | None = None,
+) -> DatasetSummary:
+    """Generate `n` records valid for `shape` (a file path, an inline example or JSON Schema, or
+    a compiled `Shape`) and write them to `out` (JSONL; default under the apprentice home), the
+    rejects with reasons and every record's meta row (with the version that made it) beside it.
+
+    `spec` is a workflow spec (path, inline or parsed; default: generate then validate); once
+    evolution has promoted a version of its workflow, the registry's live version (or a canary,
+    by its traffic share and the seed) serves instead. A record that fails is regenerated afresh
+    up to `record_attempts` times before it is rejected. Records a batch could not make because
+    backends failed are kept, so a rerun makes only those; `fresh` forgets them.
+
+    `pool` (default: one built from `backends_file`, closed at the end) serves every batch unless
+    `run_batch` makes batches another way. `monitor` gets a run made wholly now (not reused, not
+    served from `$cache`); `publish` gets every run. A run with records missing because backends
+    failed, or with no valid record, raises `RunIncomplete` after writing what it made.
+    `logger` (default: this module's) hears what the run does.
+    """
+    run = await _resolve(shape, spec, n, seed, out, backends_file, logger or logging.getLogger(__name__))
+    run.batch_size, run.parallel_batches = batch_size, parallel_batches
+    own_pool = pool is None and run_batch is None
+    pool = open_pool(backends_file) if own_pool else pool
+
+    async def make(plan: BatchPlan) -> BatchRun:
+        job = BatchJob(run.workflow, run.shape, plan, concurrency, record_attempts, backends_file, fresh)
+        if run_batch is not None:
+            return await run_batch(job)
+        return BatchRun(await make_batch(pool, job.spec, job.shape, plan, concurrency=concurrency, record_attempts=record_attempts, fresh=fresh))
+
+    try:
+        summary, batches = await _produce(run, make, shape, spec, monitor)
+    finally:
+        if own_pool:
+            await pool.aclose()
+    writes = [asyncio.to_thread(write_outputs, batches, run.out, run.numeric)] + ([publish(summary, batches)] if publish else [])
+    written, _ = (await asyncio.gather(*writes))[0]
+    run.log.info("wrote %d valid records to %s (%d invalid, %d not made)", summary.records, written, summary.invalid, summary.not_made)
+    if failure := shortfall(summary):
+        raise RunIncomplete(failure, summary)  # the records made are written
+    return summary
+
+
+async def _produce(run: _Run, make, shape: Any, spec: Any, monitor: Monitor | None) -> tuple[DatasetSummary, list[BatchResult]]:
+    """Run the batches (or serve `$cache` variants), summarise them and monitor a fresh run."""
+    variants = bool(run.shape.cache_variants)
+    if variants:
+        batches, made, reused = await _serve_variants(run, make)
+    else:
+        (batches, reused), made = await _run_batches(run, run.n, run.seed, make), []
+    summary = summarise(run.workflow, run.n, batches, run.shape.json_schema)
+    summary.field_plan = run.field_plan.table() if run.field_plan else None
+    fresh_run = not variants and reused < len(batches) and not summary.not_made
+    if monitor is not None and fresh_run and run.n:
+        source = {k: str(v) for k, v in (("shape", shape), ("spec", spec)) if isinstance(v, (str, Path))}
+        step = await monitor(run.workflow, summary, batches, source)
+        if step is not None:
+            run.log.info("apprenticeship of %s: %s → %s (%d judge calls)", run.workflow.key, step.previous.value, step.state.value, step.judge_calls)
+    if variants:
+        _cost_of_variants(summary, run, made)
+    summary.from_cache, summary.generated = (run.n if variants else 0), run.generated
+    summary.out, summary.batches_reused, summary.numeric = str(run.out.resolve()), reused, run.numeric
+    summary.rejects = str(rejects_path(run.out)) if summary.invalid else None
+    return summary, batches
+
+
+def _blocking(function: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+    """The coroutine function as a plain one, same signature, for code without an event loop."""
+
+    @functools.wraps(function)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return asyncio.run(function(*args, **kwargs))
+
+    return call
+
+
+generate = _blocking(generate_async)
+generate.__name__ = generate.__qualname__ = "generate"

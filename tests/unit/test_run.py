@@ -1,0 +1,129 @@
+"""`apprentice.generate`: a whole dataset run as a plain library call, no Prefect — records in index
+order, meta rows naming the version, rejects beside them, `RunIncomplete` on a shortfall whose
+rerun makes only what is missing, `$cache` variants, and the seams the Prefect flow plugs into."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+import apprentice
+from apprentice.backends.pool import BackendPool
+from apprentice.errors import RunIncomplete
+from apprentice.run import BatchRun, generate_async
+
+from .fakes import Script, chat_reply, pool_config, transports
+
+SHAPE = {"city": "string", "population": 0}
+SPEC = {"name": "towns", "version": "2", "sampling": False, "realism_checks": False, "stages": [{"name": "draft", "role": "generate", "corrections": 1}]}
+
+
+def record_number(request: httpx.Request) -> int | None:
+    """The record a generation prompt asks for (`Create record number N`), None for a correction."""
+    found = re.search(r"record number (\d+)", request.content.decode())
+    return int(found.group(1)) - 1 if found else None
+
+
+def towns(*, rejected: frozenset[int] = frozenset(), down: frozenset[int] = frozenset()):
+    """A fake model that answers by record: a valid town, a record that stays invalid after
+    corrections (`rejected`), or a refused connection (`down`)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        index = record_number(request)
+        if index in down:
+            raise httpx.ConnectError("refused")
+        if index is None or index in rejected:
+            return chat_reply(json.dumps({"town": "?"}))
+        return chat_reply(json.dumps({"city": f"Town {index}", "population": 1000 + index}))
+
+    return Script(answer)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def pool_of(script: Script) -> BackendPool:
+    config = pool_config({"name": "local"}, attempts=1, failure_threshold=1000)
+    return BackendPool(config, transport_factory=transports({"local": script}), sleep=_no_sleep)
+
+
+def lines(path) -> list:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_public_names_are_pinned_and_importing_them_loads_no_prefect():
+    assert apprentice.__all__ == ["ApprenticeError", "DatasetSummary", "RunIncomplete", "__version__", "generate", "generate_async"]
+    assert all(getattr(apprentice, name) is not None for name in apprentice.__all__)
+    probe = "import sys, apprentice; apprentice.generate; print('prefect' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+async def test_a_run_writes_valid_records_in_index_order_with_meta_rows_and_rejects_beside_them(tmp_path):
+    out = tmp_path / "towns.jsonl"
+    script = towns(rejected=frozenset({2, 5}))
+    summary = await generate_async(SHAPE, n=7, spec=SPEC, out=out, batch_size=3, concurrency=3, pool=pool_of(script), seed=11)
+    assert (summary.records, summary.invalid, summary.not_made, summary.generated) == (5, 2, 0, 7)
+    assert [r["city"] for r in lines(out)] == [f"Town {i}" for i in (0, 1, 3, 4, 6)]
+    meta = lines(out.with_suffix(".meta.jsonl"))
+    assert [(m["index"], m["valid"], m["version"]) for m in meta] == [(i, i not in (2, 5), "towns@2") for i in range(7)]
+    rejects = lines(out.with_suffix(".rejects.jsonl"))
+    assert [r["index"] for r in rejects] == [2, 5] and all(r["reason"] for r in rejects)
+    assert summary.rejects == str(out.with_suffix(".rejects.jsonl")) and summary.out == str(out.resolve())
+
+
+async def test_a_run_backends_left_short_fails_after_writing_and_its_rerun_makes_only_what_is_missing(tmp_path):
+    out = tmp_path / "towns.jsonl"
+    with pytest.raises(RunIncomplete, match="made 5 of 6 records; 1 were not made because backends failed") as failed:
+        await generate_async(SHAPE, n=6, spec=SPEC, out=out, batch_size=3, pool=pool_of(towns(down=frozenset({4}))), seed=12)
+    assert failed.value.summary.not_made == 1 and len(lines(out)) == 5
+    assert lines(out.with_suffix(".meta.jsonl"))[4]["not_made"]
+    healed = towns()
+    summary = await generate_async(SHAPE, n=6, spec=SPEC, out=out, batch_size=3, pool=pool_of(healed), seed=12)
+    assert summary.records == 6 and [r["city"] for r in lines(out)] == [f"Town {i}" for i in range(6)]
+    asked = sorted(record_number(httpx.Request("POST", "http://x", content=json.dumps(r))) for r in healed.requests)
+    assert asked == [0, 1, 2, 4], "the incomplete batch's made records are kept; only record 4 is asked for again"
+
+
+async def test_cache_variants_are_made_once_then_served_without_a_model_call(tmp_path):
+    shape = {"$cache": 3, **SHAPE}
+    first = towns()
+    summary = await generate_async(shape, n=8, spec=SPEC, out=tmp_path / "a.jsonl", pool=pool_of(first), seed=1)
+    assert (summary.records, summary.from_cache, len(first.requests)) == (8, 8, 3)
+    again = towns()
+    served = await generate_async(shape, n=5, spec=SPEC, out=tmp_path / "b.jsonl", pool=pool_of(again), seed=2)
+    assert (served.records, served.cost_usd, len(again.requests)) == (5, 0.0, 0)
+    assert {r["city"] for r in lines(tmp_path / "b.jsonl")} <= {f"Town {i}" for i in range(3)}
+
+
+async def test_the_flow_seams_make_batches_publish_and_monitor_a_fresh_run(tmp_path):
+    pool, made, published, monitored = pool_of(towns()), [], [], []
+
+    async def run_batch(job):
+        from apprentice.dataset import make_batch
+
+        made.append(job.plan.index)
+        return BatchRun(await make_batch(pool, job.spec, job.shape, job.plan), reused=job.plan.index == 0)
+
+    async def publish(summary, batches):
+        published.append((summary.records, len(batches)))
+
+    async def monitor(workflow, summary, batches, source):
+        monitored.append((workflow.key, summary.records, source))
+
+    shape_file = tmp_path / "towns.json"
+    shape_file.write_text(json.dumps(SHAPE))
+    summary = await generate_async(str(shape_file), n=4, spec=SPEC, out=tmp_path / "o.jsonl", batch_size=2, run_batch=run_batch, publish=publish, monitor=monitor)
+    assert sorted(made) == [0, 1] and summary.batches_reused == 1 and summary.generated == 2
+    assert published == [(4, 2)]
+    assert monitored == [("towns@2", 4, {"shape": str(shape_file)})]
+
+
+def test_the_blocking_twin_runs_the_same_call(tmp_path):
+    summary = apprentice.generate(SHAPE, n=2, spec=SPEC, out=tmp_path / "o.jsonl", pool=pool_of(towns()))
+    assert isinstance(summary, apprentice.DatasetSummary) and summary.records == 2
