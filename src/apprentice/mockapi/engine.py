@@ -9,6 +9,7 @@ rows are written after the answer, off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -150,7 +151,7 @@ class MockEngine:
         if (ref := outside_ref(document)) is not None:
             raise BadMockRequest(f"bad shape: $ref {json.dumps(ref)[:200]} points outside the shape; only #/... references are followed")
         try:
-            shape = compile_shape(document)
+            shape = compiled(json.dumps(document))  # key order is the answer's field order
         except ShapeError as exc:
             raise BadMockRequest(f"bad shape: {exc}") from None
         spec = request_spec(self.pool, request.path, request.workflow, request.backend, self.workflows_dir)
@@ -237,6 +238,13 @@ def _items(plan: BatchPlan) -> list[BatchPlan]:
         plan.model_copy(update={"start": i, "count": 1, "presets": [plan.presets[i]] if plan.presets else None})
         for i in range(plan.count)
     ]
+
+
+@functools.lru_cache(maxsize=256)
+def compiled(document: str) -> Shape:
+    """A shape compiled once per distinct document: checking a schema against its metaschema
+    costs more than a whole `$cache` hit may take."""
+    return compile_shape(json.loads(document))
 
 
 def outside_ref(node: Any) -> Any:
