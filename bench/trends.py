@@ -2,7 +2,7 @@
 
 Builds a store with V workflow versions × D days × E executions a day (flow-level execution rows,
 bulk-inserted into SQLite), then runs what the `daily-trends` flow runs: the SQL daily aggregation
-(`orchestration.trends.daily_series`) and `trends.analyse` for every version and metric. A fifth
+(`trends.daily_series`) and `trends.analyse` for every version and metric. A fifth
 of the versions carry a real latency trend (+2%/day); the rest are flat with autocorrelated
 day-to-day noise. Side by side on the same series: the gated, pre-whitened test (ours) against
 plain Mann–Kendall and plain OLS significance (α = 0.05, bad direction only).
@@ -49,7 +49,7 @@ def populate(versions: int, days: int, per_day: int, seed: int = 0) -> set[str]:
                 cost = 0.001 * rng.lognormal(0, 0.2, per_day)
                 rows = [
                     {"run_id": f"{name}-{d}-{i}", "kind": "flow", "at": at, "workflow": name, "version": "1.0.0", "state": "Completed",
-                     "latency_s": float(latency[i]), "validity": float(validity[i]), "cost_usd": float(cost[i]), "input_tokens": 500, "output_tokens": 300}
+                     "latency_s": float(latency[i]), "validity": float(validity[i]), "cost_usd": float(cost[i]), "input_tokens": 500, "output_tokens": 300, "records": 20}
                     for i in range(per_day)
                 ]  # fmt: skip
                 conn.execute(insert(ExecutionRecord), rows)
@@ -78,7 +78,7 @@ def main() -> None:
     versions, days, per_day = (20, 30, 100) if args.quick else (args.versions, args.days, args.per_day)
     os.environ["APPRENTICE_HOME"] = tempfile.mkdtemp(prefix="apprentice-trends-")
 
-    from apprentice.orchestration.trends import daily_series
+    from apprentice.trends import daily_series
     from apprentice.trends import analyse
 
     started = time.perf_counter()

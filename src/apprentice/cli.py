@@ -305,7 +305,7 @@ def backends(file: Annotated[Path | None, typer.Option(help="backend file")] = N
 @one_line_errors
 def status(workflow: Annotated[str | None, typer.Argument(help="only this workflow")] = None) -> None:
     """Workflow versions: apprenticeship state, executions, graduation, last drift, monitoring cost."""
-    from apprentice.orchestration.monitoring import judge_rows, status_rows
+    from apprentice.monitor.status import judge_rows, status_rows
 
     rows = [r for r in status_rows() if workflow is None or r["workflow"].split("@")[0] == workflow]
     table = Table("workflow@version", "state", "executions", "good / refused", "graduation", "good rests on", "judge calls",

@@ -32,8 +32,26 @@ class Tier(StrEnum):
     def rank(self) -> int:
         return _TIER_RANK[self]
 
+    @property
+    def above(self) -> tuple[Tier, ...]:
+        """The tiers above this one, nearest first."""
+        return _ABOVE[self]
 
-_TIER_RANK = {tier: i for i, tier in enumerate(Tier)}  # on every call's failover path: no enum scans
+    @property
+    def below(self) -> tuple[Tier, ...]:
+        """The tiers below this one, nearest first."""
+        return _BELOW[self]
+
+    @property
+    def failover(self) -> tuple[Tier, ...]:
+        """This tier, then up, then down: the order a request for it climbs through the pool."""
+        return (self, *_ABOVE[self], *_BELOW[self])
+
+
+# Tier order is the declaration order above; these are on every call's failover path: no enum scans.
+_TIER_RANK = {tier: i for i, tier in enumerate(Tier)}
+_ABOVE = {tier: tuple(Tier)[i + 1 :] for i, tier in enumerate(Tier)}
+_BELOW = {tier: tuple(reversed(tuple(Tier)[:i])) for i, tier in enumerate(Tier)}
 
 
 StructuredOutput = Literal["json_schema", "llama_cpp", "json_object", "none"]

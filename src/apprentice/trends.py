@@ -11,24 +11,59 @@ Per workflow version and metric, over a window of daily aggregates (default 30 d
 - a warning only when the pre-whitened test is significant, the slope's whole CI is past the
   bound (seed: latency +5%/week, quality −2%/week), and both halves of the window slope the same
   way. Severity grows with how far the projection crosses the bound.
+
+The series come from the store: per workflow version, the daily mean of each metric of
+`monitor/metrics.py` that has a weekly bound and a column in the flow-level execution rows.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections import defaultdict
+from datetime import timedelta
+from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 import statsmodels.api as sm
 from pydantic import BaseModel
 from scipy import stats
+from sqlalchemy import Float, cast, func
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
-from apprentice.monitor.metrics import METRICS
+from apprentice.monitor.metrics import METRICS, Direction
+from apprentice.store import ExecutionRecord, session, write
+from apprentice.store.models import TrendWarning, utcnow
 
 # Bound per metric: the weekly relative change that matters, and which way is bad.
-BOUNDS: dict[str, tuple[float, Literal["up", "down"]]] = {
-    m.name: (m.weekly_bound, m.bad) for m in METRICS.values() if m.weekly_bound is not None and m.bad != "both"
+BOUNDS: dict[str, tuple[float, Direction]] = {
+    m.name: (m.weekly_bound, m.bad) for m in METRICS.values() if m.weekly_bound is not None and m.bad != Direction.both
 }
+
+
+def _per_record(total):
+    return cast(total, Float) / func.nullif(ExecutionRecord.records, 0)
+
+
+COLUMNS = {
+    "latency_s": ExecutionRecord.latency_s,
+    "validity": ExecutionRecord.validity,
+    "quality": ExecutionRecord.quality,
+    "realism": ExecutionRecord.realism,
+    "cost_usd": _per_record(ExecutionRecord.cost_usd),
+    "tokens": _per_record(ExecutionRecord.input_tokens + ExecutionRecord.output_tokens),
+}
+"""How a flow-level execution row measures each metric as `monitor/metrics.py` defines it (per
+record: a run's row holds its totals)."""
+TRENDED = tuple(name for name in BOUNDS if name in COLUMNS)
+BARS = "▁▂▃▄▅▆▇█"
+
+
+class Severity(StrEnum):
+    info = "info"
+    warning = "warning"
+    critical = "critical"
 
 
 class TrendResult(BaseModel):
@@ -45,7 +80,7 @@ class TrendResult(BaseModel):
     projection_interval: tuple[float, float]
     horizon_days: int
     warning: bool = False
-    severity: Literal["info", "warning", "critical"] | None = None
+    severity: Severity | None = None
     reason: str = ""
 
 
@@ -92,7 +127,7 @@ def seasonal_strength(x: np.ndarray, period: int = 7) -> tuple[float, np.ndarray
 def analyse(metric: str, daily: list[float] | np.ndarray, *, alpha: float = 0.05, horizon: int = 30) -> TrendResult:
     """Test one metric's daily series for a trend that matters (see the module docstring)."""
     x = np.asarray(daily, dtype=float)
-    bound, bad = BOUNDS.get(metric, (0.05, "up"))
+    bound, bad = BOUNDS.get(metric, (0.05, Direction.up))
     strength, seasonal = seasonal_strength(x)
     y = x - seasonal if strength > 0.6 else x
     t = np.arange(len(y), dtype=float)
@@ -108,17 +143,88 @@ def analyse(metric: str, daily: list[float] | np.ndarray, *, alpha: float = 0.05
         projection=float(pred["mean"].iloc[0]), projection_interval=(float(pred["obs_ci_lower"].iloc[0]), float(pred["obs_ci_upper"].iloc[0])),
         horizon_days=horizon,
     )  # fmt: skip
-    sign = 1 if bad == "up" else -1
-    ci_past_bound = sign * 7 * (low if bad == "up" else high) / abs(level) > bound
+    sign = 1 if bad == Direction.up else -1
+    ci_past_bound = sign * 7 * (low if bad == Direction.up else high) / abs(level) > bound
     half = len(y) // 2
     halves = [stats.theilslopes(part, np.arange(len(part)))[0] for part in (y[:half], y[half:])] if half >= 5 else [slope]
     persistent = all(sign * h > 0 for h in halves)
     if result.mk_p < alpha and ci_past_bound and persistent:
         crossing = sign * (result.projection - level) / abs(level) / (bound * horizon / 7)
         result.warning = True
-        result.severity = "critical" if crossing > 3 else "warning" if crossing > 1.5 else "info"
+        result.severity = Severity.critical if crossing > 3 else Severity.warning if crossing > 1.5 else Severity.info
         result.reason = (
             f"{metric} moves {result.relative_per_week:+.1%}/week (bound {sign * bound:+.0%}/week, p={result.mk_p:.3g}); "
             f"projected {result.projection:.4g} in {horizon} days (95% PI {result.projection_interval[0]:.4g}–{result.projection_interval[1]:.4g})"
         )
     return result
+
+
+class SeriesTrend(NamedTuple):
+    """One workflow version's metric: its daily means and what the trend test found."""
+
+    workflow: str
+    version: str
+    daily: list[float]
+    result: TrendResult
+
+
+def daily_series(window_days: int, engine: Engine | None = None) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """{(workflow, version): {metric: [daily mean, oldest first]}} from flow-level executions that
+    generated something (a run wholly reused or served from `$cache` says nothing of the workflow)."""
+    since = utcnow() - timedelta(days=window_days)
+    day = func.date(ExecutionRecord.at)
+    query = (
+        select(ExecutionRecord.workflow, ExecutionRecord.version, day, *(func.avg(COLUMNS[m]) for m in TRENDED))
+        .where(ExecutionRecord.kind == "flow", ExecutionRecord.state != "Cached", ExecutionRecord.at >= since)
+        .group_by(ExecutionRecord.workflow, ExecutionRecord.version, day)
+        .order_by(day)
+    )
+    series: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    with session(engine) as s:
+        for workflow, version, _day, *values in s.exec(query).all():
+            for metric, value in zip(TRENDED, values, strict=True):
+                if value is not None:  # a day whose runs did not measure it (e.g. served from `$cache`)
+                    series[(workflow, version)][metric].append(float(value))
+    return series
+
+
+def analyse_store(window_days: int = 30, horizon_days: int = 30, min_days: int = 10, engine: Engine | None = None) -> list[SeriesTrend]:
+    """One trend test per workflow version and metric with at least `min_days` days of data."""
+    return [
+        SeriesTrend(workflow, version, values, analyse(metric, values, horizon=horizon_days))
+        for (workflow, version), metrics in daily_series(window_days, engine).items()
+        for metric, values in metrics.items()
+        if len(values) >= min_days
+    ]
+
+
+def save_warnings(trends: list[SeriesTrend], engine: Engine | None = None) -> list[SeriesTrend]:
+    """Store the trends that warn (table `trend_warnings`); returns them."""
+    warned = [t for t in trends if t.result.warning]
+
+    def store(s) -> None:
+        for workflow, version, _, r in warned:
+            s.add(TrendWarning(workflow=workflow, version=version, metric=r.metric, severity=(r.severity or Severity.info).value,
+                               relative_per_week=r.relative_per_week, projection=r.projection, horizon_days=r.horizon_days, reason=r.reason))  # fmt: skip
+
+    if warned:
+        write(store, engine)
+    return warned
+
+
+def trends_markdown(trends: list[SeriesTrend], window_days: int, horizon_days: int) -> str:
+    """A table of every series tested: its days as a sparkline, slope, p, projection, warning."""
+    warnings = sum(t.result.warning for t in trends)
+    lines = [f"# Trends over {window_days} days: {warnings} warning(s) in {len(trends)} series", "",
+             f"| workflow@version | metric | daily | %/week (95% CI) | p (pre-whitened MK) | seasonal | projection +{horizon_days}d | warning |",
+             "|---|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for workflow, version, values, r in trends:
+        ci = tuple(c / abs(r.level) for c in r.slope_ci_per_week)
+        lines.append(f"| {workflow}@{version} | {r.metric} | {sparkline(values)} | {r.relative_per_week:+.1%} ({ci[0]:+.1%}…{ci[1]:+.1%}) | "
+                     f"{r.mk_p:.3g} | {r.seasonal_strength:.2f} | {r.projection:.4g} | {r.severity or ''} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def sparkline(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return "".join(BARS[int((v - low) / (high - low) * (len(BARS) - 1))] if high > low else BARS[0] for v in values)

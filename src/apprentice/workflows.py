@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from apprentice.fieldplan import FieldOverride
 from apprentice.config import Tier
 from apprentice.errors import ConfigError
+from apprentice.monitor.options import MonitoringOptions, take_legacy_options
 from apprentice.rules import Rule
 from apprentice.numeric import NumericSpec
 from apprentice.seeddata import SeedData
@@ -102,7 +103,14 @@ class WorkflowSpec(BaseModel):
     fields: dict[str, FieldOverride] = Field(default_factory=dict, description="per-field overrides of the field plan, e.g. {email: {source: derived, from: name}}")
     seed_data: SeedData | None = Field(None, description="a CSV/JSONL/Parquet file whose rows the records are about, e.g. {path: products.csv, mode: each}")
     record_timeout_s: float = Field(300.0, gt=0, description="seconds one record may take, every attempt and correction included; then it is rejected as timed out, with the stage it reached")
+    monitoring: MonitoringOptions = Field(default_factory=MonitoringOptions, description="apprenticeship, drift, judges and canary settings of this workflow")
     options: dict[str, Any] = Field(default_factory=dict, description="free-form settings for extensions")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_monitoring(cls, data: Any) -> Any:
+        return take_legacy_options(data) if isinstance(data, dict) else data
+
 
     @model_validator(mode="before")
     @classmethod
@@ -149,11 +157,19 @@ class WorkflowSpec(BaseModel):
     @property
     def content_hash(self) -> str:
         """Hash of what changes behaviour (pattern, stages, settings), not of name or version."""
-        body = self.model_dump(mode="json", exclude={"name", "version", "description"})
+        body = self._hashed_body(top=True)
         if body.get("seed_data"):  # where the file lies is not behaviour; its rows are in each batch's key
             body["seed_data"].pop("path")
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def _hashed_body(self, *, top: bool) -> dict[str, Any]:
+        """The spec as hashed. Monitoring options are hashed where the free `options` held them
+        before they were typed, and only where they differ from the defaults, so no hash moved."""
+        body = self.model_dump(mode="json", exclude={"monitoring", "routes", *(("name", "version", "description") if top else ())})
+        body["options"] = {**body["options"], **self.monitoring.model_dump(mode="json", exclude_defaults=True)}
+        body["routes"] = {tier.value: route._hashed_body(top=False) for tier, route in self.routes.items()}
+        return body
 
 
 def default_spec(name: str = "default") -> WorkflowSpec:

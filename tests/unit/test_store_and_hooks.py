@@ -101,7 +101,7 @@ def test_a_hook_that_cannot_read_its_state_does_not_raise():
 def test_execution_rows_carry_a_first_pass_quality_score():
     from apprentice.dataset import BatchPlan, BatchResult
     from apprentice.generation import StageMetrics
-    from apprentice.orchestration.hooks import batch_rows
+    from apprentice.monitor.hooks import batch_rows
     from apprentice.records import RecordOutcome
 
     def outcome(i: int, valid: bool, corrections: int) -> RecordOutcome:
@@ -117,7 +117,7 @@ def test_flow_rows_carry_the_runs_quality_and_time_per_record_for_the_trend_flow
     from apprentice.dataset import BatchPlan, BatchResult, summarise
     from apprentice.generation import StageMetrics
     from apprentice.orchestration.hooks import on_flow_state
-    from apprentice.orchestration.trends import daily_series
+    from apprentice.trends import daily_series
     from apprentice.records import RecordOutcome
     from apprentice.workflows import default_spec
 

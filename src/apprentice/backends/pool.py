@@ -93,15 +93,13 @@ class BackendPool:
         tier = tier or Tier.fast
         enabled = [b for b in self.config.backends if b.enabled and b is not first]
 
-        def by_rank(order: list[Tier]) -> list[BackendConfig]:
+        def by_rank(order: tuple[Tier, ...]) -> list[BackendConfig]:
             out: list[BackendConfig] = []
             for t in order:
                 out.extend(self._weighted_order([b for b in enabled if b.tier == t]))
             return out
 
-        higher = [t for t in Tier if t.rank > tier.rank]
-        lower = [t for t in reversed(Tier) if t.rank < tier.rank]
-        return ([first] if first else []) + by_rank([tier, *higher, *lower])
+        return ([first] if first else []) + by_rank(tier.failover)
 
     def _weighted_order(self, backends: list[BackendConfig]) -> list[BackendConfig]:
         """A weighted random permutation (Efraimidis–Spirakis keys): heavier backends come first more often."""

@@ -3,11 +3,17 @@ difference, a bootstrap CI of the median difference for non-inferiority margins.
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 import numpy as np
 from pydantic import BaseModel
 from scipy import stats
+
+
+class Verdict(StrEnum):
+    better = "better"
+    non_inferior = "non_inferior"
+    worse = "worse"
 
 
 class Comparison(BaseModel):
@@ -17,7 +23,7 @@ class Comparison(BaseModel):
     p_value: float
     diff_ci: tuple[float, float]
     margin: float
-    verdict: Literal["better", "non_inferior", "worse"]
+    verdict: Verdict
 
 
 def compare(metric: str, live: list[float], candidate: list[float], *, higher_is_better: bool, margin: float, seed: int = 0, statistic: str = "median") -> Comparison:
@@ -33,9 +39,9 @@ def compare(metric: str, live: list[float], candidate: list[float], *, higher_is
     sign = 1 if higher_is_better else -1
     worst = low if higher_is_better else high
     if p < 0.05 and sign * (centre(b) - centre(a)) > 0:
-        verdict = "better"
+        verdict = Verdict.better
     elif sign * worst >= -margin:
-        verdict = "non_inferior"
+        verdict = Verdict.non_inferior
     else:
-        verdict = "worse"
+        verdict = Verdict.worse
     return Comparison(metric=metric, live_median=float(centre(a)), candidate_median=float(centre(b)), p_value=p, diff_ci=(low, high), margin=margin, verdict=verdict)

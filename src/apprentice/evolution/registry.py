@@ -7,6 +7,7 @@ only move its status and traffic. Traffic of a workflow's live and canary versio
 from __future__ import annotations
 
 import hashlib
+from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -18,6 +19,17 @@ from apprentice.store.models import AvoidanceRule, VersionRecord
 from apprentice.workflows import WorkflowSpec
 
 
+class VersionStatus(StrEnum):
+    """Where a registered version stands; live and canary versions take traffic."""
+
+    candidate = "candidate"
+    canary = "canary"
+    live = "live"
+    retired = "retired"
+    rejected = "rejected"
+    rolled_back = "rolled_back"
+
+
 def bump(version: str, part: str = "minor") -> str:
     """Next semantic version: `minor` for a mutation, `patch` for a profile-only change."""
     try:
@@ -27,7 +39,7 @@ def bump(version: str, part: str = "minor") -> str:
     return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[part]
 
 
-def register(spec: WorkflowSpec, *, parent: str | None = None, mutation: Mutation | None = None, status: str = "candidate", traffic: float = 0.0, engine: Engine | None = None) -> VersionRecord:
+def register(spec: WorkflowSpec, *, parent: str | None = None, mutation: Mutation | None = None, status: VersionStatus = VersionStatus.candidate, traffic: float = 0.0, engine: Engine | None = None) -> VersionRecord:
     """Record a version (idempotent for the same key and content; a different spec under an
     existing key is refused: versions are immutable)."""
     with session(engine) as s:
@@ -38,7 +50,7 @@ def register(spec: WorkflowSpec, *, parent: str | None = None, mutation: Mutatio
         return existing
     row = VersionRecord(
         key=spec.key, workflow=spec.name, version=spec.version, spec_json=spec.model_dump_json(), content_hash=spec.content_hash,
-        parent=parent, mutation=mutation.signature if mutation else None, reason=mutation.reason if mutation else "", status=status, traffic=traffic,
+        parent=parent, mutation=mutation.signature if mutation else None, reason=mutation.reason if mutation else "", status=VersionStatus(status).value, traffic=traffic,
     )  # fmt: skip
     write(lambda s: s.add(row), engine)
     return row
@@ -50,7 +62,18 @@ def versions(workflow: str, engine: Engine | None = None) -> list[VersionRecord]
 
 
 def live(workflow: str, engine: Engine | None = None) -> VersionRecord | None:
-    return next((v for v in versions(workflow, engine) if v.status == "live"), None)
+    return next((v for v in versions(workflow, engine) if v.status == VersionStatus.live), None)
+
+
+def next_versions(spec: WorkflowSpec, count: int) -> list[str]:
+    """`count` minor versions after `spec`'s that its workflow has not registered yet."""
+    taken = {v.version for v in versions(spec.name)} | {spec.version}
+    out, current = [], spec.version
+    while len(out) < count:
+        current = bump(current)
+        if current not in taken:
+            out.append(current)
+    return out
 
 
 def serving(spec: WorkflowSpec, run_key: str, engine: Engine | None = None) -> WorkflowSpec:
@@ -73,7 +96,7 @@ def serving(spec: WorkflowSpec, run_key: str, engine: Engine | None = None) -> W
     return WorkflowSpec.model_validate_json(routed[-1].spec_json)
 
 
-def set_split(workflow: str, split: dict[str, float], statuses: dict[str, str], engine: Engine | None = None) -> None:
+def set_split(workflow: str, split: dict[str, float], statuses: dict[str, VersionStatus], engine: Engine | None = None) -> None:
     """Set traffic shares (must sum to 1) and statuses of a workflow's versions in one transaction."""
     if abs(sum(split.values()) - 1.0) > 1e-9:
         raise ValueError(f"traffic split must sum to 1, got {split}")
@@ -81,7 +104,7 @@ def set_split(workflow: str, split: dict[str, float], statuses: dict[str, str], 
     def apply(s) -> None:
         for row in s.exec(select(VersionRecord).where(VersionRecord.workflow == workflow)).all():
             row.traffic = split.get(row.key, 0.0)
-            row.status = statuses.get(row.key, row.status)
+            row.status = VersionStatus(statuses.get(row.key, row.status)).value
             s.add(row)
 
     write(apply, engine)

@@ -36,7 +36,8 @@ from apprentice.config import Tier
 from apprentice.monitor.drift import DriftCheck, DriftMonitor
 from apprentice.generation import ask_structured
 from apprentice.monitor.calibration import Reliability, Trial, calibrate
-from apprentice.monitor.judges import SYSTEM, Judgement, JudgeTrust, Verdict, judge_execution
+from apprentice.monitor.judges import SYSTEM, Judgement, JudgeTrust, Verdict, VerdictStatus, judge_execution
+from apprentice.monitor.options import CUSUM_H, CUSUM_K, ESCALATE_BELOW
 from apprentice.monitor.profile import QualityProfile
 from apprentice.store import JudgeReliability, StateTransition, WorkflowState, session, write
 from apprentice.store.models import utcnow
@@ -50,6 +51,10 @@ class State(StrEnum):
     investigating = "investigating"
     evolving = "evolving"
     critical = "critical"
+
+
+HANDED_ON = frozenset({State.evolving, State.critical})
+"""States in which the version is no longer trusted to serve: evolution or a person takes over."""
 
 
 class Action(StrEnum):
@@ -92,7 +97,9 @@ class Observation(BaseModel):
 class ApprenticeshipPolicy(BaseModel):
     graduate_after: int = Field(50, ge=2, description="good executions needed to graduate")
     stability_tolerance: float = Field(0.1, gt=0)
-    escalate_below: tuple[float, float] = (0.95, 0.90)
+    escalate_below: tuple[float, float] = ESCALATE_BELOW
+    cusum_k: float = Field(CUSUM_K, gt=0, description="CUSUM allowance of a new drift detector, in profile sds")
+    cusum_h: float = Field(CUSUM_H, gt=0, description="CUSUM threshold of a new drift detector, in profile sds")
     spot_check: float = Field(0.0, ge=0, le=1, description="share of graduated executions judged anyway")
     calibration_per_run: int = Field(2, ge=0, description="planted-defect trials per judge in an apprentice run")
     calibration_target: int = Field(20, ge=4, description="trials of each kind after which a judge's calibration stops")
@@ -131,10 +138,10 @@ class _Machine:
     judgements: list[Judgement] = field(default_factory=list)
 
     @classmethod
-    def load(cls, obs: Observation, engine: Engine | None) -> _Machine:
+    def load(cls, obs: Observation, policy: ApprenticeshipPolicy, engine: Engine | None) -> _Machine:
         row = load_state(obs.workflow, obs.version, engine)
         profile = QualityProfile.model_validate_json(row.profile_json) if row.profile_json != "{}" else QualityProfile(workflow=obs.workflow, version=obs.version)
-        detector = DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor()
+        detector = DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor(k=policy.cusum_k, h=policy.cusum_h)
         return cls(row=row, profile=profile, detector=detector, recent=json.loads(row.recent_json), reliability=load_reliability(engine))
 
     def trust(self, policy: ApprenticeshipPolicy) -> dict[str, JudgeTrust]:
@@ -152,7 +159,7 @@ async def observe(
     """Feed one execution to its version's state machine; persist and return what happened."""
     policy = policy or ApprenticeshipPolicy()
     rng = rng or random.Random()
-    machine = _Machine.load(obs, engine)
+    machine = _Machine.load(obs, policy, engine)
     state = State(machine.row.state)
     step = Step(state=state, previous=state)
     machine.row.executions += 1
@@ -202,7 +209,7 @@ async def _as_graduated(pool: BackendPool, obs: Observation, policy: Apprentices
         judgement = await judge_execution(pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy))
         machine.judgements.append(judgement)
         step.verdict = judgement.verdict
-        if judgement.verdict.trusted and judgement.verdict.status == "broken" and judgement.verdict.confidence >= policy.escalate_below[1]:
+        if judgement.verdict.trusted and judgement.verdict.status == VerdictStatus.broken and judgement.verdict.confidence >= policy.escalate_below[1]:
             step.move(State.investigating, "spot check: " + "; ".join(judgement.verdict.reasons[:2]))
 
 
@@ -210,7 +217,7 @@ async def _investigate(pool: BackendPool, obs: Observation, machine: _Machine, s
     """Ask for a diagnosis and carry it out (a rebuilt profile learns only clean recent runs)."""
     sudden = bool(step.drift and step.drift.sudden) or obs.error_class is not None
     diagnosis, calls = await investigate(pool, machine.recent, machine.profile, sudden=sudden)
-    machine.judgements.append(Judgement(verdict=Verdict(status="suspicious", confidence=1.0), chain=[], calls=calls))
+    machine.judgements.append(Judgement(verdict=Verdict(status=VerdictStatus.suspicious, confidence=1.0), chain=[], calls=calls))
     step.diagnosis = diagnosis
     if diagnosis.action is Action.UPDATE_PROFILE:
         machine.profile = QualityProfile(workflow=obs.workflow, version=obs.version)
@@ -262,7 +269,7 @@ def learned_as_good(obs: Observation, verdict: Verdict) -> tuple[bool, str]:
     if obs.findings:
         return False, "deterministic defects: " + "; ".join(obs.findings[:3])
     if verdict.trusted:
-        return verdict.status == "normal", f"judged {verdict.status} by {verdict.judge} (reliable, weight {verdict.weight:.2f})"
+        return verdict.status == VerdictStatus.normal, f"judged {verdict.status} by {verdict.judge} (reliable, weight {verdict.weight:.2f})"
     return True, "no defect found by the deterministic checks; no judge is measured as reliable yet, so they alone decide"
 
 
@@ -375,7 +382,7 @@ def mark_failed(workflow: str, version: str, run_id: str, error_class: str, engi
     """From a failure hook (no model calls there): a graduated version goes to investigating at
     once; the next run's monitor step carries out the investigation. Returns True if it moved."""
     row = load_state(workflow, version, engine)
-    if row.state != State.graduated.value:
+    if row.state != State.graduated:
         return False
     row.state, row.last_drift_at, row.last_drift_reason = State.investigating.value, utcnow(), f"the run failed ({error_class})"
     recent = json.loads(row.recent_json) + [{"values": {}, "error_class": error_class}]

@@ -21,7 +21,7 @@ import json
 import random
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
@@ -29,7 +29,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult
 from apprentice.config import Tier
-from apprentice.monitor.judges import JudgeTrust, judge_execution
+from apprentice.monitor.judges import JudgeTrust, Standing, VerdictStatus, judge_execution
 from apprentice.realism import identifier_name
 
 __all__ = ["PlantKind", "Reliability", "Trial", "calibrate", "plant", "plantable", "wilson_interval"]
@@ -177,22 +177,22 @@ class Reliability(BaseModel):
         low, high = confint_proportions_2indep(self.detected, self.planted, self.false_alarms, self.clean, method="newcomb", compare="diff")
         return round(float(low), 4), round(float(high), 4)
 
-    def status(self, target: int) -> Literal["measuring", "reliable", "unreliable"]:
+    def status(self, target: int) -> Standing:
         """reliable: at least `MIN_TRIALS` of each kind and better than chance with 95%
         confidence; unreliable: `target` trials of each kind and still not; measuring: not
         enough trials yet to say either."""
         if min(self.planted, self.clean) >= MIN_TRIALS and self.discrimination_interval[0] > 0:
-            return "reliable"
-        return "unreliable" if min(self.planted, self.clean) >= target else "measuring"
+            return Standing.reliable
+        return Standing.unreliable if min(self.planted, self.clean) >= target else Standing.measuring
 
     def trust(self, target: int) -> JudgeTrust:
         """The judge's standing, and how much its verdict counts: its measured discrimination
         (detection rate − false-alarm rate) when reliable, else 0."""
         status = self.status(target)
-        return JudgeTrust(status, max(0.0, self.detection_rate - self.false_alarm_rate) if status == "reliable" else 0.0)
+        return JudgeTrust(status, max(0.0, self.detection_rate - self.false_alarm_rate) if status is Standing.reliable else 0.0)
 
     def needs_trials(self, target: int) -> bool:
-        return min(self.planted, self.clean) < target and self.status(target) == "measuring"
+        return min(self.planted, self.clean) < target and self.status(target) is Standing.measuring
 
     def summary(self, target: int) -> str:
         d_low, d_high = self.detection_interval
@@ -222,5 +222,5 @@ async def calibrate(
         calls += judgement.calls
         if judgement.calls:  # no backend answered: nothing was measured
             verdict = judgement.verdict
-            done.append(Trial(judge=judgement.calls[-1].backend, planted=kind, flagged=verdict.usable and verdict.status != "normal"))
+            done.append(Trial(judge=judgement.calls[-1].backend, planted=kind, flagged=verdict.usable and verdict.status != VerdictStatus.normal))
     return done, calls

@@ -19,6 +19,7 @@ import math
 from pydantic import BaseModel, Field
 
 from apprentice.monitor.metrics import Direction, direction_of
+from apprentice.monitor.options import CUSUM_H, CUSUM_K
 from apprentice.monitor.profile import QualityProfile
 
 SUDDEN_FLOORS = {"validity": 0.5, "realism": 0.5}
@@ -29,15 +30,15 @@ Z_CAP = 8.0  # one wild execution cannot make an alarm by itself unless it is a 
 class Cusum(BaseModel):
     """Two-sided CUSUM on standardised values; `update` returns True on an alarm."""
 
-    k: float = 0.5
-    h: float = 11.0
+    k: float = CUSUM_K
+    h: float = CUSUM_H
     up: float = 0.0
     down: float = 0.0
 
-    def update(self, z: float, direction: Direction = "both") -> bool:
+    def update(self, z: float, direction: Direction = Direction.both) -> bool:
         z = max(-Z_CAP, min(Z_CAP, z))
-        self.up = max(0.0, self.up + z - self.k) if direction in ("up", "both") else 0.0
-        self.down = max(0.0, self.down - z - self.k) if direction in ("down", "both") else 0.0
+        self.up = max(0.0, self.up + z - self.k) if direction != Direction.down else 0.0
+        self.down = max(0.0, self.down - z - self.k) if direction != Direction.up else 0.0
         return self.up > self.h or self.down > self.h
 
     def reset(self) -> None:
@@ -49,8 +50,8 @@ class SeedScore(BaseModel):
 
     threshold: float = 0.15
 
-    def update(self, z: float, direction: Direction = "both") -> bool:
-        if direction == "up" and z < 0 or direction == "down" and z > 0:
+    def update(self, z: float, direction: Direction = Direction.both) -> bool:
+        if direction == Direction.up and z < 0 or direction == Direction.down and z > 0:
             return False
         return 1.0 / (1.0 + math.exp(-(abs(z) - 3.0))) > self.threshold
 
@@ -71,8 +72,8 @@ class DriftMonitor(BaseModel):
     shrink its sd and raise false alarms — so its estimates sharpen past the first 50 runs."""
 
     cusums: dict[str, Cusum] = Field(default_factory=dict)
-    k: float = 0.5
-    h: float = 11.0
+    k: float = CUSUM_K
+    h: float = CUSUM_H
     floors: dict[str, float] = Field(default_factory=lambda: dict(SUDDEN_FLOORS), description="a rate below its floor is a sudden failure")
 
     def check(self, profile: QualityProfile, values: dict[str, float], *, error_class: str | None = None, learn: bool = True) -> DriftCheck:

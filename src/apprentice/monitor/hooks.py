@@ -1,4 +1,5 @@
-"""The one place Prefect state hooks hand their metrics to.
+"""The one place Prefect state hooks hand their metrics to: which workflow version a run
+belongs to, its execution rows (one per stage of a batch, one per dataset run), and recording.
 
 Hooks may run in another process (a worker reporting a crash), so everything goes to the store,
 keyed by run id: a hook that fires twice writes one row. Recording never raises into the user's
@@ -9,15 +10,110 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
 from apprentice.config import load_settings
+from apprentice.dataset import BatchIncomplete, BatchResult, DatasetSummary
+from apprentice.errors import RunIncomplete
+from apprentice.generation import StageMetrics
+from apprentice.records import first_pass_quality
 from apprentice.store import ExecutionRecord, write
 
 log = logging.getLogger("apprentice.monitor")
+
+
+class WorkflowIdentity(NamedTuple):
+    """Which workflow version a run belongs to."""
+
+    workflow: str
+    version: str
+
+    @classmethod
+    def carried_by(cls, value: Any) -> WorkflowIdentity | None:
+        """The identity a run's outcome carries: a batch's or dataset run's result, or the
+        `BatchIncomplete`/`RunIncomplete` a failed one raised with what it made."""
+        carrier = value.result if isinstance(value, BatchIncomplete) else value.summary if isinstance(value, RunIncomplete) else value
+        if isinstance(carrier, BatchResult | DatasetSummary):
+            return cls(carrier.workflow, carrier.version)
+        return None
+
+    @classmethod
+    def from_run_name(cls, name: str | None) -> WorkflowIdentity | None:
+        """From a batch task run's name, `workflow@version/batch-N`: the last resort, for a
+        batch whose outcome and parameters are both out of reach."""
+        match = _RUN_NAME.match(name or "")
+        return cls(match["workflow"], match["version"]) if match else None
+
+
+_RUN_NAME = re.compile(r"^(?P<workflow>[^@/]+)@(?P<version>[^/]+)/")
+
+
+def batch_rows(run_id: str, state_name: str, identity: tuple[str, str], result: BatchResult | None, error_class: str | None) -> list[ExecutionRecord]:
+    """One execution row per stage of a batch (or one row for a batch without outcomes)."""
+    workflow, version = identity
+    if result is None or not result.outcomes:
+        return [ExecutionRecord(run_id=run_id, kind="task", workflow=workflow, version=version, stage="batch", state=state_name, error_class=error_class)]
+    by_stage: dict[str, list[StageMetrics]] = {}
+    for outcome in result.outcomes:
+        for metrics in outcome.stages:
+            by_stage.setdefault(metrics.stage, []).append(metrics)
+    return [_stage_row(f"{run_id}:{stage}", state_name, WorkflowIdentity(workflow, version), stage, metrics) for stage, metrics in by_stage.items()]
+
+
+def _stage_row(run_id: str, state_name: str, identity: WorkflowIdentity, stage: str, metrics: list[StageMetrics]) -> ExecutionRecord:
+    errors = [m.error_class for m in metrics if m.error_class]
+    return ExecutionRecord(
+        run_id=run_id,
+        kind="task",
+        workflow=identity.workflow,
+        version=identity.version,
+        stage=stage,
+        state=state_name,
+        records=len(metrics),
+        valid_records=sum(m.valid for m in metrics),
+        latency_s=sum(m.latency_s for m in metrics) / len(metrics),
+        input_tokens=sum(m.input_tokens for m in metrics),
+        output_tokens=sum(m.output_tokens for m in metrics),
+        cost_usd=sum(m.cost_usd for m in metrics),
+        attempts=sum(m.attempts for m in metrics),
+        corrections=sum(m.corrections for m in metrics),
+        validity=sum(m.valid for m in metrics) / len(metrics),
+        quality=sum(first_pass_quality(m.valid, m.corrections) for m in metrics) / len(metrics),
+        output_chars=sum(m.output_chars for m in metrics) // len(metrics),
+        error_class=max(set(errors), key=errors.count) if errors else None,
+    )
+
+
+def flow_row(run_id: str, state_name: str, identity: tuple[str, str], summary: DatasetSummary | None, error_class: str | None) -> ExecutionRecord:
+    """The workflow-level execution row of a dataset run. A run that made nothing new (every
+    batch reused, or served from `$cache`) is `Cached`, as Prefect names a result it did not compute."""
+    requested = summary.requested if summary else 0
+    records = summary.records if summary else 0
+    nothing_new = summary is not None and requested and not summary.generated
+    realism = summary.realism if summary is not None and summary.realism is not None and summary.realism.records else None
+    workflow, version = identity
+    return ExecutionRecord(
+        run_id=run_id,
+        kind="flow",
+        workflow=workflow,
+        version=version,
+        state="Cached" if nothing_new else state_name,
+        records=requested,
+        valid_records=records,
+        input_tokens=summary.input_tokens if summary else 0,
+        output_tokens=summary.output_tokens if summary else 0,
+        cost_usd=summary.cost_usd if summary else 0.0,
+        validity=records / requested if requested else 0.0,
+        quality=summary.quality if summary else None,
+        latency_s=(summary.seconds_per_record or 0.0) if summary else 0.0,
+        realism=realism.clean_share if realism is not None else None,
+        error_class=error_class,
+    )
 
 
 class ExecutionEvent(BaseModel):

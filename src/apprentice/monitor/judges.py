@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -24,19 +25,34 @@ from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage
 from apprentice.config import Tier
 from apprentice.generation import ask_structured
+from apprentice.monitor.options import ESCALATE_BELOW
+
+class Standing(StrEnum):
+    """What calibration on planted defects says of a judge backend so far."""
+
+    measuring = "measuring"
+    reliable = "reliable"
+    unreliable = "unreliable"
+
 
 class JudgeTrust(NamedTuple):
-    """A judge backend's standing: measuring, reliable or unreliable, and its verdicts' weight."""
+    """A judge backend's standing and its verdicts' weight."""
 
-    status: Literal["measuring", "reliable", "unreliable"]
+    status: Standing
     weight: float
+
+
+class VerdictStatus(StrEnum):
+    normal = "normal"
+    suspicious = "suspicious"
+    broken = "broken"
 
 
 SYSTEM = "You monitor a data-generation workflow. Answer with one JSON object and nothing else."
 
 
 class Verdict(BaseModel):
-    status: Literal["normal", "suspicious", "broken"]
+    status: VerdictStatus
     confidence: float = Field(ge=0, le=1)
     reasons: list[str] = Field(default_factory=list)
     tier: Tier | None = None
@@ -49,7 +65,7 @@ class Verdict(BaseModel):
 VERDICT_SCHEMA = {
     "type": "object",
     "properties": {
-        "status": {"enum": ["normal", "suspicious", "broken"]},
+        "status": {"enum": [s.value for s in VerdictStatus]},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "reasons": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
     },
@@ -69,7 +85,7 @@ async def judge_execution(
     pool: BackendPool,
     evidence: dict[str, Any],
     *,
-    escalate_below: tuple[float, float] = (0.95, 0.90),
+    escalate_below: tuple[float, float] = ESCALATE_BELOW,
     tiers: tuple[Tier, ...] = tuple(Tier),
     trust: Mapping[str, JudgeTrust] | None = None,
 ) -> Judgement:
@@ -81,13 +97,13 @@ async def judge_execution(
         verdict, call = await ask_structured(pool, verdict_messages(evidence), VERDICT_SCHEMA, Verdict, tier=tier, max_tokens=200)
         if call is not None:
             calls.append(call)
-        verdict = verdict or Verdict(status="suspicious", confidence=0.0, reasons=["the judge's answer was unusable"], usable=False)
+        verdict = verdict or Verdict(status=VerdictStatus.suspicious, confidence=0.0, reasons=["the judge's answer was unusable"], usable=False)
         verdict.tier, verdict.judge = tier, call.backend if call else None
-        standing = (trust or {}).get(verdict.judge or "", JudgeTrust("measuring", 0.0))
-        verdict.trusted = verdict.usable and standing.status == "reliable"
+        standing = (trust or {}).get(verdict.judge or "", JudgeTrust(Standing.measuring, 0.0))
+        verdict.trusted = verdict.usable and standing.status == Standing.reliable
         verdict.weight = standing.weight if verdict.trusted else 0.0
         chain.append(verdict)
-        if level >= len(escalate_below) or (verdict.confidence >= escalate_below[level] and standing.status != "unreliable"):
+        if level >= len(escalate_below) or (verdict.confidence >= escalate_below[level] and standing.status != Standing.unreliable):
             break
     final = max((v for v in chain if v.usable), key=lambda v: (v.trusted, v.weight, v.tier.rank if v.tier else 0), default=chain[-1])
     return Judgement(verdict=final, chain=chain, calls=calls)

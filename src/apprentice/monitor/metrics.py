@@ -7,11 +7,19 @@ pass the schema but repeat their hints or share their emails is as broken as an 
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = ["METRICS", "RATE_SPREAD_FLOOR", "Direction", "Metric", "direction_of", "is_log_scale", "is_rate"]
 
-Direction = Literal["up", "down", "both"]
+
+class Direction(StrEnum):
+    """Which way a metric's change is a degradation."""
+
+    up = "up"
+    down = "down"
+    both = "both"
+
 
 RATE_SPREAD_FLOOR = 0.03
 """The smallest spread a rate is standardised by (3 points). A profile learned from 50 runs that
@@ -34,21 +42,21 @@ class Metric(NamedTuple):
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("latency_s", "up", True, False, 0.05, "mean model and repair seconds per record"),
-    Metric("cost_usd", "up", True, False, 0.05, "cost per record"),
-    Metric("tokens", "up", True, False, 0.05, "input and output tokens per record"),
-    Metric("output_chars", "both", True, False, None, "mean size of a written record"),
-    Metric("validity", "down", False, True, 0.02, "share of requested records written"),
-    Metric("quality", "down", False, True, 0.02, "mean first-pass quality (1 valid at once, 1/(1+k) after k corrections)"),
-    Metric("realism", "down", False, True, 0.02, "share of written records with no realism defect"),
-    Metric("distinct_ids", "down", False, True, 0.02, "lowest distinct-value ratio of an identifying field (email, id, username)"),
-    Metric("near_duplicates", "up", False, True, None, "share of written records whose text nearly repeats another's"),
+    Metric("latency_s", Direction.up, True, False, 0.05, "mean model and repair seconds per record"),
+    Metric("cost_usd", Direction.up, True, False, 0.05, "cost per record"),
+    Metric("tokens", Direction.up, True, False, 0.05, "input and output tokens per record"),
+    Metric("output_chars", Direction.both, True, False, None, "mean size of a written record"),
+    Metric("validity", Direction.down, False, True, 0.02, "share of requested records written"),
+    Metric("quality", Direction.down, False, True, 0.02, "mean first-pass quality (1 valid at once, 1/(1+k) after k corrections)"),
+    Metric("realism", Direction.down, False, True, 0.02, "share of written records with no realism defect"),
+    Metric("distinct_ids", Direction.down, False, True, 0.02, "lowest distinct-value ratio of an identifying field (email, id, username)"),
+    Metric("near_duplicates", Direction.up, False, True, None, "share of written records whose text nearly repeats another's"),
 )}  # fmt: skip
 
 
 def direction_of(name: str) -> Direction:
     metric = METRICS.get(name)
-    return metric.bad if metric else "both"
+    return metric.bad if metric else Direction.both
 
 
 def is_log_scale(name: str) -> bool:

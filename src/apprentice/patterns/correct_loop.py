@@ -21,8 +21,7 @@ from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
 def next_tier(tier: Tier) -> Tier:
-    higher = [t for t in Tier if t.rank > tier.rank]
-    return min(higher, key=lambda t: t.rank) if higher else tier
+    return tier.above[0] if tier.above else tier
 
 
 async def run_correct_loop(

@@ -100,7 +100,7 @@ def choose_tier(complexity: Complexity, routing: RoutingSpec, pool: BackendPool 
     complexity.reasons.append(f"score {complexity.score} → {tier.value}")
     if routing.budget_usd is not None and pool is not None:
         while tier is not Tier.fast and estimated_cost(pool, tier, prompt_chars) > routing.budget_usd:
-            lower = max((t for t in Tier if t.rank < tier.rank), key=lambda t: t.rank)
+            lower = tier.below[0]
             complexity.reasons.append(f"{tier.value} over budget ${routing.budget_usd}/record → {lower.value}")
             tier = lower
     complexity.tier = tier
@@ -110,8 +110,7 @@ def choose_tier(complexity: Complexity, routing: RoutingSpec, pool: BackendPool 
 def estimated_cost(pool: BackendPool, tier: Tier, prompt_chars: int, answer_tokens: int = 400) -> float:
     """Cost of one call where a request for `tier` would land: the cheapest enabled backend of the
     first tier in the pool's failover order that has one (≈ 4 characters per token)."""
-    order = [tier, *sorted((t for t in Tier if t.rank > tier.rank), key=lambda t: t.rank), *sorted((t for t in Tier if t.rank < tier.rank), key=lambda t: -t.rank)]
-    for t in order:
+    for t in tier.failover:
         costs = [b.cost(prompt_chars // 4 + 100, answer_tokens) for b in pool.config.backends if b.enabled and b.tier == t]
         if costs:
             return min(costs)
@@ -122,8 +121,7 @@ def route_for(spec: WorkflowSpec, tier: Tier) -> WorkflowSpec:
     """The sub-workflow for `tier`: its route, else the nearest route below, else above; without
     routes, the spec's stages run sequentially on that tier."""
     if spec.routes:
-        order = sorted(Tier, key=lambda t: (t.rank > tier.rank, abs(t.rank - tier.rank)))
-        return next(spec.routes[t] for t in order if t in spec.routes)
+        return next(spec.routes[t] for t in (tier, *tier.below, *tier.above) if t in spec.routes)
     stages = [s.model_copy(update={"tier": tier, "backend": None}) for s in spec.stages]
     return spec.model_copy(update={"name": f"{spec.name}.{tier.value}", "pattern": Pattern.sequential, "stages": stages})
 

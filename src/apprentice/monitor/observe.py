@@ -1,0 +1,69 @@
+"""What the apprenticeship is fed after a dataset run: the run as an `Observation` (its metrics,
+`monitor/metrics.py`) and the `ApprenticeshipPolicy` its spec's monitoring options make."""
+
+from __future__ import annotations
+
+import json
+
+from apprentice.config import load_settings
+from apprentice.dataset import BatchResult, DatasetSummary
+from apprentice.evolution.registry import versions as registered_versions
+from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, load_state
+from apprentice.workflows import WorkflowSpec
+
+__all__ = ["observation", "policy_for", "proven_parent"]
+
+PROVEN = frozenset({State.graduated, State.investigating, State.evolving})
+"""States of a parent that has served a whole apprenticeship."""
+
+
+def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], run_id: str) -> Observation:
+    """One execution's metrics, per record: latency, validity, first-pass quality, cost, tokens,
+    output size and, where the records were checked, realism; with what the deterministic checks
+    found in the written records."""
+    outcomes = [o for b in batches for o in b.outcomes]
+    records = max(1, len(outcomes))
+    valid = [o for o in outcomes if o.valid]
+    values: dict[str, float] = {
+        "latency_s": summary.seconds_per_record or 0.0,
+        "validity": summary.records / max(1, summary.requested),
+        "cost_usd": summary.cost_usd / records,
+        "tokens": (summary.input_tokens + summary.output_tokens) / records,
+        "quality": summary.quality or 0.0,
+    }
+    if valid:
+        values["output_chars"] = sum(len(json.dumps(o.record)) for o in valid) / len(valid)
+    realism = summary.realism if summary.realism is not None and summary.realism.records else None
+    if realism is not None:
+        values.update(realism.metrics())
+    findings = realism.findings() if realism is not None else []
+    return Observation(workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=[o.record for o in valid[:3]])
+
+
+def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:
+    """The spec's monitoring options over the settings. A version evolved from a proven parent
+    serves a shortened apprenticeship (half the runs, at least 10): it inherits a known-good design."""
+    settings = load_settings()
+    options = spec.monitoring
+    graduate_after = options.graduate_after or settings.graduate_after
+    if proven_parent(spec):
+        graduate_after = max(10, graduate_after // 2)
+    return ApprenticeshipPolicy(
+        graduate_after=graduate_after,
+        spot_check=settings.spot_check if options.spot_check is None else options.spot_check,
+        stability_tolerance=options.stability_tolerance,
+        escalate_below=options.escalate_below,
+        cusum_k=options.cusum_k,
+        cusum_h=options.cusum_h,
+        calibration_per_run=settings.calibration_per_run if options.calibration_per_run is None else options.calibration_per_run,
+        calibration_target=settings.calibration_target,
+    )
+
+
+def proven_parent(spec: WorkflowSpec) -> bool:
+    """Was `spec` registered as evolved from a version that graduated?"""
+    registered = next((v for v in registered_versions(spec.name) if v.key == spec.key), None)
+    if registered is None or not registered.parent:
+        return False
+    parent_name, _, parent_version = registered.parent.partition("@")
+    return State(load_state(parent_name, parent_version).state) in PROVEN
