@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -258,11 +259,12 @@ _DEBRIS_PATTERNS = (
                 r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
     (re.compile(r"`"), "backticks"),
     (re.compile(r"\[\^|\[\*|\[\|"), "markup fragments"),
-    (re.compile(r"\bstart(s|ed|ing)? (the )?texts?\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? with them\b", re.IGNORECASE),
+    (re.compile(r"\bstart(s|ed|ing)? (the )?(texts?|texting|writing)\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? with them\b"
+                r"|\brefer(s|red|ring)? to (him|her|them) as\b", re.IGNORECASE),
      "the prompt's own words"),
     (re.compile(r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b", re.IGNORECASE),
      "talk about the record instead of its content"),
-    (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=", re.IGNORECASE), "a markup tag"),
+    (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=|</[a-z]", re.IGNORECASE), "a markup tag"),
     (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
     (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),
 )
@@ -272,6 +274,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
 _NUMBER_SOUP = re.compile(r"\d+(?:\.\d+){4,}")
 _MACHINE_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b")
+
+
+def _repeated_sentence(text: str) -> str | None:
+    """A sentence of four words or more that the same text says twice, or None."""
+    seen: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        words = re.findall(r"\w+", sentence.casefold())
+        key = " ".join(words)
+        if len(words) >= PROSE_MIN_WORDS and key in seen:
+            return sentence
+        seen.add(key)
+    return None
 
 
 def _balanced(text: str) -> bool:
@@ -345,6 +359,9 @@ def _debris(leaf: _Leaf) -> str | None:
     digits = _NUMBER_SOUP.search(text)
     if digits and len(text.split()) >= 3:  # five or more dot-joined numbers: no version, price, date or address reads so
         return f"contains a run of numbers ({_clip(digits.group())!r})"
+    repeated = _repeated_sentence(text)
+    if repeated:  # "She loves to live life alone. She loves to live life alone."
+        return f"repeats a sentence ({_clip(repeated)!r})"
     stamp = _MACHINE_TIME.search(text)
     if stamp and len(text.split()) >= 3:  # a bio that copies the record's `signed_up_at`: people write dates, not clocks
         return f"contains a machine timestamp ({_clip(stamp.group())!r})"
@@ -451,7 +468,18 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
 
 
 _AGE_FIELDS = ("age", "age_years")
-_STATED_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged (\d{1,3})\b|\bage of (\d{1,3})\b", re.IGNORECASE)
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+          "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_AGE_WORDS = {word: n for n, word in enumerate(_UNITS, 1)} | {
+    f"{ten}-{unit}" if unit else ten: 20 + 10 * t + u for t, ten in enumerate(_TENS) for u, unit in enumerate(("",) + _UNITS[:9])
+}
+_AGE = r"(\d{1,3}|" + "|".join(sorted(_AGE_WORDS, key=len, reverse=True)) + ")"
+_STATED_AGE = re.compile(rf"\b{_AGE}[- ]years?[- ]old\b|\baged {_AGE}\b|\bage of {_AGE}\b", re.IGNORECASE)
+
+
+def _age_number(stated: str) -> int:
+    return int(stated) if stated.isdigit() else _AGE_WORDS[stated.casefold()]
 
 
 def _age_contradictions(record: Any) -> list[Defect]:
@@ -464,7 +492,7 @@ def _age_contradictions(record: Any) -> list[Defect]:
         return []
     found = []
     for name, value in record.items():
-        stated = [int(g) for m in _STATED_AGE.finditer(value) for g in m.groups() if g] if isinstance(value, str) else []
+        stated = [_age_number(g) for m in _STATED_AGE.finditer(value) for g in m.groups() if g] if isinstance(value, str) else []
         if stated and age not in stated:  # "a 34-year-old nurse with a 3-year-old cat" is fine
             message = f"says {stated[0]} years old where the record's age is {age}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
@@ -542,9 +570,12 @@ def _shingles(text: str) -> set[str]:
     return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)} if len(words) >= _NEAR_WORDS else set()
 
 
-def _digest(value: Any) -> bytes:
-    canonical = value.strip().casefold() if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+def _hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def _digest(value: Any) -> int:
+    return _hash(value.strip().casefold() if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str))
 
 
 class DatasetChecker:
@@ -555,18 +586,23 @@ class DatasetChecker:
     sets have Jaccard similarity ≥ 0.7 with an earlier record's; found through an inverted
     index over shingles, so an `add` costs time in proportion to the texts that share shingles
     with it, not to the whole dataset. `no_near_duplicates` names top-level fields left out of
-    that check: pass a plan's sampled fields (a job title drawn from a list may well repeat)."""
+    that check: pass a plan's sampled fields (a job title drawn from a list may well repeat).
+
+    What it keeps grows with the records but not with their size: per identifier value its 64-bit
+    hash and first record; per top-level field value a 64-bit hash (8 bytes, in an array); per
+    text of six words or more its record and shingle count, and its shingles as 64-bit hashes in
+    the inverted index. Records themselves are not kept."""
 
     def __init__(self, schema: dict[str, Any] | bool, *, now: datetime | None = None, no_near_duplicates: Iterable[str] = ()) -> None:
         self.schema = schema
         self.now = now
         self._skip = {"/" + _escape(name) for name in no_near_duplicates}
         self._hints = _hint_texts(schema)
-        self._ids: dict[tuple[str, str], int] = {}
+        self._ids: dict[tuple[str, int], int] = {}
         self._id_fields: set[str] = set()
-        self._postings: dict[str, dict[str, list[int]]] = {}
-        self._texts: list[tuple[int, int]] = []
-        self._seen: dict[str, set[bytes]] = {}
+        self._postings: dict[str, dict[int, list[int]]] = {}
+        self._text_records, self._text_sizes = array("q"), array("l")
+        self._seen: dict[str, array] = {}
         self._fields: dict[str, FieldRealism] = {}
         self._defects: Counter[DefectKind] = Counter()
         self._records = self._clean = self._near = 0
@@ -588,7 +624,7 @@ class DatasetChecker:
             if not _identifier(leaf) or isinstance(leaf.value, bool):
                 continue
             self._id_fields.add(leaf.pointer)
-            slot = (leaf.pointer, str(leaf.value).strip().casefold())
+            slot = (leaf.pointer, _hash(str(leaf.value).strip().casefold()))
             first = self._ids.setdefault(slot, index)
             if first != index:
                 message = f"{leaf.pointer} {_clip(str(leaf.value))!r} already belongs to record {first}"
@@ -600,18 +636,19 @@ class DatasetChecker:
         for leaf in leaves:
             top = "/" + leaf.pointer.split("/")[1] if leaf.pointer else ""
             text = isinstance(leaf.value, str) and not _enumerated(leaf.sub) and top not in self._skip
-            shingles = _shingles(leaf.value) if text else set()
+            shingles = {_hash(s) for s in _shingles(leaf.value)} if text else set()
             if not shingles:
                 continue
             postings = self._postings.setdefault(leaf.key, {})
-            shared = Counter(t for s in shingles for t in postings.get(s, ()) if self._texts[t][0] != index)
-            score, text = max(((n / (len(shingles) + self._texts[t][1] - n), t) for t, n in shared.items()), default=(0.0, -1))
+            shared = Counter(t for s in shingles for t in postings.get(s, ()) if self._text_records[t] != index)
+            score, text = max(((n / (len(shingles) + self._text_sizes[t] - n), t) for t, n in shared.items()), default=(0.0, -1))
             if score >= _NEAR_JACCARD:
-                message = f"nearly repeats record {self._texts[text][0]}'s {leaf.key} (shingle Jaccard {score:.2f})"
+                message = f"nearly repeats record {self._text_records[text]}'s {leaf.key} (shingle Jaccard {score:.2f})"
                 found.append(Defect(kind=DefectKind.NEAR_DUPLICATE, path=leaf.pointer, message=message))
-            self._texts.append((index, len(shingles)))
+            self._text_records.append(index)
+            self._text_sizes.append(len(shingles))
             for s in shingles:
-                postings.setdefault(s, []).append(len(self._texts) - 1)
+                postings.setdefault(s, []).append(len(self._text_records) - 1)
         return found
 
     def _tally(self, record: Any, defects: list[Defect], near: bool) -> None:
@@ -623,7 +660,7 @@ class DatasetChecker:
             key = "/" + _escape(str(name))
             stats = self._fields.setdefault(key, FieldRealism())
             stats.values += 1
-            self._seen.setdefault(key, set()).add(_digest(value))
+            self._seen.setdefault(key, array("Q")).append(_digest(value))
         for d in defects:
             top = "/" + d.path.split("/")[1] if d.path.count("/") >= 1 else "/"
             stats = self._fields.setdefault(top, FieldRealism())
@@ -633,7 +670,7 @@ class DatasetChecker:
         """The dataset so far."""
         fields = {}
         for key, stats in self._fields.items():
-            distinct = len(self._seen.get(key, ())) / stats.values if stats.values else 1.0
+            distinct = len(set(self._seen.get(key, ()))) / stats.values if stats.values else 1.0
             update = {"distinct_ratio": round(distinct, 4), "defects": dict(stats.defects), "identifier": key in self._id_fields}
             fields[key] = stats.model_copy(update=update)
         return RealismReport(

@@ -74,6 +74,7 @@ def test_a_clean_realistic_record_raises_no_alarm():
         {**CLEAN, "signed_up_at": "2025-12-01T00:00:00Z", "birthday": "1906-01-01"},
         {**CLEAN, "bio": "Maria is a 34-year-old nurse who joined on 2023-04-05. Her 3-year-old cat naps at 10:30 sharp."},
         {**CLEAN, "bio": "Maria, aged 34, has a 12 years old bike she rides to work. She loves pottery."},
+        {**CLEAN, "bio": "Maria is a thirty-four-year-old nurse. She runs. She runs a lot more than most nurses do."},
     ],
 )
 def test_normal_variations_raise_no_alarm(record):
@@ -133,6 +134,11 @@ def test_normal_variations_raise_no_alarm(record):
         # seen in the nightly: the record's own timestamp copied into the bio
         ("bio", "Maria joined on 2023-04-05T14:03:11Z and loves pottery.", "debris"),
         ("bio", "Maria, signed up at 14:03:11.276181, loves pottery.", "debris"),
+        # seen in the nightly: the sketch's instructions copied, a half tag, a sentence said twice
+        ("bio", "Joel Smith is a youth worker; started texting with 'He' and refer to him as 'He'", "debris"),
+        ("bio", "Amanda Lynch is a curator who starts writing stories with her name.", "debris"),
+        ("bio", "Catherine Diaz</bababy-name", "debris"),
+        ("bio", "Maria is a nurse. She loves to live life alone. She loves to live life alone.", "debris"),
         ("signed_up_at", "0948-03-01T10:00:00Z", "implausible_date"),
         ("signed_up_at", "2031-01-01T00:00:00Z", "implausible_date"),
         ("birthday", "1850-05-05", "implausible_date"),
@@ -149,7 +155,15 @@ def test_each_defect_is_caught_with_its_kind_and_path(field, value, kind):
     assert found == {(kind, path)}, found
 
 
-@pytest.mark.parametrize("bio", ["Maria is a 25-year-old nurse in Valencia. She loves pottery.", "Aged 71, Maria still runs marathons. She loves pottery."])
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "Maria is a 25-year-old nurse in Valencia. She loves pottery.",
+        "Aged 71, Maria still runs marathons. She loves pottery.",
+        "Maria is a three-year-old Japanese child who has become an athlete.",  # seen in the nightly
+        "Maria, a Twenty-Five year old nurse, loves pottery.",
+    ],
+)
 def test_prose_that_states_another_age_than_the_records_is_caught(bio):
     """Seen in the nightly: a bio about someone of another age than the record's own."""
     defects = check_record({**CLEAN, "bio": bio}, SHAPE, now=NOW)

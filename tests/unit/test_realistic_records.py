@@ -205,7 +205,7 @@ def test_the_bio_sketch_names_a_hobby_from_the_records_own_interests():
 
     given = {"name": "Larry Dean", "job": "Clinical research associate", "interests": ["jazz piano", "cycling"]}
     for attempt_seed in range(5):  # the persona is drawn per attempt; the interests are the record's
-        assert "who enjoys jazz piano;" in guidance(given, attempt_seed, 3)
+        assert "enjoys jazz piano." in guidance(given, attempt_seed, 3)
 
 
 @pytest.mark.parametrize(
@@ -216,4 +216,4 @@ def test_the_bio_sketch_gives_the_pronoun_of_the_records_own_name(name, subject)
     """Seen in the nightly: a bio about Maria that says "his" — a small model guesses otherwise."""
     from apprentice.patterns.given import guidance
 
-    assert f'as "{subject}"' in guidance({"name": name, "interests": ["chess"]}, 1, 0)
+    assert f"; {subject} enjoy" in guidance({"name": name, "interests": ["chess"]}, 1, 0)

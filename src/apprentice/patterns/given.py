@@ -72,10 +72,11 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     sketch = ""
     if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
         first = who.split()[0]
-        subject, object_ = pronouns(first)
+        subject, object_ = pronouns(first)  # said in passing: an instruction about pronouns gets copied into the text
+        enjoys = "enjoy" if subject == "they" else "enjoys"
         sketch = (
-            f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()} who enjoys {given_hobby(given) or traits['hobby']}; "
-            f"start texts about {object_} with \"{first}\" and refer to {object_} as \"{subject}\". "
+            f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()}; {subject} {enjoys} {given_hobby(given) or traits['hobby']}. "
+            f"Start texts about {object_} with \"{first}\". "
         )
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
