@@ -1,6 +1,6 @@
 """Datasets: N records in batches with bounded concurrency, written as JSONL, summarised.
 
-Plain Python; `run.py` runs a whole dataset from these pieces, and `orchestration/dataset.py`
+Plain Python; files are written by `output.py` (its names are re-exported here); `run.py` runs a whole dataset from these pieces, and `orchestration/dataset.py`
 wraps `make_batch` in a cached Prefect task so that a killed run resumes batch by batch.
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 from collections import defaultdict
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -23,6 +22,7 @@ from apprentice.errors import ApprenticeError
 from apprentice.patterns import run_pattern
 from apprentice.numeric import NumericReport
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
+from apprentice.output import meta_path, rejects_path, write_outputs  # noqa: F401  (importable from here, as before)
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
 from apprentice.generation import PROGRESS, Progress, StageMetrics, account
@@ -70,15 +70,17 @@ def plan_presets(
 
 
 def plan_batches(n: int, batch_size: int, seed: int, presets: list[dict[str, Any]] | None = None) -> list[BatchPlan]:
+    return list(batch_plans(n, batch_size, seed, presets))
+
+
+def batch_plans(n: int, batch_size: int, seed: int, presets: list[dict[str, Any]] | None = None) -> Iterator[BatchPlan]:
+    """The batches of `n` records, in index order, made as they are asked for (a run of many
+    batches never holds them all)."""
     if n < 0 or batch_size < 1:
         raise ValueError("n must be >= 0 and batch_size >= 1")
-    return [
-        BatchPlan(
-            index=i, start=start, count=min(batch_size, n - start), seed=seed, total=n,
-            presets=presets[start : start + batch_size] if presets else None,
-        )  # fmt: skip
-        for i, start in enumerate(range(0, n, batch_size))
-    ]
+    for i, start in enumerate(range(0, n, batch_size)):
+        count = min(batch_size, n - start)
+        yield BatchPlan(index=i, start=start, count=count, seed=seed, total=n, presets=presets[start : start + count] if presets else None)
 
 
 class BackendUsage(BaseModel):
@@ -278,34 +280,69 @@ async def _attempts(
     return outcome
 
 
-def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult], shape_schema: Any = None) -> DatasetSummary:
-    summary = DatasetSummary(workflow=spec.name, version=spec.version, requested=requested)
-    usage: dict[str, BackendUsage] = defaultdict(BackendUsage)
-    quality = seconds = 0.0
-    for batch in batches:
-        for outcome in batch.outcomes:
-            summary.records += outcome.valid
-            summary.invalid += not outcome.valid and outcome.failure is not FailureKind.backend
-            if outcome.failure is FailureKind.backend:
-                summary.not_made += 1
-                summary.not_made_reason = summary.not_made_reason or outcome.reason
-            quality += outcome.quality
-            seconds += outcome.seconds
+class RunTotals:
+    """A run's summary built batch by batch — fed in index order — from running totals, so a run
+    holds no finished record: counts, usage per backend, quality and time sums, the realism
+    checker (which keeps per record only small hashes, see `realism.DatasetChecker`), what the
+    apprenticeship observes (outcomes, valid records' JSON size, the first valid records) and the
+    first outcomes for a sample table."""
+
+    def __init__(self, spec: WorkflowSpec, requested: int, shape_schema: Any = None, *, sample_size: int = 20) -> None:
+        self.summary = DatasetSummary(workflow=spec.name, version=spec.version, requested=requested)
+        self.usage: dict[str, BackendUsage] = defaultdict(BackendUsage)
+        self.quality = self.seconds = 0.0
+        self.checker = DatasetChecker(shape_schema) if isinstance(shape_schema, dict) else None
+        self.report_realism = shape_schema is not None
+        self.outcomes = self.output_chars = 0
+        self.sample: list[RecordOutcome] = []
+        self.first_valid: list[Any] = []
+        self.sample_size = sample_size
+
+    def add(self, batch: BatchResult) -> None:
+        for outcome in sorted(batch.outcomes, key=lambda o: o.index):
+            self._count(outcome)
             for call in outcome.calls:
-                u = usage[call.backend]
-                u.calls += 1
-                u.input_tokens += call.input_tokens
-                u.output_tokens += call.output_tokens
-                u.cost_usd += call.cost_usd
-                u.seconds += call.latency_s
-    summary.per_backend = dict(usage)
-    summary.input_tokens = sum(u.input_tokens for u in usage.values())
-    summary.output_tokens = sum(u.output_tokens for u in usage.values())
-    summary.cost_usd = sum(u.cost_usd for u in usage.values())
-    if made := summary.records + summary.invalid + summary.not_made:
-        summary.quality, summary.seconds_per_record = quality / made, seconds / made
-    summary.realism = realism_report(shape_schema, [o for b in batches for o in b.outcomes if o.valid]) if shape_schema is not None else None
-    return summary
+                u = self.usage[call.backend]
+                u.calls, u.input_tokens, u.output_tokens = u.calls + 1, u.input_tokens + call.input_tokens, u.output_tokens + call.output_tokens
+                u.cost_usd, u.seconds = u.cost_usd + call.cost_usd, u.seconds + call.latency_s
+            if outcome.valid:
+                self.output_chars += len(json.dumps(outcome.record))
+                self.first_valid += [outcome.record] if len(self.first_valid) < 3 else []
+                if self.checker is not None:
+                    self.checker.add(outcome.index, outcome.record)
+            if len(self.sample) < self.sample_size:
+                self.sample.append(outcome)
+
+    def _count(self, outcome: RecordOutcome) -> None:
+        summary = self.summary
+        self.outcomes += 1
+        summary.records += outcome.valid
+        summary.invalid += not outcome.valid and outcome.failure is not FailureKind.backend
+        if outcome.failure is FailureKind.backend:
+            summary.not_made += 1
+            summary.not_made_reason = summary.not_made_reason or outcome.reason
+        self.quality += outcome.quality
+        self.seconds += outcome.seconds
+
+    def result(self) -> DatasetSummary:
+        """The summary so far."""
+        summary = self.summary.model_copy()
+        summary.per_backend = {name: u.model_copy() for name, u in self.usage.items()}
+        summary.input_tokens = sum(u.input_tokens for u in self.usage.values())
+        summary.output_tokens = sum(u.output_tokens for u in self.usage.values())
+        summary.cost_usd = sum(u.cost_usd for u in self.usage.values())
+        if made := summary.records + summary.invalid + summary.not_made:
+            summary.quality, summary.seconds_per_record = self.quality / made, self.seconds / made
+        summary.realism = (self.checker.report() if self.checker is not None else None) if self.report_realism else None
+        return summary
+
+
+def summarise(spec: WorkflowSpec, requested: int, batches: list[BatchResult], shape_schema: Any = None) -> DatasetSummary:
+    """The summary of finished batches (a run builds it batch by batch with `RunTotals`)."""
+    totals = RunTotals(spec, requested, shape_schema)
+    for batch in sorted(batches, key=lambda b: b.plan.start):
+        totals.add(batch)
+    return totals.result()
 
 
 def realism_report(schema: Any, outcomes: list[RecordOutcome]) -> RealismReport | None:
@@ -332,51 +369,3 @@ def shortfall(summary: DatasetSummary) -> str | None:
     if summary.requested and not summary.records:
         return f"made 0 of {summary.requested} records: every one was rejected for its content (reasons in {summary.rejects})"
     return None
-
-
-def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
-    """Write valid records to `out` (JSONL, in index order), rejects with reasons beside it, and
-    each record's version and pattern facts (routing score and tier, branches, attempts,
-    votes) in `NAME.meta.jsonl`; with a statistics-path report, `NAME.verification.json` too.
-
-    Files are written to a temporary name and renamed, so a killed run never leaves half a file.
-    """
-    served = sorted(((o, f"{b.workflow}@{b.version}") for b in batches for o in b.outcomes), key=lambda pair: pair[0].index)
-    outcomes = [o for o, _ in served]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_jsonl(out, (o.record for o in outcomes if o.valid))
-    _atomic_jsonl(meta_path(out), (_meta_row(o, version) for o, version in served))
-    if numeric is not None:
-        verification = out.with_suffix(".verification.json")
-        verification.write_text(numeric.model_dump_json(indent=2))
-    rejected = [o for o in outcomes if not o.valid and o.failure is not FailureKind.backend]
-    rejects = rejects_path(out)
-    if rejected:
-        _atomic_jsonl(rejects, ({"index": o.index, "reason": o.reason, "record": o.record} for o in rejected))
-        return out, rejects
-    rejects.unlink(missing_ok=True)
-    return out, None
-
-
-def _meta_row(outcome: RecordOutcome, version: str) -> dict[str, Any]:
-    row = {"index": outcome.index, "valid": outcome.valid, "version": version, **outcome.meta}
-    if outcome.failure is FailureKind.backend:
-        row["not_made"] = outcome.reason
-    return row
-
-
-def meta_path(out: Path) -> Path:
-    return out.with_suffix(".meta.jsonl")
-
-
-def rejects_path(out: Path) -> Path:
-    """Where the rejects of an output file go: beside it, `NAME.rejects.jsonl`."""
-    return out.with_suffix(".rejects.jsonl")
-
-
-def _atomic_jsonl(path: Path, rows: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", errors="backslashreplace") as handle:  # a lone surrogate stays a JSON \u escape
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)

@@ -21,22 +21,12 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
-from apprentice.dataset import (
-    BatchPlan,
-    BatchResult,
-    DatasetSummary,
-    make_batch,
-    plan_batches,
-    plan_presets,
-    rejects_path,
-    shortfall,
-    summarise,
-    write_outputs,
-)
+from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, RunTotals, batch_plans, make_batch, plan_presets, shortfall, summarise
 from apprentice.errors import RunIncomplete
 from apprentice.evolution.registry import serving
 from apprentice.fieldplan import RecordPlan
 from apprentice.numeric import NumericReport, sample
+from apprentice.output import DatasetWriter, rejects_path
 from apprentice.preflight import check_fits
 from apprentice.records import RecordOutcome
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
@@ -70,10 +60,12 @@ class BatchRun(NamedTuple):
 
 RunBatch = Callable[[BatchJob], Awaitable[BatchRun]]
 """Makes one batch. The Prefect flow passes one that runs its cached batch task."""
-Publish = Callable[[DatasetSummary, list[BatchResult]], Awaitable[None]]
-"""Shows a finished run somewhere (the flow publishes Prefect artifacts)."""
-Monitor = Callable[[WorkflowSpec, DatasetSummary, list[BatchResult], dict[str, str]], Awaitable[Any]]
-"""Feeds a freshly made run to its version's apprenticeship; gets the run's shape/spec references."""
+Publish = Callable[[DatasetSummary, list[RecordOutcome]], Awaitable[None]]
+"""Shows a finished run somewhere, with its first outcomes (the flow publishes Prefect artifacts)."""
+Monitor = Callable[[WorkflowSpec, DatasetSummary, RunTotals, dict[str, str]], Awaitable[Any]]
+"""Feeds a freshly made run (its summary and running totals) to its version's apprenticeship,
+with the run's shape/spec references."""
+MakeBatch = Callable[[BatchPlan], Awaitable[BatchRun]]
 
 
 class RunProgress:
@@ -158,45 +150,75 @@ async def _resolve(shape: str | Path | dict | Shape, spec: Any, n: int, seed: in
     return _Run(workflow, compiled, n, seed, out_path, 0, 0, numeric, field_plan, presets, log)
 
 
-async def _run_batches(run: _Run, count: int, run_seed: int, make: Callable[[BatchPlan], Awaitable[BatchRun]]) -> tuple[list[BatchResult], int]:
-    """`count` records in batches, at most `parallel_batches` at a time; and how many were reused."""
-    plans = plan_batches(count, run.batch_size, run_seed, run.presets if count == run.n else None)
-    run.log.info("generating %d records for %s in %d batches", count, run.workflow.key, len(plans))
-    limit = asyncio.Semaphore(max(1, run.parallel_batches))
-    RunProgress.reset(len(plans))
+class _InOrder:
+    """Finished batches handed to `handle` in index order, then dropped. A batch starts only
+    within `window` batches of the next one due, so at most `window` finished batches wait."""
+
+    def __init__(self, handle: Callable[[BatchResult], None], window: int) -> None:
+        self.handle, self.window = handle, window
+        self.pending: dict[int, BatchResult] = {}
+        self.due = 0
+        self.moved = asyncio.Condition()
+
+    async def turn(self, index: int) -> None:
+        async with self.moved:
+            await self.moved.wait_for(lambda: index < self.due + self.window)
+
+    async def add(self, result: BatchResult) -> None:
+        self.pending[result.plan.index] = result
+        async with self.moved:
+            while self.due in self.pending:
+                await asyncio.to_thread(self.handle, self.pending.pop(self.due))  # file writes off the event loop
+                self.due += 1
+            self.moved.notify_all()
+
+
+async def _run_batches(run: _Run, count: int, run_seed: int, make: MakeBatch, handle: Callable[[BatchResult], None]) -> tuple[int, int]:
+    """`count` records in batches, `parallel_batches` at a time, each handed to `handle` in index
+    order as it finishes; returns how many batches there were and how many were reused."""
+    plans = batch_plans(count, run.batch_size, run_seed, run.presets if count == run.n else None)
+    total = -(-count // run.batch_size)
+    run.log.info("generating %d records for %s in %d batches", count, run.workflow.key, total)
+    workers = max(1, run.parallel_batches)
+    order = _InOrder(handle, window=2 * workers)
+    RunProgress.reset(total)
     reused = 0
 
-    async def one(plan: BatchPlan) -> BatchResult:
+    async def worker() -> None:
         nonlocal reused
-        async with limit:
+        for plan in plans:  # one iterator shared by the workers: each plan is taken once, in order
+            await order.turn(plan.index)
             result, was_reused = await make(plan)
-        reused += was_reused
-        run.generated += 0 if was_reused else plan.count
-        RunProgress.finished(result)
-        return result
+            reused += was_reused
+            run.generated += 0 if was_reused else plan.count
+            RunProgress.finished(result)
+            await order.add(result)
 
-    return list(await asyncio.gather(*(one(p) for p in plans))), reused
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return total, reused
 
 
-async def _serve_variants(run: _Run, make: Callable[[BatchPlan], Awaitable[BatchRun]]) -> tuple[list[BatchResult], list[BatchResult], int]:
-    """Serve `n` records from the shape's `$cache` variants, generating them first if missing."""
+async def _serve_variants(run: _Run, make: MakeBatch, handle: Callable[[BatchResult], None]) -> tuple[list[BatchResult], int]:
+    """Serve `n` records from the shape's `$cache` variants, generating them first if missing;
+    returns the batches made for them (this run's cost) and how many were reused."""
     workflow, shape, n, seed = run.workflow, run.shape, run.n, run.seed
     key = variant_key(workflow, shape)
     variants = await asyncio.to_thread(load_variants, key)
     made: list[BatchResult] = []
     reused = 0
     if len(variants) < shape.cache_variants:
-        made, reused = await _run_batches(run, shape.cache_variants, 0, make)
+        _, reused = await _run_batches(run, shape.cache_variants, 0, make, made.append)
         if any(b.not_made for b in made):  # an outage: store no variants, report what was not made
-            return made, made, reused
+            for batch in made:
+                await asyncio.to_thread(handle, batch)
+            return made, reused
         variants = [o.record for b in made for o in sorted(b.outcomes, key=lambda o: o.index) if o.valid]
         await asyncio.to_thread(save_variants, key, workflow.name, variants)
-    outcomes = [
-        RecordOutcome(index=i, record=r, valid=True, meta={"variant": (seed + i) % max(1, len(variants))})
-        for i, r in enumerate(serve(variants, n, seed))
-    ]
-    served = BatchResult(workflow=workflow.name, version=workflow.version, plan=BatchPlan(index=0, start=0, count=n, seed=seed, total=n), outcomes=outcomes)
-    return [served], made, reused
+    records = serve(variants, n, seed)
+    for plan in batch_plans(n, run.batch_size, seed):
+        outcomes = [RecordOutcome(index=i, record=records[i], valid=True, meta={"variant": (seed + i) % max(1, len(variants))}) for i in range(plan.start, plan.start + plan.count)]
+        await asyncio.to_thread(handle, BatchResult(workflow=workflow.name, version=workflow.version, plan=plan, outcomes=outcomes))
+    return made, reused
 
 
 def _cost_of_variants(summary: DatasetSummary, run: _Run, made: list[BatchResult]) -> None:
@@ -235,6 +257,9 @@ async def generate_async(
     up to `record_attempts` times before it is rejected. Records a batch could not make because
     backends failed are kept, so a rerun makes only those; `fresh` forgets them.
 
+    Finished batches are written as they finish, in index order, and dropped: memory is bounded
+    by the batches in flight, not by `n`. The files appear only when the run ends (see `output`).
+
     `pool` (default: one built from `backends_file`, closed at the end) serves every batch unless
     `run_batch` makes batches another way. `monitor` gets a run made wholly now (not reused, not
     served from `$cache`); `publish` gets every run. A run with records missing because backends
@@ -252,12 +277,16 @@ async def generate_async(
             return await run_batch(job)
         return BatchRun(await make_batch(pool, job.spec, job.shape, plan, concurrency=concurrency, record_attempts=record_attempts, fresh=fresh))
 
+    writer, totals = DatasetWriter(run.out), RunTotals(run.workflow, run.n, run.shape.json_schema)
     try:
-        summary, batches = await _produce(run, make, shape, spec, monitor)
+        summary = await _produce(run, make, _recorder(writer, totals), totals, (shape, spec), monitor)
+    except BaseException:
+        writer.discard()
+        raise
     finally:
         if own_pool:
             await pool.aclose()
-    writes = [asyncio.to_thread(write_outputs, batches, run.out, run.numeric)] + ([publish(summary, batches)] if publish else [])
+    writes = [asyncio.to_thread(writer.commit, run.numeric)] + ([publish(summary, totals.sample)] if publish else [])
     written, _ = (await asyncio.gather(*writes))[0]
     run.log.info("wrote %d valid records to %s (%d invalid, %d not made)", summary.records, written, summary.invalid, summary.not_made)
     if failure := shortfall(summary):
@@ -265,19 +294,29 @@ async def generate_async(
     return summary
 
 
-async def _produce(run: _Run, make, shape: Any, spec: Any, monitor: Monitor | None) -> tuple[DatasetSummary, list[BatchResult]]:
+def _recorder(writer: DatasetWriter, totals: RunTotals) -> Callable[[BatchResult], None]:
+    """What happens to a finished batch, in index order: its rows are written, it is counted."""
+
+    def record(batch: BatchResult) -> None:
+        writer.write(sorted(batch.outcomes, key=lambda o: o.index), f"{batch.workflow}@{batch.version}")
+        totals.add(batch)
+
+    return record
+
+
+async def _produce(run: _Run, make: MakeBatch, handle, totals: RunTotals, source: tuple[Any, Any], monitor: Monitor | None) -> DatasetSummary:
     """Run the batches (or serve `$cache` variants), summarise them and monitor a fresh run."""
     variants = bool(run.shape.cache_variants)
     if variants:
-        batches, made, reused = await _serve_variants(run, make)
+        made, reused = await _serve_variants(run, make, handle)
+        batches = 0
     else:
-        (batches, reused), made = await _run_batches(run, run.n, run.seed, make), []
-    summary = summarise(run.workflow, run.n, batches, run.shape.json_schema)
+        (batches, reused), made = await _run_batches(run, run.n, run.seed, make, handle), []
+    summary = totals.result()
     summary.field_plan = run.field_plan.table() if run.field_plan else None
-    fresh_run = not variants and reused < len(batches) and not summary.not_made
-    if monitor is not None and fresh_run and run.n:
-        source = {k: str(v) for k, v in (("shape", shape), ("spec", spec)) if isinstance(v, (str, Path))}
-        step = await monitor(run.workflow, summary, batches, source)
+    if monitor is not None and not variants and reused < batches and not summary.not_made and run.n:
+        references = {k: str(v) for k, v in zip(("shape", "spec"), source) if isinstance(v, (str, Path))}
+        step = await monitor(run.workflow, summary, totals, references)
         if step is not None:
             run.log.info("apprenticeship of %s: %s → %s (%d judge calls)", run.workflow.key, step.previous.value, step.state.value, step.judge_calls)
     if variants:
@@ -285,7 +324,7 @@ async def _produce(run: _Run, make, shape: Any, spec: Any, monitor: Monitor | No
     summary.from_cache, summary.generated = (run.n if variants else 0), run.generated
     summary.out, summary.batches_reused, summary.numeric = str(run.out.resolve()), reused, run.numeric
     summary.rejects = str(rejects_path(run.out)) if summary.invalid else None
-    return summary, batches
+    return summary
 
 
 def _blocking(function: Callable[P, Awaitable[T]]) -> Callable[P, T]:

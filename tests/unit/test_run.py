@@ -1,6 +1,7 @@
 """`apprentice.generate`: a whole dataset run as a plain library call, no Prefect — records in index
 order, meta rows naming the version, rejects beside them, `RunIncomplete` on a shortfall whose
-rerun makes only what is missing, `$cache` variants, and the seams the Prefect flow plugs into."""
+rerun makes only what is missing, `$cache` variants, the seams the Prefect flow plugs into, and
+files streamed batch by batch that are byte for byte what writing them at the end gave."""
 
 from __future__ import annotations
 
@@ -110,20 +111,111 @@ async def test_the_flow_seams_make_batches_publish_and_monitor_a_fresh_run(tmp_p
         made.append(job.plan.index)
         return BatchRun(await make_batch(pool, job.spec, job.shape, job.plan), reused=job.plan.index == 0)
 
-    async def publish(summary, batches):
-        published.append((summary.records, len(batches)))
+    async def publish(summary, sample):
+        published.append((summary.records, [o.index for o in sample]))
 
-    async def monitor(workflow, summary, batches, source):
+    async def monitor(workflow, summary, totals, source):
         monitored.append((workflow.key, summary.records, source))
 
     shape_file = tmp_path / "towns.json"
     shape_file.write_text(json.dumps(SHAPE))
     summary = await generate_async(str(shape_file), n=4, spec=SPEC, out=tmp_path / "o.jsonl", batch_size=2, run_batch=run_batch, publish=publish, monitor=monitor)
     assert sorted(made) == [0, 1] and summary.batches_reused == 1 and summary.generated == 2
-    assert published == [(4, 2)]
+    assert published == [(4, [0, 1, 2, 3])]
     assert monitored == [("towns@2", 4, {"shape": str(shape_file)})]
 
 
 def test_the_blocking_twin_runs_the_same_call(tmp_path):
     summary = apprentice.generate(SHAPE, n=2, spec=SPEC, out=tmp_path / "o.jsonl", pool=pool_of(towns()))
     assert isinstance(summary, apprentice.DatasetSummary) and summary.records == 2
+
+
+def written_at_the_end(batches, out) -> dict[str, bytes]:
+    """The files as the run wrote them before streaming (all outcomes held, sorted, written at
+    the end), kept here as the reference the streamed files must equal byte for byte."""
+    served = sorted(((o, f"{b.workflow}@{b.version}") for b in batches for o in b.outcomes), key=lambda pair: pair[0].index)
+
+    def jsonl(rows) -> bytes:
+        return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows).encode("utf-8", "backslashreplace")
+
+    meta = [{"index": o.index, "valid": o.valid, "version": v, **o.meta} | ({"not_made": o.reason} if o.failure == "backend" else {}) for o, v in served]
+    rejected = [{"index": o.index, "reason": o.reason, "record": o.record} for o, _ in served if not o.valid and o.failure != "backend"]
+    return {"records": jsonl(o.record for o, _ in served if o.valid), "meta": jsonl(meta), "rejects": jsonl(rejected)}
+
+
+def nordic(*, rejected: frozenset[int]):
+    def answer(request: httpx.Request) -> httpx.Response:
+        index = record_number(request)
+        if index is None or index in rejected:
+            return chat_reply(json.dumps({"town": "?"}))
+        return chat_reply(json.dumps({"city": f"Tromsø {index} \u2014 «nord»", "population": 1000 + index}, ensure_ascii=False))
+
+    return Script(answer)
+
+
+async def test_streamed_files_equal_byte_for_byte_what_writing_at_the_end_gave_for_a_multi_batch_run_with_rejects(tmp_path):
+    import asyncio
+
+    from apprentice.dataset import make_batch
+
+    pool, finished = pool_of(nordic(rejected=frozenset({1, 7, 8, 13}))), []
+
+    async def run_batch(job):  # the first batch finishes last, so batches arrive out of order
+        result = await make_batch(pool, job.spec, job.shape, job.plan, concurrency=2)
+        await asyncio.sleep(0.2 if job.plan.index == 0 else 0)
+        finished.append(result)
+        return BatchRun(result)
+
+    out = tmp_path / "towns.jsonl"
+    summary = await generate_async(SHAPE, n=17, spec=SPEC, out=out, batch_size=3, parallel_batches=3, run_batch=run_batch, seed=5)
+    assert finished[0].plan.index != 0 and (summary.records, summary.invalid) == (13, 4)
+    expected = written_at_the_end(finished, out)
+    assert out.read_bytes() == expected["records"]
+    assert out.with_suffix(".meta.jsonl").read_bytes() == expected["meta"]
+    assert out.with_suffix(".rejects.jsonl").read_bytes() == expected["rejects"]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+class Killed(BaseException):
+    """Stands in for a signal that ends the run midway."""
+
+
+async def test_a_run_killed_midway_leaves_no_half_written_file_and_its_rerun_writes_the_same_files(tmp_path):
+    from apprentice.dataset import make_batch
+
+    pool = pool_of(towns(rejected=frozenset({4})))
+
+    async def dies_at_batch_2(job):
+        if job.plan.index == 2:
+            raise Killed
+        return BatchRun(await make_batch(pool, job.spec, job.shape, job.plan))
+
+    killed, whole = tmp_path / "killed.jsonl", tmp_path / "whole.jsonl"
+    with pytest.raises(Killed):
+        await generate_async(SHAPE, n=9, spec=SPEC, out=killed, batch_size=2, parallel_batches=1, run_batch=dies_at_batch_2)
+    assert list(tmp_path.iterdir()) == [], "neither a final file nor a temporary one is left"
+    await generate_async(SHAPE, n=9, spec=SPEC, out=killed, batch_size=2, pool=pool)
+    await generate_async(SHAPE, n=9, spec=SPEC, out=whole, batch_size=2, pool=pool)
+    for suffix in (".jsonl", ".meta.jsonl", ".rejects.jsonl"):
+        assert killed.with_suffix(suffix).read_bytes() == whole.with_suffix(suffix).read_bytes()
+
+
+async def test_the_apprenticeship_observes_from_running_totals_what_it_observed_from_every_record(tmp_path):
+    from apprentice.dataset import RunTotals, make_batch, summarise
+    from apprentice.orchestration import monitoring
+    from apprentice.orchestration.dataset import observed_batches
+    from apprentice.run import resolve_spec
+
+    pool, spec, batches = pool_of(nordic(rejected=frozenset({2, 3}))), resolve_spec(SPEC, fallback_name="x"), []
+
+    async def run_batch(job):
+        batches.append(await make_batch(pool, job.spec, job.shape, job.plan))
+        return BatchRun(batches[-1])
+
+    await generate_async(SHAPE, n=11, spec=SPEC, out=tmp_path / "o.jsonl", batch_size=4, run_batch=run_batch)
+    totals = RunTotals(spec, 11)
+    for batch in sorted(batches, key=lambda b: b.plan.index):
+        totals.add(batch)
+    summary = summarise(spec, 11, batches)
+    rebuilt, direct = monitoring.observation(spec, summary, observed_batches(spec, totals), "r"), monitoring.observation(spec, summary, batches, "r")
+    assert rebuilt.model_dump() == direct.model_dump()

@@ -8,7 +8,8 @@ import re
 
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from apprentice.dataset import BatchResult, DatasetSummary
+from apprentice.dataset import DatasetSummary
+from apprentice.records import RecordOutcome
 
 
 def artifact_key(*parts: str) -> str:
@@ -57,9 +58,10 @@ def realism_markdown(summary: DatasetSummary) -> list[str]:
     return lines
 
 
-async def publish(summary: DatasetSummary, batches: list[BatchResult], *, sample_size: int = 20) -> None:
+async def publish(summary: DatasetSummary, sample: list[RecordOutcome], *, sample_size: int = 20) -> None:
+    """The run's summary, and a table of its first records (`sample`: the run's first outcomes)."""
     rows = []
-    for outcome in sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)[:sample_size]:
+    for outcome in sorted(sample, key=lambda o: o.index)[:sample_size]:
         record = outcome.record if isinstance(outcome.record, dict) else {"value": outcome.record}
         rows.append(
             {"index": outcome.index, "valid": outcome.valid, "reason": outcome.reason or "", "pattern": json.dumps(outcome.meta, default=str)[:500]}
