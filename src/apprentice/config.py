@@ -15,10 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from apprentice.errors import ConfigError, MissingApiKeyError
+from apprentice.userfiles import read_text
 
 
 class Tier(StrEnum):
@@ -87,6 +89,12 @@ class BackendConfig(BaseModel):
     def _strip_slash(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {url!r}")
+        try:  # read as the HTTP client will read it, so a bad port or host fails here, not at the first request
+            host = httpx.URL(url).host
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"base_url {url!r} is not a valid URL: {exc}") from None
+        if not host:
+            raise ValueError(f"base_url {url!r} names no host")
         return url.rstrip("/")
 
     @property
@@ -200,9 +208,7 @@ def load_pool_config(path: Path | str | None = None, settings: Settings | None =
         text = text.replace("{local_port}", str(settings.local_port))
         source = "embedded default backends.toml"
     else:
-        if not path.is_file():
-            raise ConfigError(f"backend file {path} does not exist")
-        text = path.read_text()
+        text = read_text(path, "backend file", ConfigError)
         source = str(path)
     try:
         data = tomllib.loads(text)

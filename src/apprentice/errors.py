@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 class ApprenticeError(Exception):
-    """Base of every error apprentice raises on purpose; `str()` is a one-line explanation."""
+    """Base of every error apprentice raises on purpose; `str()` is a one-line explanation.
+
+    Messages quote what the user wrote (keys, paths, parser errors), which may hold line breaks:
+    they are folded here, so every error renders as one line wherever it is printed or logged."""
+
+    def __str__(self) -> str:
+        return _LINE_BREAKS.sub(" ", super().__str__()).strip()
 
 
 class ConfigError(ApprenticeError):

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from apprentice.errors import ConfigError
+from apprentice.userfiles import read_text
 
 
 class GenerationJob(BaseModel):
@@ -33,10 +34,9 @@ class GenerationJob(BaseModel):
 
 def load_job(path: Path | str) -> GenerationJob:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"job file {path} does not exist")
+    text = read_text(path, "job file", ConfigError)
     try:
-        return GenerationJob.model_validate(yaml.safe_load(path.read_text())).resolved(path.parent)
+        return GenerationJob.model_validate(yaml.safe_load(text)).resolved(path.parent)
     except yaml.YAMLError as exc:
         raise ConfigError(f"job file {path} is not valid YAML: {exc}") from None
     except ValidationError as exc:

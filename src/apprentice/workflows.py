@@ -23,6 +23,7 @@ from apprentice.monitor.options import MonitoringOptions, take_legacy_options
 from apprentice.rules import Rule
 from apprentice.numeric import NumericSpec
 from apprentice.seeddata import SeedData
+from apprentice.userfiles import read_text
 
 
 class Pattern(StrEnum):
@@ -111,7 +112,6 @@ class WorkflowSpec(BaseModel):
     def _typed_monitoring(cls, data: Any) -> Any:
         return take_legacy_options(data) if isinstance(data, dict) else data
 
-
     @model_validator(mode="before")
     @classmethod
     def _name_routes(cls, data: Any) -> Any:
@@ -186,10 +186,9 @@ def default_spec(name: str = "default") -> WorkflowSpec:
 def load_spec(path: Path | str) -> WorkflowSpec:
     """Read a spec from YAML or JSON, with a one-line error for anything wrong in it."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"workflow spec {path} does not exist")
+    text = read_text(path, "workflow spec", ConfigError)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"workflow spec {path} is not valid YAML/JSON: {exc}") from None
     spec = parse_spec(data, source=str(path))

@@ -60,7 +60,7 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
             f"backend '{backend}' is unreachable at {client.base_url} ({type(exc).__name__})", backend=backend
         ) from None
     if response.status_code >= 400:
-        snippet = response.text[:200].replace("\n", " ")
+        snippet = without_key(response.text[:4096], client)[:200].replace("\n", " ")
         raise BackendError(
             f"backend '{backend}' answered HTTP {response.status_code}: {snippet}",
             backend=backend,
@@ -73,6 +73,13 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
         return response.json()
     except ValueError:
         raise BackendError(f"backend '{backend}' answered with a body that is not JSON", backend=backend, kind=BackendErrorKind.bad_body) from None
+
+
+def without_key(body: str, client: httpx.AsyncClient) -> str:
+    """`body` with the client's API key blanked out: some servers quote the key they refused, and
+    the body goes into the error a user reads, the run's logs, its rejects and the store."""
+    key = client.headers.get("authorization", "").partition(" ")[2]
+    return body.replace(key, "[key redacted]") if key else body
 
 
 def parse_retry_after(value: str | None) -> float | None:

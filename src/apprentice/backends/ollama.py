@@ -36,16 +36,19 @@ class OllamaClient:
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         data = await post_json(self._http, self.config.name, "/api/chat", self.payload(request))
-        message = data.get("message")
-        if not isinstance(message, dict) or "content" not in message:
-            raise BackendError(f"backend '{self.config.name}' answered without message.content", backend=self.config.name, kind=BackendErrorKind.bad_body)
-        return ModelResponse(
-            text=message["content"] or "",
-            model=data.get("model") or self.config.model,
-            input_tokens=int(data.get("prompt_eval_count") or 0),
-            output_tokens=int(data.get("eval_count") or 0),
-            finish_reason=data.get("done_reason"),
-        )
+        try:
+            message = data["message"]
+            return ModelResponse(
+                text=message["content"] or "",
+                model=data.get("model") or self.config.model,
+                input_tokens=int(data.get("prompt_eval_count") or 0),
+                output_tokens=int(data.get("eval_count") or 0),
+                finish_reason=data.get("done_reason"),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: a count or field of the wrong type
+            raise BackendError(
+                f"backend '{self.config.name}' answered without a readable message.content", backend=self.config.name, kind=BackendErrorKind.bad_body
+            ) from None
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -48,19 +48,19 @@ class OpenAICompatibleClient:
         try:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
-        except (KeyError, IndexError, TypeError, AttributeError):
+            usage = data.get("usage") or {}
+            return ModelResponse(
+                text=text,
+                model=data.get("model") or self.config.model,
+                input_tokens=int(usage.get("prompt_tokens") or 0),
+                output_tokens=int(usage.get("completion_tokens") or 0),
+                finish_reason=choice.get("finish_reason"),
+            )
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError):  # ValueError: a count or field of the wrong type
             raise BackendError(
-                f"backend '{self.config.name}' answered without choices[0].message", backend=self.config.name,
+                f"backend '{self.config.name}' answered without a readable choices[0].message and usage", backend=self.config.name,
                 kind=BackendErrorKind.bad_body,
             ) from None
-        usage = data.get("usage") or {}
-        return ModelResponse(
-            text=text,
-            model=data.get("model") or self.config.model,
-            input_tokens=int(usage.get("prompt_tokens") or 0),
-            output_tokens=int(usage.get("completion_tokens") or 0),
-            finish_reason=choice.get("finish_reason"),
-        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

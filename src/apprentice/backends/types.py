@@ -29,8 +29,8 @@ class ModelResponse(BaseModel):
 
     text: str
     model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
+    input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(0, ge=0)
     finish_reason: str | None = None
 
 

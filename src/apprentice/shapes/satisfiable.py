@@ -8,6 +8,7 @@ enum outside the declared type, disjoint `allOf` types, and `$ref`s that point n
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 _PY_TYPES = {
     "string": lambda v: isinstance(v, str),
@@ -99,7 +100,7 @@ _MISSING = object()
 
 def _resolve_local(root: Any, ref: str) -> Any:
     node = root
-    pointer = ref[1:]
+    pointer = unquote(ref[1:])
     if not pointer:
         return node
     if not pointer.startswith("/"):
@@ -139,3 +140,78 @@ def _fits(value: Any, types: set[str]) -> bool:
 
 def _num(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_IN_PLACE_ONE = ("not", "if", "then", "else")
+_IN_PLACE_MANY = ("allOf", "anyOf", "oneOf")
+_DESCEND_ONE = ("additionalProperties", "items", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems", "additionalItems")
+_DESCEND_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def ref_cycle(root: Any) -> str | None:
+    """A loop of `$ref`s (possibly through allOf/anyOf/oneOf/not/if/then/else) that comes back to
+    where it started without descending into a property or an item, as `#/a → #/b → #/a`; None
+    when there is none. Validating any value against such a schema never ends (jsonschema dies
+    with a RecursionError), so it is refused before a run instead of at its first record."""
+    pointers = _subschemas(root)
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+    for start in pointers.values():
+        if id(start[0]) in state:
+            continue
+        path, stack = [start], [iter(_in_place(start[0], start[1], root))]
+        state[id(start[0])] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                state[id(path.pop()[0])] = 2
+                stack.pop()
+            elif state.get(id(step[0])) == 1:
+                loop = [p for _, p in path[[id(n) for n, _ in path].index(id(step[0])) :]] + [step[1]]
+                return " → ".join(loop)
+            elif id(step[0]) not in state:
+                state[id(step[0])] = 1
+                path.append(step)
+                stack.append(iter(_in_place(step[0], step[1], root)))
+    return None
+
+
+def dangling_ref(root: Any) -> str | None:
+    """The first local `$ref` anywhere in the schema (not only on required paths) that points
+    nowhere, as `where refers to #/x, which does not exist`; a validator raises on it as soon as
+    a value reaches it, so it is refused before a run rather than at some record."""
+    for node, where in _subschemas(root).values():
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/") and _resolve_local(root, ref) is _MISSING:
+            return f"{where.removeprefix('#') or '(root)'} refers to {ref}, which does not exist in the schema"
+    return None
+
+
+def _in_place(node: dict[str, Any], where: str, root: Any):
+    """The subschemas a validator applies to the same value as `node` (with where they are)."""
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") or ref == "#":
+        target = _resolve_local(root, ref)
+        if isinstance(target, dict):
+            yield target, ref
+    for key in _IN_PLACE_ONE:
+        if isinstance(node.get(key), dict):
+            yield node[key], f"{where}/{key}"
+    for key in _IN_PLACE_MANY:
+        if isinstance(node.get(key), list):
+            yield from ((sub, f"{where}/{key}/{i}") for i, sub in enumerate(node[key]) if isinstance(sub, dict))
+
+
+def _subschemas(root: Any) -> dict[int, tuple[dict[str, Any], str]]:
+    """Every subschema of `root` by identity, with a JSON pointer to it (walked without recursion)."""
+    found: dict[int, tuple[dict[str, Any], str]] = {}
+    stack = [(root, "#")]
+    while stack:
+        node, where = stack.pop()
+        if not isinstance(node, dict) or id(node) in found:
+            continue
+        found[id(node)] = (node, where)
+        children = [(node.get(k), f"{where}/{k}") for k in (*_IN_PLACE_ONE, *_DESCEND_ONE)]
+        children += [(sub, f"{where}/{k}/{i}") for k in (*_IN_PLACE_MANY, "prefixItems", "items") if isinstance(node.get(k), list) for i, sub in enumerate(node[k])]
+        children += [(sub, f"{where}/{k}/{name}") for k in _DESCEND_MAP if isinstance(node.get(k), dict) for name, sub in node[k].items()]
+        stack.extend(children)
+    return found
