@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -280,12 +280,33 @@ async def _attempts(
     return outcome
 
 
+class RecordTotals(BaseModel):
+    """What the apprenticeship observes of a run's records (`monitor.observe.observation`), kept
+    as running totals so that no record is held: how many outcomes and valid records there were,
+    the valid records' total JSON size, and the first valid records as they were."""
+
+    outcomes: int = 0
+    valid: int = 0
+    output_chars: int = Field(0, description="sum of the valid records' `json.dumps` lengths")
+    first_valid: list[Any] = Field(default_factory=list, description="the first valid records, in index order")
+
+    KEPT: ClassVar[int] = 3
+
+    def add(self, outcome: RecordOutcome) -> None:
+        """Count one outcome (fed in index order)."""
+        self.outcomes += 1
+        if outcome.valid:
+            self.valid += 1
+            self.output_chars += len(json.dumps(outcome.record))
+            if len(self.first_valid) < self.KEPT:
+                self.first_valid.append(outcome.record)
+
+
 class RunTotals:
     """A run's summary built batch by batch — fed in index order — from running totals, so a run
     holds no finished record: counts, usage per backend, quality and time sums, the realism
     checker (which keeps per record only small hashes, see `realism.DatasetChecker`), what the
-    apprenticeship observes (outcomes, valid records' JSON size, the first valid records) and the
-    first outcomes for a sample table."""
+    apprenticeship observes (`records`) and the first outcomes for a sample table."""
 
     def __init__(self, spec: WorkflowSpec, requested: int, shape_schema: Any = None, *, sample_size: int = 20) -> None:
         self.summary = DatasetSummary(workflow=spec.name, version=spec.version, requested=requested)
@@ -293,9 +314,8 @@ class RunTotals:
         self.quality = self.seconds = 0.0
         self.checker = DatasetChecker(shape_schema) if isinstance(shape_schema, dict) else None
         self.report_realism = shape_schema is not None
-        self.outcomes = self.output_chars = 0
+        self.records = RecordTotals()
         self.sample: list[RecordOutcome] = []
-        self.first_valid: list[Any] = []
         self.sample_size = sample_size
 
     def add(self, batch: BatchResult) -> None:
@@ -305,17 +325,14 @@ class RunTotals:
                 u = self.usage[call.backend]
                 u.calls, u.input_tokens, u.output_tokens = u.calls + 1, u.input_tokens + call.input_tokens, u.output_tokens + call.output_tokens
                 u.cost_usd, u.seconds = u.cost_usd + call.cost_usd, u.seconds + call.latency_s
-            if outcome.valid:
-                self.output_chars += len(json.dumps(outcome.record))
-                self.first_valid += [outcome.record] if len(self.first_valid) < 3 else []
-                if self.checker is not None:
-                    self.checker.add(outcome.index, outcome.record)
+            self.records.add(outcome)
+            if outcome.valid and self.checker is not None:
+                self.checker.add(outcome.index, outcome.record)
             if len(self.sample) < self.sample_size:
                 self.sample.append(outcome)
 
     def _count(self, outcome: RecordOutcome) -> None:
         summary = self.summary
-        self.outcomes += 1
         summary.records += outcome.valid
         summary.invalid += not outcome.valid and outcome.failure is not FailureKind.backend
         if outcome.failure is FailureKind.backend:

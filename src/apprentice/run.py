@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
-from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, RunTotals, batch_plans, make_batch, plan_presets, shortfall, summarise
+from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, RecordTotals, RunTotals, batch_plans, make_batch, plan_presets, shortfall, summarise
 from apprentice.errors import RunIncomplete
 from apprentice.evolution.registry import serving
 from apprentice.fieldplan import RecordPlan
@@ -62,9 +62,9 @@ RunBatch = Callable[[BatchJob], Awaitable[BatchRun]]
 """Makes one batch. The Prefect flow passes one that runs its cached batch task."""
 Publish = Callable[[DatasetSummary, list[RecordOutcome]], Awaitable[None]]
 """Shows a finished run somewhere, with its first outcomes (the flow publishes Prefect artifacts)."""
-Monitor = Callable[[WorkflowSpec, DatasetSummary, RunTotals, dict[str, str]], Awaitable[Any]]
-"""Feeds a freshly made run (its summary and running totals) to its version's apprenticeship,
-with the run's shape/spec references."""
+Monitor = Callable[[WorkflowSpec, DatasetSummary, RecordTotals, dict[str, str]], Awaitable[Any]]
+"""Feeds a freshly made run (its summary and its records' running totals) to its version's
+apprenticeship, with the run's shape/spec references."""
 MakeBatch = Callable[[BatchPlan], Awaitable[BatchRun]]
 
 
@@ -316,7 +316,7 @@ async def _produce(run: _Run, make: MakeBatch, handle, totals: RunTotals, source
     summary.field_plan = run.field_plan.table() if run.field_plan else None
     if monitor is not None and not variants and reused < batches and not summary.not_made and run.n:
         references = {k: str(v) for k, v in zip(("shape", "spec"), source) if isinstance(v, (str, Path))}
-        step = await monitor(run.workflow, summary, totals, references)
+        step = await monitor(run.workflow, summary, totals.records, references)
         if step is not None:
             run.log.info("apprenticeship of %s: %s → %s (%d judge calls)", run.workflow.key, step.previous.value, step.state.value, step.judge_calls)
     if variants:

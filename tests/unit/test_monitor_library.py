@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from apprentice.config import Tier
-from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, summarise
+from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, RunTotals, summarise
 from apprentice.errors import RunIncomplete
 from apprentice.generation import StageMetrics
 from apprentice.monitor.hooks import WorkflowIdentity
@@ -41,8 +41,10 @@ def test_an_observation_speaks_only_the_declared_metrics():
 
     spec = default_spec("w")
     result = batch()
-    summary = summarise(spec, 1, [result]).model_copy(update={"input_tokens": 30, "output_tokens": 10})
-    obs = observation(spec, summary, [result], "run-1")
+    totals = RunTotals(spec, 1)
+    totals.add(result)
+    summary = totals.result().model_copy(update={"input_tokens": 30, "output_tokens": 10})
+    obs = observation(spec, summary, totals.records, "run-1")
     assert set(obs.values) <= set(METRICS), "a metric the profile, drift detector and trends do not know"
     assert obs.values["tokens"] == pytest.approx(40) and obs.values["validity"] == 1.0
 

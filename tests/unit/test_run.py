@@ -200,22 +200,41 @@ async def test_a_run_killed_midway_leaves_no_half_written_file_and_its_rerun_wri
         assert killed.with_suffix(suffix).read_bytes() == whole.with_suffix(suffix).read_bytes()
 
 
+def observed_from_every_record(spec, summary, batches):
+    """The observation as it was built when a run held every record (the reference the running
+    totals must reproduce): sizes and sample read off the valid records themselves."""
+    from apprentice.monitor.apprenticeship import Observation
+
+    outcomes = [o for b in sorted(batches, key=lambda b: b.plan.index) for o in sorted(b.outcomes, key=lambda o: o.index)]
+    valid, per_record = [o for o in outcomes if o.valid], max(1, len(outcomes))
+    values = {
+        "latency_s": summary.seconds_per_record or 0.0,
+        "validity": summary.records / max(1, summary.requested),
+        "cost_usd": summary.cost_usd / per_record,
+        "tokens": (summary.input_tokens + summary.output_tokens) / per_record,
+        "quality": summary.quality or 0.0,
+        "output_chars": sum(len(json.dumps(o.record)) for o in valid) / len(valid),
+        **(summary.realism.metrics() if summary.realism and summary.realism.records else {}),
+    }
+    findings = summary.realism.findings() if summary.realism and summary.realism.records else []
+    return Observation(workflow=spec.name, version=spec.version, run_id="r", values=values, findings=findings, sample=[o.record for o in valid[:3]])
+
+
 async def test_the_apprenticeship_observes_from_running_totals_what_it_observed_from_every_record(tmp_path):
-    from apprentice.dataset import RunTotals, make_batch, summarise
-    from apprentice.orchestration import monitoring
-    from apprentice.orchestration.dataset import observed_batches
+    from apprentice.dataset import make_batch
+    from apprentice.monitor.observe import observation
     from apprentice.run import resolve_spec
 
-    pool, spec, batches = pool_of(nordic(rejected=frozenset({2, 3}))), resolve_spec(SPEC, fallback_name="x"), []
+    pool, spec, batches, monitored = pool_of(nordic(rejected=frozenset({0, 2, 3}))), resolve_spec(SPEC, fallback_name="x"), [], []
 
     async def run_batch(job):
         batches.append(await make_batch(pool, job.spec, job.shape, job.plan))
         return BatchRun(batches[-1])
 
-    await generate_async(SHAPE, n=11, spec=SPEC, out=tmp_path / "o.jsonl", batch_size=4, run_batch=run_batch)
-    totals = RunTotals(spec, 11)
-    for batch in sorted(batches, key=lambda b: b.plan.index):
-        totals.add(batch)
-    summary = summarise(spec, 11, batches)
-    rebuilt, direct = monitoring.observation(spec, summary, observed_batches(spec, totals), "r"), monitoring.observation(spec, summary, batches, "r")
-    assert rebuilt.model_dump() == direct.model_dump()
+    async def monitor(workflow, summary, records, source):
+        monitored.append(observation(workflow, summary, records, "r"))
+
+    summary = await generate_async(SHAPE, n=11, spec=SPEC, out=tmp_path / "o.jsonl", batch_size=4, run_batch=run_batch, monitor=monitor)
+    assert (summary.records, summary.invalid) == (8, 3) and summary.realism is not None and summary.realism.records == 8
+    assert monitored[0].model_dump() == observed_from_every_record(spec, summary, batches).model_dump()
+    assert monitored[0].sample == [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()[:3]]

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import json
-
 from apprentice.config import load_settings
-from apprentice.dataset import BatchResult, DatasetSummary
+from apprentice.dataset import DatasetSummary, RecordTotals
 from apprentice.evolution.registry import versions as registered_versions
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, load_state
 from apprentice.workflows import WorkflowSpec
@@ -17,27 +15,26 @@ PROVEN = frozenset({State.graduated, State.investigating, State.evolving})
 """States of a parent that has served a whole apprenticeship."""
 
 
-def observation(spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], run_id: str) -> Observation:
+def observation(spec: WorkflowSpec, summary: DatasetSummary, records: RecordTotals, run_id: str) -> Observation:
     """One execution's metrics, per record: latency, validity, first-pass quality, cost, tokens,
     output size and, where the records were checked, realism; with what the deterministic checks
-    found in the written records."""
-    outcomes = [o for b in batches for o in b.outcomes]
-    records = max(1, len(outcomes))
-    valid = [o for o in outcomes if o.valid]
+    found in the written records. Built from the run's running totals (`RunTotals.records`), so
+    observing a run needs none of its records but the first few, kept as its sample."""
+    per_record = max(1, records.outcomes)
     values: dict[str, float] = {
         "latency_s": summary.seconds_per_record or 0.0,
         "validity": summary.records / max(1, summary.requested),
-        "cost_usd": summary.cost_usd / records,
-        "tokens": (summary.input_tokens + summary.output_tokens) / records,
+        "cost_usd": summary.cost_usd / per_record,
+        "tokens": (summary.input_tokens + summary.output_tokens) / per_record,
         "quality": summary.quality or 0.0,
     }
-    if valid:
-        values["output_chars"] = sum(len(json.dumps(o.record)) for o in valid) / len(valid)
+    if records.valid:
+        values["output_chars"] = records.output_chars / records.valid
     realism = summary.realism if summary.realism is not None and summary.realism.records else None
     if realism is not None:
         values.update(realism.metrics())
     findings = realism.findings() if realism is not None else []
-    return Observation(workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=[o.record for o in valid[:3]])
+    return Observation(workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=list(records.first_valid[:3]))
 
 
 def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:

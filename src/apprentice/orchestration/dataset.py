@@ -9,7 +9,6 @@ and produces the same records without duplicates.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -20,12 +19,11 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from apprentice.config import load_settings
-from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, DatasetSummary, RunTotals, make_batch
+from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, DatasetSummary, RecordTotals, make_batch
 from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.monitoring import monitor_run
 from apprentice.orchestration.runtime import close_pools, pool_for
-from apprentice.records import RecordOutcome
 from apprentice.run import BatchJob, BatchRun, RunProgress, generate_async, resolve_shape, resolve_spec, workflow_name
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import WorkflowSpec
@@ -161,8 +159,8 @@ async def generate_dataset(
 def _monitor(backends_file: str | None):
     """The run's `monitor` seam: the apprenticeship task; its failure is logged, never the run's."""
 
-    async def step(workflow: WorkflowSpec, summary: DatasetSummary, totals: RunTotals, source: dict[str, str]):
-        state = await monitor_run(workflow, summary, observed_batches(workflow, totals), backends_file, source, return_state=True)
+    async def step(workflow: WorkflowSpec, summary: DatasetSummary, records: RecordTotals, source: dict[str, str]):
+        state = await monitor_run(workflow, summary, records, backends_file, source, return_state=True)
         if state.is_completed():
             return await state.result()
         get_run_logger().warning("apprenticeship step failed (%s); the records are unaffected", state.message)
@@ -170,19 +168,3 @@ def _monitor(backends_file: str | None):
 
     return step
 
-
-def observed_batches(workflow: WorkflowSpec, totals: RunTotals) -> list[BatchResult]:
-    """What `monitor.observe.observation` reads — a run's batches — rebuilt from its running
-    totals, since the run no longer holds its records: as many outcomes as it had, its first valid
-    records as they were, and stand-in valid records whose JSON sizes add up to the run's. The
-    stand-ins are shared objects, so this costs a list slot per record, not the records."""
-    first = list(totals.first_valid)
-    rest = totals.summary.records - len(first)
-    outcomes = [RecordOutcome(index=i, record=record, valid=True) for i, record in enumerate(first)]
-    if rest > 0:
-        chars, extra = divmod(totals.output_chars - sum(len(json.dumps(r)) for r in first), rest)
-        sized = [RecordOutcome(index=0, record="x" * max(0, size - 2), valid=True) for size in (chars + 1, chars)]  # '"xx"' is 2 + k
-        outcomes += [sized[0]] * extra + [sized[1]] * (rest - extra)
-    outcomes += [RecordOutcome(index=0)] * (totals.outcomes - totals.summary.records)
-    plan = BatchPlan(index=0, start=0, count=len(outcomes), seed=0)
-    return [BatchResult(workflow=workflow.name, version=workflow.version, plan=plan, outcomes=outcomes)]

@@ -9,7 +9,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from apprentice.dataset import BatchResult, DatasetSummary
+from apprentice.dataset import DatasetSummary, RecordTotals
 from apprentice.evolution.shadow import rollback_live
 from apprentice.monitor.apprenticeship import HANDED_ON, Step, load_state, observe
 from apprentice.monitor.observe import observation, policy_for
@@ -21,14 +21,14 @@ from apprentice.workflows import WorkflowSpec
 
 @task(name="apprenticeship", persist_result=False)
 async def monitor_run(
-    spec: WorkflowSpec, summary: DatasetSummary, batches: list[BatchResult], backends_file: str | None = None, source: dict[str, str] | None = None
+    spec: WorkflowSpec, summary: DatasetSummary, records: RecordTotals, backends_file: str | None = None, source: dict[str, str] | None = None
 ) -> Step:
     """Judge (apprentice) or drift-check (graduated) this run; emit events; publish the status.
     `source` (the run's shape and spec references) rides in the events, so an Automation can
     start the evolution flow for exactly this workflow."""
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
-    obs = observation(spec, summary, batches, run_id).model_copy(update={"source": source or {}})
+    obs = observation(spec, summary, records, run_id).model_copy(update={"source": source or {}})
     step = await observe(pool_for(backends_file), obs, policy_for(spec))
     if any(after in HANDED_ON for _, after, _ in step.moves):
         parent = rollback_live(spec.name, spec.key, f"{spec.key} drifted: {step.reason}")
