@@ -18,13 +18,15 @@ _PUBLIC = {
     "DatasetSummary": "apprentice.dataset",
     "RunIncomplete": "apprentice.errors",
     "ApprenticeError": "apprentice.errors",
+    "load_dataset": "apprentice.formats",
 }
 
-__all__ = ["ApprenticeError", "DatasetSummary", "RunIncomplete", "__version__", "generate", "generate_async"]
+__all__ = ["ApprenticeError", "DatasetSummary", "RunIncomplete", "__version__", "generate", "generate_async", "load_dataset"]
 
 if TYPE_CHECKING:
     from apprentice.dataset import DatasetSummary
     from apprentice.errors import ApprenticeError, RunIncomplete
+    from apprentice.formats import load_dataset
     from apprentice.run import generate, generate_async
 
 

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from apprentice.errors import ApprenticeError, RunIncomplete
+from apprentice.formats import Format as OutputFormat
 
 # Before anything imports Prefect (it reads its settings once): a temporary Prefect server on a new
 # PREFECT_HOME first builds its database, which on 2 busy cores takes longer than Prefect's 20 s
@@ -142,7 +143,8 @@ def _report(summary: Any) -> None:
 def generate(
     shape: Annotated[Path, typer.Argument(help="example JSON document or JSON Schema (*.schema.json)")],
     n: Annotated[int, typer.Option("-n", "--count", min=1, help="records to generate")] = 5,
-    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write")] = Path("out.jsonl"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: out.FORMAT)")] = None,
+    fmt: Annotated[OutputFormat | None, typer.Option("--format", help="how the records are written (default: what --out's name says, else jsonl)")] = None,
     spec: Annotated[Path | None, typer.Option(help="workflow spec (YAML/JSON)")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 10,
     concurrency: Annotated[int, typer.Option(min=1)] = 2,
@@ -150,12 +152,15 @@ def generate(
     backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="ignore batches finished by earlier runs")] = False,
 ) -> None:
-    """Generate N records valid for SHAPE through the dataset flow and write them as JSONL."""
+    """Generate N records valid for SHAPE through the dataset flow and write them as JSONL,
+    Parquet or CSV (rejects and per-record meta rows beside them, as JSONL)."""
     from apprentice.config import load_pool_config, load_settings
     from apprentice.orchestration.dataset import generate_dataset, resolve_spec
     from apprentice.preflight import preflight
     from apprentice.shapes.schema import load_shape
 
+    chosen = OutputFormat.choose(fmt, out)
+    out = out or Path(f"out.{chosen.value}")
     settings = load_settings()
     compiled = load_shape(shape)
     workflow = resolve_spec(str(spec) if spec else None, fallback_name=shape.stem.removesuffix(".schema"))
@@ -163,7 +168,7 @@ def generate(
     _quiet_prefect()
     summary = run_flow(
         generate_dataset(
-            shape=str(shape), n=n, spec=workflow.model_dump(mode="json"), out=str(out), batch_size=batch_size,
+            shape=str(shape), n=n, spec=workflow.model_dump(mode="json"), out=str(out), format=chosen.value, batch_size=batch_size,
             concurrency=concurrency, seed=seed, backends_file=str(backends) if backends else None, fresh=fresh,
         )
     )  # fmt: skip

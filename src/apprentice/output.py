@@ -1,19 +1,21 @@
 """A run's files, written batch by batch as batches finish, never held whole in memory.
 
-`NAME.jsonl` holds the valid records in index order, `NAME.meta.jsonl` every record's version and
-pattern facts (routing score and tier, branches, attempts, votes), `NAME.rejects.jsonl` the
-records rejected for their content with their reasons; with a statistics-path report,
-`NAME.verification.json` too. Every file grows under a temporary name and is renamed when the run
+`NAME.jsonl` (or `NAME.parquet`, `NAME.csv`: `formats.py`) holds the valid records in index
+order, `NAME.meta.jsonl` every record's version and pattern facts (routing score and tier,
+branches, attempts, votes), `NAME.rejects.jsonl` the records rejected for their content with
+their reasons; with a statistics-path report, `NAME.verification.json` too. Meta rows and rejects
+are JSONL in every format. Every file grows under a temporary name and is renamed when the run
 commits, so a killed run never leaves half a file and its rerun writes the same final files.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
+from apprentice.formats import Format, JsonLines, RecordsWriter, records_writer
 from apprentice.numeric import NumericReport
 from apprentice.records import FailureKind, RecordOutcome
 
@@ -34,10 +36,6 @@ def _temporary(path: Path) -> Path:
     return path.with_name(path.name + ".tmp")
 
 
-def _line(row: Any) -> str:
-    return json.dumps(row, ensure_ascii=False, default=str) + "\n"
-
-
 def meta_row(outcome: RecordOutcome, version: str) -> dict[str, Any]:
     row = {"index": outcome.index, "valid": outcome.valid, "version": version, **outcome.meta}
     if outcome.failure is FailureKind.backend:
@@ -47,33 +45,30 @@ def meta_row(outcome: RecordOutcome, version: str) -> dict[str, Any]:
 
 class DatasetWriter:
     """Appends outcomes, in the order given (the caller gives them in index order), to the
-    temporary files; `commit` renames them into place, `discard` removes them."""
+    temporary files: the valid records in `fmt` (columns from `json_schema`, the shape's, for
+    Parquet and CSV), meta rows and rejects as JSONL; `commit` renames them into place,
+    `discard` removes them."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, fmt: Format = Format.jsonl, json_schema: Any = None) -> None:
         self.out = out
         out.parent.mkdir(parents=True, exist_ok=True)
-        self._records = self._open(out)
-        self._meta = self._open(meta_path(out))
-        self._rejects: IO[str] | None = None  # opened at the first reject: a clean run has no rejects file
-
-    @staticmethod
-    def _open(path: Path) -> IO[str]:
-        return _temporary(path).open("w", encoding="utf-8", errors="backslashreplace")  # a lone surrogate stays a JSON \u escape
+        self._records = records_writer(_temporary(out), fmt, json_schema)
+        self._meta = JsonLines(_temporary(meta_path(out)))
+        self._rejects: JsonLines | None = None  # opened at the first reject: a clean run has no rejects file
 
     def write(self, outcomes: list[RecordOutcome], version: str) -> None:
         """Append a batch's outcomes (made by `version`, `workflow@version`)."""
-        for outcome in outcomes:
-            if outcome.valid:
-                self._records.write(_line(outcome.record))
-            self._meta.write(_line(meta_row(outcome, version)))
-            if not outcome.valid and outcome.failure is not FailureKind.backend:
-                self._rejects = self._rejects or self._open(rejects_path(self.out))
-                self._rejects.write(_line({"index": outcome.index, "reason": outcome.reason, "record": outcome.record}))
+        self._records.write([o.record for o in outcomes if o.valid])
+        self._meta.write([meta_row(o, version) for o in outcomes])
+        rejects = [{"index": o.index, "reason": o.reason, "record": o.record} for o in outcomes if not o.valid and o.failure is not FailureKind.backend]
+        if rejects:
+            self._rejects = self._rejects or JsonLines(_temporary(rejects_path(self.out)))
+            self._rejects.write(rejects)
 
     def commit(self, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
         """Move the files into place; returns the records file and the rejects file, if any."""
-        for handle in self._handles():
-            handle.close()
+        for writer in self._writers():
+            writer.close()
         os.replace(_temporary(self.out), self.out)
         os.replace(_temporary(meta_path(self.out)), meta_path(self.out))
         if numeric is not None:
@@ -87,12 +82,13 @@ class DatasetWriter:
 
     def discard(self) -> None:
         """A run that ended in an error: remove the temporary files, leave earlier outputs be."""
-        for handle in self._handles():
-            handle.close()
-            Path(handle.name).unlink(missing_ok=True)
+        for writer in self._writers():
+            with contextlib.suppress(Exception):  # the run's own error is the one to report
+                writer.close()
+            writer.path.unlink(missing_ok=True)
 
-    def _handles(self) -> list[IO[str]]:
-        return [h for h in (self._records, self._meta, self._rejects) if h is not None]
+    def _writers(self) -> list[RecordsWriter]:
+        return [w for w in (self._records, self._meta, self._rejects) if w is not None]
 
 
 def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:

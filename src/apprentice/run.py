@@ -25,6 +25,7 @@ from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, RecordTot
 from apprentice.errors import RunIncomplete
 from apprentice.evolution.registry import serving
 from apprentice.fieldplan import RecordPlan
+from apprentice.formats import Format
 from apprentice.numeric import NumericReport, sample
 from apprentice.output import DatasetWriter, rejects_path
 from apprentice.preflight import check_fits
@@ -128,18 +129,20 @@ class _Run:
     field_plan: RecordPlan | None
     presets: list[dict[str, Any]] | None
     log: Logger
+    fmt: Format = Format.jsonl
     generated: int = 0
     """Records a model made in this run (not reused from an earlier run or `$cache`)."""
 
 
-async def _resolve(shape: str | Path | dict | Shape, spec: Any, n: int, seed: int, out: str | Path | None, backends_file: str | None, log: Logger) -> _Run:
+async def _resolve(shape: str | Path | dict | Shape, spec: Any, n: int, seed: int, out: str | Path | None, fmt: str | None, backends_file: str | None, log: Logger) -> _Run:
+    chosen = Format.choose(fmt, Path(out) if out else None)
     compiled = resolve_shape(shape)
     asked = resolve_spec(spec, fallback_name=workflow_name(shape))
     workflow = await asyncio.to_thread(serving, asked, str(seed))
     if workflow.key != asked.key:
         log.info("the registry serves %s for %s (promoted or canary)", workflow.key, asked.key)
     await asyncio.to_thread(check_fits, workflow, compiled, load_pool_config(backends_file), load_settings())
-    out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.jsonl"
+    out_path = Path(out) if out else load_settings().home / "out" / f"{workflow.name}-{seed}.{chosen.value}"
     numeric = presets = None
     if workflow.pattern is Pattern.statistics and workflow.statistics is not None:
         presets, numeric = sample(workflow.statistics, n, seed)
@@ -147,7 +150,7 @@ async def _resolve(shape: str | Path | dict | Shape, spec: Any, n: int, seed: in
     field_plan, presets = plan_presets(workflow, compiled, n, seed, presets)
     if field_plan is not None:
         log.info("field plan: %s", ", ".join(f"{f.name}={f.source.value}" for f in field_plan.fields))
-    return _Run(workflow, compiled, n, seed, out_path, 0, 0, numeric, field_plan, presets, log)
+    return _Run(workflow, compiled, n, seed, out_path, 0, 0, numeric, field_plan, presets, log, chosen)
 
 
 class _InOrder:
@@ -234,6 +237,7 @@ async def generate_async(
     n: int = 10,
     spec: str | Path | dict[str, Any] | WorkflowSpec | None = None,
     out: str | Path | None = None,
+    format: str | Format | None = None,
     batch_size: int = 10,
     concurrency: int = 4,
     parallel_batches: int = 2,
@@ -248,8 +252,10 @@ async def generate_async(
     logger: Logger | None = None,
 ) -> DatasetSummary:
     """Generate `n` records valid for `shape` (a file path, an inline example or JSON Schema, or
-    a compiled `Shape`) and write them to `out` (JSONL; default under the apprentice home), the
-    rejects with reasons and every record's meta row (with the version that made it) beside it.
+    a compiled `Shape`) and write them to `out` (default under the apprentice home), the rejects
+    with reasons and every record's meta row (with the version that made it) beside it, as JSONL.
+    `format` (`jsonl`, `parquet`, `csv`; default: what `out`'s name says, else JSONL) is how the
+    records are written: see `apprentice.formats` for the columns a JSON Schema gives.
 
     `spec` is a workflow spec (path, inline or parsed; default: generate then validate); once
     evolution has promoted a version of its workflow, the registry's live version (or a canary,
@@ -266,7 +272,7 @@ async def generate_async(
     failed, or with no valid record, raises `RunIncomplete` after writing what it made.
     `logger` (default: this module's) hears what the run does.
     """
-    run = await _resolve(shape, spec, n, seed, out, backends_file, logger or logging.getLogger(__name__))
+    run = await _resolve(shape, spec, n, seed, out, format, backends_file, logger or logging.getLogger(__name__))
     run.batch_size, run.parallel_batches = batch_size, parallel_batches
     own_pool = pool is None and run_batch is None
     pool = open_pool(backends_file) if own_pool else pool
@@ -277,7 +283,7 @@ async def generate_async(
             return await run_batch(job)
         return BatchRun(await make_batch(pool, job.spec, job.shape, plan, concurrency=concurrency, record_attempts=record_attempts, fresh=fresh))
 
-    writer, totals = DatasetWriter(run.out), RunTotals(run.workflow, run.n, run.shape.json_schema)
+    writer, totals = DatasetWriter(run.out, run.fmt, run.shape.json_schema), RunTotals(run.workflow, run.n, run.shape.json_schema)
     try:
         summary = await _produce(run, make, _recorder(writer, totals), totals, (shape, spec), monitor)
     except BaseException:

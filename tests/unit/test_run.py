@@ -59,7 +59,7 @@ def lines(path) -> list:
 
 
 def test_the_public_names_are_pinned_and_importing_them_loads_no_prefect():
-    assert apprentice.__all__ == ["ApprenticeError", "DatasetSummary", "RunIncomplete", "__version__", "generate", "generate_async"]
+    assert apprentice.__all__ == ["ApprenticeError", "DatasetSummary", "RunIncomplete", "__version__", "generate", "generate_async", "load_dataset"]
     assert all(getattr(apprentice, name) is not None for name in apprentice.__all__)
     probe = "import sys, apprentice; apprentice.generate; print('prefect' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "False"

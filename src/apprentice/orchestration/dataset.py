@@ -123,6 +123,7 @@ async def generate_dataset(
     n: int = 10,
     spec: str | dict[str, Any] | None = None,
     out: str | None = None,
+    format: str | None = None,
     batch_size: int = 10,
     concurrency: int = 4,
     parallel_batches: int = 2,
@@ -133,7 +134,8 @@ async def generate_dataset(
     fresh: bool = False,
 ) -> DatasetSummary:
     """Generate `n` records valid for `shape` (a file path or an inline example/JSON Schema): see
-    `apprentice.run.generate_async` for what the run does and writes. With `monitor`, a run made
+    `apprentice.run.generate_async` for what the run does and writes (`format`: `jsonl`,
+    `parquet` or `csv`; default: what `out`'s name says, else JSONL). With `monitor`, a run made
     wholly now is fed to its workflow version's apprenticeship (judged while an apprentice,
     drift-checked once graduated).
 
@@ -148,7 +150,7 @@ async def generate_dataset(
     """
     try:
         return await generate_async(
-            shape, n=n, spec=spec, out=out, batch_size=batch_size, concurrency=concurrency, parallel_batches=parallel_batches,
+            shape, n=n, spec=spec, out=out, format=format, batch_size=batch_size, concurrency=concurrency, parallel_batches=parallel_batches,
             record_attempts=record_attempts, seed=seed, backends_file=backends_file, fresh=fresh, run_batch=task_batches(fresh),
             publish=publish, monitor=_monitor(backends_file) if monitor else None, logger=get_run_logger(),
         )  # fmt: skip
