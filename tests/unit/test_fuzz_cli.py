@@ -52,7 +52,7 @@ def assert_clear_failure_or_success(result, command: str) -> None:
     assert result.exit_code in (0, 2), f"exit {result.exit_code}: {output[-2000:]!r} {result.exception!r}"
     assert "Traceback" not in output, output[-3000:]
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    if result.exit_code == 2 and "Usage:" not in output:  # apprentice's own refusal, not Typer's usage box
+    if result.exit_code == 2 and not any(mark in output for mark in ("Usage:", "─ Error ─")):  # apprentice's own refusal, not Typer's usage box
         lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: "), f"not one line: {result.stderr!r}"
     if command == "generate":

@@ -64,10 +64,8 @@ def test_hints_and_field_names_do_not_change_what_an_example_shape_validates(fie
         assert validate(record, injected.json_schema) == validate(record, plain.json_schema)
 
 
-# Without `$ref`s: in a full-suite run this property once met a schema whose validation recursed
-# without end although `ref_cycle` found no loop (not reproduced alone; open, see the report).
 @FUZZ
-@given(ROOT_SCHEMAS.filter(lambda s: "$ref" not in json.dumps(s)), FREE_TEXT, st.lists(JSON_DOCS, max_size=3))
+@given(ROOT_SCHEMAS, FREE_TEXT, st.lists(JSON_DOCS, max_size=3))
 def test_annotations_do_not_change_what_a_json_schema_validates(schema, text, values):
     try:
         plain = compile_shape(schema, kind="schema")

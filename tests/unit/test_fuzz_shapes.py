@@ -64,6 +64,8 @@ def test_any_document_is_a_shape_or_one_line(document, values):
 @example({"type": "string", "pattern": "[a-z0-9\\.-]+"}, ["a.b"])
 @example({"type": "array", "minItems": 10**9, "items": {"type": "string", "minLength": 10**9}}, [[]])
 @example({"$ref": "http://example.com/schema.json"}, [1])
+@example({"not": {"$defs": {}, "$ref": "#/$defs/a"}}, [1])
+@example({"$defs": {}, "$ref": "#foo"}, [1])
 @example({"type": "string", "format": "not-a-format", "pattern": "\\p{L}+"}, ["é"])
 @example({"type": "number", "minimum": float("nan"), "maximum": float("inf")}, [1])
 @example(huge_schema(12, 3), [{}])
@@ -75,6 +77,15 @@ def test_any_json_schema_is_usable_or_refused_in_one_line(schema, values):
 @given(st.sampled_from(bench_schemas()) if bench_schemas() else st.just({"type": "object"}), st.lists(JSON_DOCS, max_size=2))
 def test_real_world_schemas_are_usable_or_refused_in_one_line(schema, values):
     works_or_one_line(schema, values, kind="schema")
+
+
+def test_a_value_too_deep_to_validate_against_a_recursive_schema_is_invalid_not_a_crash():
+    tree = {"type": "object", "properties": {"child": {"$ref": "#"}}}
+    deep: dict = {}
+    for _ in range(400):
+        deep = {"child": deep}
+    issues = validate(deep, tree)
+    assert [i.message for i in issues] == ["the value is nested too deeply to be validated"]
 
 
 def test_a_document_nested_too_deeply_is_refused_in_one_line():

@@ -179,9 +179,14 @@ def dangling_ref(root: Any) -> str | None:
     """The first local `$ref` anywhere in the schema (not only on required paths) that points
     nowhere, as `where refers to #/x, which does not exist`; a validator raises on it as soon as
     a value reaches it, so it is refused before a run rather than at some record."""
-    for node, where in _subschemas(root).values():
+    nodes = list(_subschemas(root).values())
+    names = [(k, n.get(k)) for n, _ in nodes for k in ("$anchor", "$dynamicAnchor", "$id", "id") if isinstance(n.get(k), str)]
+    anchors = {f"#{v}" if k.endswith("nchor") else v for k, v in names}
+    for node, where in nodes:
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/") and _resolve_local(root, ref) is _MISSING:
+        if not isinstance(ref, str) or not ref.startswith("#") or ref == "#":
+            continue
+        if _resolve_local(root, ref) is _MISSING if ref.startswith("#/") else ref not in anchors:
             return f"{where.removeprefix('#') or '(root)'} refers to {ref}, which does not exist in the schema"
     return None
 

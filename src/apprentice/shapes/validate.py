@@ -69,6 +69,8 @@ def validate(value: Any, schema: Any, *, limit: int = 20) -> list[ValidationIssu
         errors = sorted(validator(schema).iter_errors(value), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
     except Unresolvable as exc:
         raise ShapeError(f"the schema has a $ref that cannot be resolved: {exc}") from None
+    except RecursionError:  # a recursive schema walked through a deeply nested value: some 40 frames a level
+        return [ValidationIssue(path="", message="the value is nested too deeply to be validated", keyword="depth")]
     return [_issue(e) for e in errors[:limit]]
 
 
