@@ -19,7 +19,13 @@ from apprentice.workflows import WorkflowSpec
 
 
 def variant_key(spec: WorkflowSpec, shape: Shape) -> str:
-    raw = f"{spec.content_hash}:{shape.fingerprint}:{shape.cache_variants}"
+    return variant_key_of(spec.content_hash, shape)
+
+
+def variant_key_of(content_hash: str, shape: Shape) -> str:
+    """`variant_key` from a spec's content hash already computed (hashing a spec costs more than
+    serving a variant)."""
+    raw = f"{content_hash}:{shape.fingerprint}:{shape.cache_variants}"
     return "variants-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

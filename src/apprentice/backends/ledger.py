@@ -23,7 +23,12 @@ def record_calls(
     engine: Engine | None = None,
 ) -> int:
     """Append (stage, call) pairs to the ledger in one transaction; returns the rows written."""
-    rows = [
+    return write_call_rows(call_rows(calls, run_id=run_id, workflow=workflow, version=version, purpose=purpose), engine)
+
+
+def call_rows(calls: Iterable[tuple[str, CallResult]], *, run_id: str, workflow: str, version: str, purpose: str = "generation") -> list[dict]:
+    """Ledger rows for (stage, call) pairs of one run, ready for `write_call_rows`."""
+    return [
         dict(
             at=utcnow(),
             run_id=run_id,
@@ -43,6 +48,10 @@ def record_calls(
         )
         for stage, c in calls
     ]
+
+
+def write_call_rows(rows: list[dict], engine: Engine | None = None) -> int:
+    """Ledger rows (of any number of runs) in one transaction; returns the rows written."""
     if not rows:
         return 0
 

@@ -147,7 +147,7 @@ def _lifespan(engine: MockEngine):
         try:
             yield
         finally:
-            await engine.drain()
+            await engine.close()
             await engine.pool.aclose()
 
     return lifespan

@@ -3,8 +3,8 @@
 It runs on the library's Prefect-free pieces: the request's workflow version runs its pattern
 through `dataset.generate_batch` (field plan, validation, realism checks, regeneration), on the
 server's one `BackendPool`; `$cache` variants are the batch path's (`variants.py`). A request is
-not a Prefect flow run: a cached answer costs a dictionary lookup, and the ledger and execution
-rows are written after the answer, off the event loop."""
+not a Prefect flow run: a cached answer costs a dictionary lookup and no store I/O, and the
+ledger and execution rows are booked off the request path, in batches (`booking.Bookkeeper`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from apprentice.backends.pool import BackendPool
 from apprentice.dataset import BatchPlan, BatchResult, generate_batch, plan_presets
 from apprentice.errors import ShapeError
-from apprentice.mockapi.booking import book
+from apprentice.mockapi.booking import Bookkeeper, Booking
 from apprentice.mockapi.context_memory import ContextMemory
 from apprentice.mockapi.errors import BadMockRequest, NoValidAnswer
 from apprentice.mockapi.limits import Limits
@@ -31,10 +31,11 @@ from apprentice.mockapi.openapi import Operation, find_operation
 from apprentice.mockapi.request import MockRequest, ShapeSource
 from apprentice.mockapi.shape_memory import ShapeMemory
 from apprentice.mockapi.variant_cache import VariantCache
-from apprentice.mockapi.workflow import request_spec
+from apprentice.mockapi.workflow import SpecResolver
 from apprentice.numeric import sample
 from apprentice.records import FailureKind, RecordOutcome
 from apprentice.shapes.schema import Shape, compile_shape
+from apprentice.variants import variant_key_of
 from apprentice.workflows import Pattern, StageRole, WorkflowSpec
 
 REQUEST_CHARS = 2_000
@@ -59,6 +60,7 @@ class Prepared:
     spec: WorkflowSpec
     given: dict[str, Any] = field(default_factory=dict)
     hint: str | None = None
+    variant_key: str | None = None
 
     @property
     def count(self) -> int:
@@ -95,9 +97,10 @@ class MockEngine:
         self.shapes = ShapeMemory(self.limits.remembered_paths)
         self.contexts = ContextMemory(self.limits, **({"clock": clock} if clock else {}))
         self.variants = VariantCache(store)
+        self.specs = SpecResolver(pool, workflows_dir)
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._bookings: set[asyncio.Task] = set()
+        self.bookkeeper = Bookkeeper(store)
 
     async def answer(self, request: MockRequest) -> Answer:
         """The answer to one request: a simulated error, `$cache` variants, or fresh records."""
@@ -105,9 +108,9 @@ class MockEngine:
         if request.error is not None:
             return Answer(body=request.error.body(), status=request.error.code, headers=request.error.headers())
         prepared = self.prepare(request)
-        if prepared.shape.cache_variants:
-            hit = self.variants.hit(prepared.spec, prepared.shape)
-            records = await self.variants.serve(prepared.spec, prepared.shape, prepared.count, self._make)
+        if prepared.variant_key is not None:
+            hit = self.variants.hit(prepared.variant_key)
+            records = await self.variants.serve(prepared.variant_key, prepared.spec, prepared.shape, prepared.count, self._make)
             return Answer(body=prepared.shaped(records), headers=prepared.headers(**{"X-Cache": "hit" if hit else "miss"}))
         batch = await self._generate(prepared, self._plan(prepared))
         records = self._accept(prepared, batch)
@@ -134,7 +137,7 @@ class MockEngine:
             for task in pending:
                 task.cancel()
         outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)
-        self._book(prepared, BatchResult(workflow=prepared.spec.name, version=prepared.spec.version, plan=whole_plan, outcomes=outcomes))
+        await self._book(prepared, BatchResult(workflow=prepared.spec.name, version=prepared.spec.version, plan=whole_plan, outcomes=outcomes))
         valid = [o.record for o in outcomes if o.valid]
         if len(valid) == prepared.count:
             self._remember(prepared, prepared.shaped(valid))
@@ -154,10 +157,10 @@ class MockEngine:
             shape = compiled(json.dumps(document))  # key order is the answer's field order
         except ShapeError as exc:
             raise BadMockRequest(f"bad shape: {exc}") from None
-        spec = request_spec(self.pool, request.path, request.workflow, request.backend, self.workflows_dir)
-        given = _given(shape, request.body)
+        spec, content_hash = self.specs.resolve(request.path, request.workflow, request.backend)
         if shape.cache_variants:  # variants are made once for every client: no request's content shapes them
-            return Prepared(request=request, shape=shape, source=source, spec=spec)
+            return Prepared(request=request, shape=shape, source=source, spec=spec, variant_key=variant_key_of(content_hash, shape))
+        given = _given(shape, request.body)
         hint = _request_hint(request, given, self.contexts.hint(request.context) if request.context else None)
         return Prepared(request=request, shape=shape, source=source, spec=_told(spec, hint) if hint else spec, given=given, hint=hint)
 
@@ -180,7 +183,7 @@ class MockEngine:
             self.pool, prepared.spec, prepared.shape, plan, concurrency=self.limits.concurrency, record_attempts=self.limits.record_attempts
         )
         if book:
-            self._book(prepared, batch)
+            await self._book(prepared, batch)
         return batch
 
     async def _make(self, spec: WorkflowSpec, shape: Shape, count: int) -> list[Any]:
@@ -210,15 +213,16 @@ class MockEngine:
         if prepared.request.context:
             self.contexts.add(prepared.request.context, prepared.request.path, answer)
 
-    def _book(self, prepared: Prepared, batch: BatchResult) -> None:
-        task = asyncio.ensure_future(asyncio.to_thread(book, prepared.spec, batch, prepared.shape.json_schema, self.store))
-        self._bookings.add(task)
-        task.add_done_callback(self._bookings.discard)
+    async def _book(self, prepared: Prepared, batch: BatchResult) -> None:
+        await self.bookkeeper.submit(Booking(prepared.spec, batch, prepared.shape.json_schema))
 
     async def drain(self) -> None:
-        """Wait for the ledger and execution rows of answered requests (at shutdown, in tests)."""
-        while self._bookings:
-            await asyncio.gather(*list(self._bookings), return_exceptions=True)
+        """Wait until the ledger and execution rows of every answered request are written."""
+        await self.bookkeeper.flush()
+
+    async def close(self) -> None:
+        """At shutdown: book everything still queued, then stop the booking writer."""
+        await self.bookkeeper.close()
 
 
 def request_plan(prepared: Prepared, seed: int) -> BatchPlan:

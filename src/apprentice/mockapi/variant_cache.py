@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from apprentice.shapes.schema import Shape
-from apprentice.variants import load_variants, save_variants, serve, variant_key
+from apprentice.variants import load_variants, save_variants, serve
 from apprentice.workflows import WorkflowSpec
 
 Make = Callable[[WorkflowSpec, Shape, int], Awaitable[list[Any]]]
@@ -29,15 +29,15 @@ class VariantCache:
         self._turns: dict[str, itertools.count] = defaultdict(itertools.count)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def serve(self, spec: WorkflowSpec, shape: Shape, n: int, make: Make) -> list[Any]:
-        """`n` variants for the spec and shape, cycling through them request by request."""
-        key = variant_key(spec, shape)
+    async def serve(self, key: str, spec: WorkflowSpec, shape: Shape, n: int, make: Make) -> list[Any]:
+        """`n` variants for the spec and shape (whose `variants.variant_key` is `key`), cycling
+        through them request by request."""
         variants = self._variants.get(key) or await self._load_or_make(key, spec, shape, make)
         offset = next(self._turns[key]) * n
         return serve(variants, n, offset)
 
-    def hit(self, spec: WorkflowSpec, shape: Shape) -> bool:
-        return variant_key(spec, shape) in self._variants
+    def hit(self, key: str) -> bool:
+        return key in self._variants
 
     async def _load_or_make(self, key: str, spec: WorkflowSpec, shape: Shape, make: Make) -> list[Any]:
         async with self._locks[key]:

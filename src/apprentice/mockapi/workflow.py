@@ -5,8 +5,10 @@ to that backend, or to that tier. A name outside the pool is refused, never call
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier
@@ -39,15 +41,57 @@ def spec_file(name: str, directory: Path | None) -> Path:
     raise BadMockRequest(f"no workflow '{name}' in the server's workflow directory")
 
 
-def request_spec(pool: BackendPool, path: str, workflow: str | None, backend: str | None, directory: Path | None) -> WorkflowSpec:
-    """The spec a request runs: its named workflow or the endpoint's default, sent to `backend`."""
+class ServingSpec(NamedTuple):
+    """A request's spec and its content hash (the `$cache` variants' key is built on it)."""
+
+    spec: WorkflowSpec
+    content_hash: str
+
+
+class SpecResolver:
+    """The spec a request runs (its named workflow or the endpoint's default, sent to its
+    backend), built and hashed once per endpoint (or spec file as it is on disk) and
+    backend: building and hashing a spec on every request cost more than the rest of a `$cache`
+    hit. A spec file edited while the server runs is read again (its modification time is in
+    the key); a refused request is never remembered."""
+
+    def __init__(self, pool: BackendPool, directory: Path | None, size: int = 256) -> None:
+        self.pool = pool
+        self.directory = directory
+        self._resolved = functools.lru_cache(maxsize=size)(self._resolve)
+
+    def resolve(self, path: str, workflow: str | None, backend: str | None) -> ServingSpec:
+        return self._resolved(_spec_source(path, workflow, self.directory), backend)
+
+    def _resolve(self, source: SpecSource, backend: str | None) -> ServingSpec:
+        spec = _build_spec(self.pool, source, backend)
+        return ServingSpec(spec, spec.content_hash)
+
+
+class SpecSource(NamedTuple):
+    """Where a request's spec comes from: a spec file as last modified (time, size), or an endpoint."""
+
+    file: Path | None
+    modified: tuple[int, int]
+    endpoint: str
+
+
+def _spec_source(path: str, workflow: str | None, directory: Path | None) -> SpecSource:
     if workflow:
+        file = spec_file(workflow, directory)
+        stat = file.stat()
+        return SpecSource(file, (stat.st_mtime_ns, stat.st_size), "")
+    return SpecSource(None, (0, 0), endpoint_workflow(path))
+
+
+def _build_spec(pool: BackendPool, source: SpecSource, backend: str | None) -> WorkflowSpec:
+    if source.file is not None:
         try:
-            spec = load_spec(spec_file(workflow, directory))
+            spec = load_spec(source.file)
         except ConfigError as exc:
             raise BadMockRequest(str(exc)) from None
     else:
-        spec = default_spec(endpoint_workflow(path))
+        spec = default_spec(source.endpoint)
     check_backends(pool, spec)
     return spec if backend is None else on_backend(pool, spec, backend)
 
