@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from apprentice.errors import ApprenticeError, RunIncomplete
+from apprentice.progress import live_progress
 from apprentice.formats import Format as OutputFormat
 
 # Before anything imports Prefect (it reads its settings once): a temporary Prefect server on a new
@@ -104,10 +105,11 @@ def _terminal_logs_in_one_line() -> None:
         handler.addFilter(_TerminalFilter())
 
 
-def run_flow(flow_call: Coroutine) -> Any:
-    """Run a flow to its end. A Ctrl-C or a SIGTERM (a scheduler's, `timeout`'s) ends it in one
-    line that says what was kept, instead of a traceback and noise from a Prefect API that the
-    same signal has already stopped."""
+def run_flow(flow_call: Coroutine, *, records: int | None = None) -> Any:
+    """Run a flow to its end, with a live progress display of its `records` on a terminal. A
+    Ctrl-C or a SIGTERM (a scheduler's, `timeout`'s) ends it in one line that says what was
+    kept, instead of a traceback and noise from a Prefect API that the same signal has already
+    stopped."""
     from prefect.exceptions import TerminationSignal
 
     from apprentice.orchestration.dataset import RunProgress
@@ -120,7 +122,8 @@ def run_flow(flow_call: Coroutine) -> Any:
 
     _terminal_logs_in_one_line()
     try:
-        return asyncio.run(main())
+        with live_progress(records or 0, console, enabled=records is not None):
+            return asyncio.run(main())
     except (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError):
         _TerminalFilter.interrupted, logging.raiseExceptions = True, False
         p = RunProgress
@@ -170,7 +173,8 @@ def generate(
         generate_dataset(
             shape=str(shape), n=n, spec=workflow.model_dump(mode="json"), out=str(out), format=chosen.value, batch_size=batch_size,
             concurrency=concurrency, seed=seed, backends_file=str(backends) if backends else None, fresh=fresh,
-        )
+        ),
+        records=n,
     )  # fmt: skip
     console.print(f"wrote {summary.records} valid records to {summary.out}")
     _report(summary)
@@ -198,7 +202,7 @@ def nightly(
     _quiet_prefect()
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
-    state = run_flow(nightly_generation(job=str(job.resolve()), run_key=run_key, fresh=fresh, return_state=True))
+    state = run_flow(nightly_generation(job=str(job.resolve()), run_key=run_key, fresh=fresh, return_state=True), records=spec.n)
     outcome = state.result(raise_on_failure=False)
     summary = outcome.summary if isinstance(outcome, RunIncomplete) else outcome
     if summary is not None and not isinstance(summary, BaseException):
@@ -232,12 +236,34 @@ def plan(
     if field_plan is None:
         console.print("no field plan: the shape is not an object, or the spec turns sampling off; the model writes every field")
         return
-    table = Table("field", "source", "sampler / from", "why", *[f"row {i}" for i in range(len(rows or []))])
-    for f in field_plan.fields:
-        values = [json.dumps(r.get(f.name), ensure_ascii=False) if f.name in r else "–" for r in rows or []]
-        table.add_row(f.name, f.source.value, f.sampler or ", ".join(f.derived_from), f.reason, *values)
-    console.print(table)
+    console.print(field_plan_table(field_plan, rows or []))
     console.print(f"{field_plan.sampled_share():.0%} of the fields are sampled or derived; the model writes {', '.join(field_plan.model_fields()) or 'none'}")
+
+
+def field_plan_table(field_plan: Any, rows: list[dict[str, Any]]) -> Table:
+    """Who fills each field and why, with a column of sampled and derived values per row."""
+    table = Table("field", "source", "sampler / from", "why", *[f"row {i}" for i in range(len(rows))], title="field plan")
+    for f in field_plan.fields:
+        values = [json.dumps(r.get(f.name), ensure_ascii=False) if f.name in r else "–" for r in rows]
+        table.add_row(f.name, f.source.value, f.sampler or ", ".join(f.derived_from), f.reason, *values)
+    return table
+
+
+@app.command()
+@one_line_errors
+def preview(
+    shape: Annotated[Path, typer.Argument(help="example JSON document or JSON Schema")],
+    spec: Annotated[Path | None, typer.Option(help="workflow spec (YAML/JSON)")] = None,
+    n: Annotated[int, typer.Option("-n", "--count", min=1, max=50, help="records to make")] = 5,
+    seed: int = 0,
+    backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,
+) -> None:
+    """Make a handful of records for SHAPE now, without a Prefect run, and show them with the
+    field plan and a profile of each field (types, distinct values, range, realism defects)."""
+    from apprentice.preview import make_preview, render
+
+    made = asyncio.run(make_preview(shape, spec=spec, n=n, seed=seed, backends_file=str(backends) if backends else None))
+    render(made, console, field_plan_table(made.field_plan, []) if made.field_plan else None)
 
 
 @app.command()

@@ -28,6 +28,7 @@ from apprentice.fieldplan import RecordPlan
 from apprentice.formats import Format
 from apprentice.numeric import NumericReport, sample
 from apprentice.output import DatasetWriter, rejects_path
+from apprentice.progress import batch_finished
 from apprentice.preflight import check_fits
 from apprentice.records import RecordOutcome
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
@@ -82,6 +83,7 @@ class RunProgress:
     def finished(cls, result: BatchResult) -> None:
         cls.done += not result.not_made
         cls.records += sum(o.valid for o in result.outcomes)
+        batch_finished(result)  # a live display's listener (progress.py)
 
 
 def resolve_shape(shape: str | Path | dict | Shape) -> Shape:

@@ -58,15 +58,33 @@ def realism_markdown(summary: DatasetSummary) -> list[str]:
     return lines
 
 
-async def publish(summary: DatasetSummary, sample: list[RecordOutcome], *, sample_size: int = 20) -> None:
-    """The run's summary, and a table of its first records (`sample`: the run's first outcomes)."""
+PATTERN_CHARS = 80
+"""The pattern-metadata column's width: enough to show the tier, score or votes at a glance."""
+
+
+def sample_rows(sample: list[RecordOutcome], sample_size: int = 20) -> list[dict]:
+    """The sample table's rows, in index order: each record's own fields first (what a person
+    opens the table for), then whether it is valid and why not, its index, and its pattern
+    metadata cut to `PATTERN_CHARS`. A record field that shares one of those names keeps it;
+    the run's column is then prefixed with `_`."""
     rows = []
     for outcome in sorted(sample, key=lambda o: o.index)[:sample_size]:
-        record = outcome.record if isinstance(outcome.record, dict) else {"value": outcome.record}
-        rows.append(
-            {"index": outcome.index, "valid": outcome.valid, "reason": outcome.reason or "", "pattern": json.dumps(outcome.meta, default=str)[:500]}
-            | {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
-        )
+        record = outcome.record if isinstance(outcome.record, dict) else {} if outcome.record is None else {"value": outcome.record}
+        row = {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
+        facts = {"valid": outcome.valid, "reason": outcome.reason or "", "index": outcome.index, "pattern": _short(json.dumps(outcome.meta, default=str)) if outcome.meta else ""}
+        for name, value in facts.items():
+            row["_" + name if name in row else name] = value
+        rows.append(row)
+    return rows
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= PATTERN_CHARS else text[: PATTERN_CHARS - 1] + "…"
+
+
+async def publish(summary: DatasetSummary, sample: list[RecordOutcome], *, sample_size: int = 20) -> None:
+    """The run's summary, and a table of its first records (`sample`: the run's first outcomes)."""
+    rows = sample_rows(sample, sample_size)
     base = artifact_key("dataset", summary.workflow)
     await asyncio.gather(
         acreate_table_artifact(table=rows, key=f"{base}-sample", description=f"First {len(rows)} records"),
