@@ -1,7 +1,8 @@
 """The mock API server's throughput and latency against the stub backend, side by side with a
 raw call of the same backend, at 1, 8 and 32 concurrent clients; the server's overhead per
 request; and the p95 of `$cache` hits (the issue asks for under 5 ms), beside the HTTP floor (a
-simulated error: the same round trip with no generation) measured in the same run.
+simulated error: the same round trip with no generation) measured in the same run, and through
+the app in this process (the server's own cost of a hit).
 
     python bench/serve.py [--quick] [--requests 200] [--delay-ms 20]
 
@@ -67,9 +68,24 @@ async def load(send, requests: int, clients: int) -> dict[str, float]:
 
     began = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = time.perf_counter() - began
+    return _quantiles(latencies, time.perf_counter() - began)
+
+
+async def paired(send_a, send_b, requests: int) -> tuple[dict[str, float], dict[str, float]]:
+    """`requests` calls of each, alternating from one client, so both meet the same moments of a
+    busy machine (and the same booking still being written): rate and latency quantiles of each."""
+    latencies: tuple[list[float], list[float]] = ([], [])
+    for _ in range(requests):
+        for send, kept in zip((send_a, send_b), latencies):
+            started = time.perf_counter()
+            await send()
+            kept.append(time.perf_counter() - started)
+    return tuple(_quantiles(kept, sum(kept)) for kept in latencies)
+
+
+def _quantiles(latencies: list[float], elapsed: float) -> dict[str, float]:
     cuts = statistics.quantiles(latencies, n=20)
-    return {"requests_per_s": round(requests / elapsed, 1), "p50_ms": round(statistics.median(latencies) * 1000, 2), "p95_ms": round(cuts[18] * 1000, 2)}
+    return {"requests_per_s": round(len(latencies) / elapsed, 1), "p50_ms": round(statistics.median(latencies) * 1000, 2), "p95_ms": round(cuts[18] * 1000, 2)}
 
 
 async def measure(stub: str, server: str, requests: int) -> dict:
@@ -95,9 +111,24 @@ async def measure(stub: str, server: str, requests: int) -> dict:
             levels[str(clients)] = {"raw": await load(raw, requests, clients), "server": await load(mock, requests, clients)}
             levels[str(clients)]["overhead_ms_p50"] = round(levels[str(clients)]["server"]["p50_ms"] - levels[str(clients)]["raw"]["p50_ms"], 2)
         await cached()  # makes the variants
-        cache = await load(cached, requests * 2, 1)
-        round_trip = await load(floor, requests * 2, 1)
+        cache, round_trip = await paired(cached, floor, requests * 2)
     return {"levels": levels, "cache_hit": cache, "http_floor": round_trip}
+
+
+async def in_process_cache_hits(backends: Path, requests: int) -> dict[str, float]:
+    """`$cache` hits through the app itself (ASGI, no socket, no other process): what a hit costs
+    the server, without the HTTP round trip a busy machine adds."""
+    from apprentice.mockapi.server import ServeOptions, build_app
+
+    app = build_app(ServeOptions(backends_file=backends))
+    params = {"shape": json.dumps({**SHAPE, "$cache": 5})}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://in-process") as http:
+
+        async def cached() -> None:
+            (await http.get("/api/mock/cities/cached", params=params)).raise_for_status()
+
+        await cached()  # loads the variants the server process made
+        return await load(cached, requests, 1)
 
 
 def main() -> None:
@@ -119,11 +150,13 @@ def main() -> None:
         server = start([sys.executable, "-m", "apprentice.cli", "serve", "--port", str(server_port), "--backends", str(backends)], f"http://127.0.0.1:{server_port}/api/mock/", env)
         try:
             result = asyncio.run(measure(f"http://127.0.0.1:{stub_port}", f"http://127.0.0.1:{server_port}", requests))
+            os.environ["APPRENTICE_HOME"] = home  # the same store, so the variants are there
+            result["cache_hit_in_process"] = asyncio.run(in_process_cache_hits(backends, requests * 2))
         finally:
             for process in (server, stub):
                 process.terminate()
                 process.wait(20)
-    report("serve", {"bench": "serve", "quick": args.quick, "requests_per_level": requests, "stub_delay_ms": args.delay_ms, **result, "cache_hit_p95_under_5ms": result["cache_hit"]["p95_ms"] < 5})
+    report("serve", {"bench": "serve", "quick": args.quick, "requests_per_level": requests, "stub_delay_ms": args.delay_ms, **result, "cache_hit_p95_under_5ms": result["cache_hit"]["p95_ms"] < 5, "in_process_cache_hit_p95_under_5ms": result["cache_hit_in_process"]["p95_ms"] < 5})
 
 
 if __name__ == "__main__":
