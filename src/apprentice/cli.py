@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 from apprentice.errors import ApprenticeError, RunIncomplete
-from apprentice.progress import live_progress
 from apprentice.formats import Format as OutputFormat
+from apprentice.progress import live_progress
 
 # Before anything imports Prefect (it reads its settings once): a temporary Prefect server on a new
 # PREFECT_HOME first builds its database, which on 2 busy cores takes longer than Prefect's 20 s
@@ -105,7 +105,7 @@ def _terminal_logs_in_one_line() -> None:
         handler.addFilter(_TerminalFilter())
 
 
-def run_flow(flow_call: Coroutine, *, records: int | None = None) -> Any:
+def run_flow(flow_call: Awaitable[Any], *, records: int | None = None) -> Any:
     """Run a flow to its end, with a live progress display of its `records` on a terminal. A
     Ctrl-C or a SIGTERM (a scheduler's, `timeout`'s) ends it in one line that says what was
     kept, instead of a traceback and noise from a Prefect API that the same signal has already
@@ -116,6 +116,7 @@ def run_flow(flow_call: Coroutine, *, records: int | None = None) -> Any:
 
     async def main() -> Any:
         loop, run = asyncio.get_running_loop(), asyncio.current_task()
+        assert run is not None  # main() is asyncio.run's task
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, _interrupt, run)
         return await flow_call
@@ -129,15 +130,21 @@ def run_flow(flow_call: Coroutine, *, records: int | None = None) -> Any:
         p = RunProgress
         err.print(
             f"interrupted: {p.done} of {p.batches} batches finished and kept ({p.records} valid records); "
-            "run the same command again to resume", highlight=False, soft_wrap=True,
-        )  # fmt: skip
+            "run the same command again to resume",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(130) from None
 
 
 def _report(summary: Any) -> None:
     """Exit 3 when the run completed but some records were rejected for their content."""
     if summary.invalid:
-        err.print(f"{summary.invalid} of {summary.requested} records were rejected for their content; reasons in {summary.rejects}", highlight=False, soft_wrap=True)
+        err.print(
+            f"{summary.invalid} of {summary.requested} records were rejected for their content; reasons in {summary.rejects}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(3)
 
 
@@ -147,7 +154,9 @@ def generate(
     shape: Annotated[Path, typer.Argument(help="example JSON document or JSON Schema (*.schema.json)")],
     n: Annotated[int, typer.Option("-n", "--count", min=1, help="records to generate")] = 5,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default: out.FORMAT)")] = None,
-    fmt: Annotated[OutputFormat | None, typer.Option("--format", help="how the records are written (default: what --out's name says, else jsonl)")] = None,
+    fmt: Annotated[
+        OutputFormat | None, typer.Option("--format", help="how the records are written (default: what --out's name says, else jsonl)")
+    ] = None,
     spec: Annotated[Path | None, typer.Option(help="workflow spec (YAML/JSON)")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 10,
     concurrency: Annotated[int, typer.Option(min=1)] = 2,
@@ -171,11 +180,19 @@ def generate(
     _quiet_prefect()
     summary = run_flow(
         generate_dataset(
-            shape=str(shape), n=n, spec=workflow.model_dump(mode="json"), out=str(out), format=chosen.value, batch_size=batch_size,
-            concurrency=concurrency, seed=seed, backends_file=str(backends) if backends else None, fresh=fresh,
+            shape=str(shape),
+            n=n,
+            spec=workflow.model_dump(mode="json"),
+            out=str(out),
+            format=chosen.value,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            seed=seed,
+            backends_file=str(backends) if backends else None,
+            fresh=fresh,
         ),
         records=n,
-    )  # fmt: skip
+    )
     console.print(f"wrote {summary.records} valid records to {summary.out}")
     _report(summary)
 
@@ -209,7 +226,14 @@ def nightly(
         console.print(f"records: {summary.records} valid, {summary.invalid} rejected, {summary.not_made} not made → {summary.out}")
     run_id = state.state_details.flow_run_id
     api = PREFECT_API_URL.value()
-    console.print(f"prefect flow run: {run_id} ({state.name})" + (f" (UI: {PREFECT_UI_URL.value()}/runs/flow-run/{run_id})" if api else " (ephemeral API; start `prefect server start` to browse runs)"))
+    console.print(
+        f"prefect flow run: {run_id} ({state.name})"
+        + (
+            f" (UI: {PREFECT_UI_URL.value()}/runs/flow-run/{run_id})"
+            if api
+            else " (ephemeral API; start `prefect server start` to browse runs)"
+        )
+    )
     if isinstance(outcome, RunIncomplete):
         raise outcome
     if isinstance(outcome, BaseException):
@@ -237,7 +261,10 @@ def plan(
         console.print("no field plan: the shape is not an object, or the spec turns sampling off; the model writes every field")
         return
     console.print(field_plan_table(field_plan, rows or []))
-    console.print(f"{field_plan.sampled_share():.0%} of the fields are sampled or derived; the model writes {', '.join(field_plan.model_fields()) or 'none'}")
+    console.print(
+        f"{field_plan.sampled_share():.0%} of the fields are sampled or derived; the model writes "
+        f"{', '.join(field_plan.model_fields()) or 'none'}"
+    )
 
 
 def field_plan_table(field_plan: Any, rows: list[dict[str, Any]]) -> Table:
@@ -288,7 +315,11 @@ def doctor(
         if results[0].ok:
             ensure_embedded(pool.backends, settings)
         results += checks.check_backends(pool)
-        results += [checks.check_prefect(prefect.api.url), checks.check_store(settings), checks.check_result_cache(settings, prefect.results.default_storage_block)]
+        results += [
+            checks.check_prefect(prefect.api.url),
+            checks.check_store(settings),
+            checks.check_result_cache(settings, prefect.results.default_storage_block),
+        ]
     for c in results:
         mark = "[green]ok  [/green]" if c.ok else "[red]FAIL[/red]"
         console.print(f"{mark} {c.name}: {c.detail}" + (f" → {c.fix}" if c.fix else ""), highlight=False, soft_wrap=True)
@@ -307,9 +338,17 @@ def serve(
     api_key: Annotated[str | None, typer.Option(envvar="APPRENTICE_SERVE_API_KEY", help="key for every route outside /api/mock/")] = None,
 ) -> None:
     """Serve the mock API (LLMockApi's /api/mock/{path}) with validated, realism-checked answers."""
-    from apprentice.mockapi.server import ServeOptions, serve as run_server
+    from apprentice.mockapi.server import ServeOptions
+    from apprentice.mockapi.server import serve as run_server
 
-    options = ServeOptions(host=host, port=port, backends_file=backends, openapi=openapi, workflows_dir=workflows if workflows and workflows.is_dir() else None, api_key=api_key)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        backends_file=backends,
+        openapi=openapi,
+        workflows_dir=workflows if workflows and workflows.is_dir() else None,
+        api_key=api_key,
+    )
     console.print(f"apprentice mock API on http://{host}:{port}/api/mock/ (Ctrl-C stops it)")
     run_server(options)
 
@@ -339,11 +378,31 @@ def status(workflow: Annotated[str | None, typer.Argument(help="only this workfl
     from apprentice.monitor.status import judge_rows, status_rows
 
     rows = [r for r in status_rows() if workflow is None or r["workflow"].split("@")[0] == workflow]
-    table = Table("workflow@version", "state", "executions", "good / refused", "graduation", "good rests on", "judge calls",
-                  "monitoring $/exec (apprentice)", "(graduated)", "last drift")  # fmt: skip
+    table = Table(
+        "workflow@version",
+        "state",
+        "executions",
+        "good / refused",
+        "graduation",
+        "good rests on",
+        "judge calls",
+        "monitoring $/exec (apprentice)",
+        "(graduated)",
+        "last drift",
+    )
     for r in rows:
-        table.add_row(r["workflow"], r["state"], str(r["executions"]), r["good_refused"], r["graduation"], r["basis"], str(r["judge_calls"]),
-                      r["cost_per_exec_apprentice"], r["cost_per_exec_graduated"], r["last_drift"])  # fmt: skip
+        table.add_row(
+            r["workflow"],
+            r["state"],
+            str(r["executions"]),
+            r["good_refused"],
+            r["graduation"],
+            r["basis"],
+            str(r["judge_calls"]),
+            r["cost_per_exec_apprentice"],
+            r["cost_per_exec_graduated"],
+            r["last_drift"],
+        )
     console.print(table if rows else "no workflow has run yet")
     judges = Table("judge", "tier", "status", "detects planted defects", "false alarms on clean samples")
     for judge in judge_rows():

@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -79,7 +79,14 @@ class BackendConfig(BaseModel):
     price_in_per_1k: float = Field(0.0, ge=0)
     price_out_per_1k: float = Field(0.0, ge=0)
     max_concurrency: int = Field(4, gt=0)
-    context_tokens: int | None = Field(None, gt=0, description="the model's context window; with it, a shape too large for this backend is refused before any call (the embedded server's is APPRENTICE_LOCAL_CTX)")
+    context_tokens: int | None = Field(
+        None,
+        gt=0,
+        description=(
+            "the model's context window; with it, a shape too large for this backend is refused before any call (the embedded "
+            "server's is APPRENTICE_LOCAL_CTX)"
+        ),
+    )
     structured_output: StructuredOutput | None = None
     embedded: bool = False
     """True for the llama.cpp server that apprentice starts itself when it is not up."""
@@ -110,8 +117,7 @@ class BackendConfig(BaseModel):
             value = os.environ.get(self.api_key_env)
             if not value:
                 raise MissingApiKeyError(
-                    f"backend '{self.name}' needs an API key in the environment variable "
-                    f"{self.api_key_env}, which is not set"
+                    f"backend '{self.name}' needs an API key in the environment variable {self.api_key_env}, which is not set"
                 )
             return SecretStr(value)
         if self.api_key_secret_block:
@@ -176,7 +182,9 @@ class Settings(BaseSettings):
     graduate_after: int = Field(50, ge=2, description="good executions before a workflow version graduates")
     spot_check: float = Field(0.0, ge=0, le=1, description="share of graduated executions judged anyway")
     calibration_per_run: int = Field(2, ge=0, le=20, description="planted-defect trials per judge in an apprentice run (monitoring cost)")
-    calibration_target: int = Field(20, ge=4, description="trials of each kind (planted, clean) after which a judge is no longer calibrated")
+    calibration_target: int = Field(
+        20, ge=4, description="trials of each kind (planted, clean) after which a judge is no longer calibrated"
+    )
 
     @property
     def db_url(self) -> str:
@@ -231,9 +239,11 @@ def _read_secret_block(backend: str, block_name: str) -> str:
     try:
         from prefect.blocks.system import Secret
 
-        return str(Secret.load(block_name).get())
+        # `load` dispatches on the caller: inside an async flow (where pools are built) it returns the
+        # coroutine of `aload` unless told `_sync=True`, which its typed signature does not declare.
+        block = Secret.load(block_name, _sync=True)  # type: ignore[call-arg]
+        return str(cast(Secret, block).get())
     except Exception as exc:  # the block, the API or Prefect itself may be missing
         raise MissingApiKeyError(
-            f"backend '{backend}' needs the Prefect Secret block '{block_name}', "
-            f"which cannot be loaded ({type(exc).__name__})"
+            f"backend '{backend}' needs the Prefect Secret block '{block_name}', which cannot be loaded ({type(exc).__name__})"
         ) from None

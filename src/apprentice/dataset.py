@@ -1,7 +1,8 @@
 """Datasets: N records in batches with bounded concurrency, written as JSONL, summarised.
 
-Plain Python; files are written by `output.py` (its names are re-exported here); `run.py` runs a whole dataset from these pieces, and `orchestration/dataset.py`
-wraps `make_batch` in a cached Prefect task so that a killed run resumes batch by batch.
+Plain Python; files are written by `output.py` (its names are re-exported here); `run.py` runs a
+whole dataset from these pieces, and `orchestration/dataset.py` wraps `make_batch` in a cached
+Prefect task so that a killed run resumes batch by batch.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from apprentice import resume
 from apprentice.backends.ledger import record_calls
 from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
-from apprentice.patterns import run_pattern
-from apprentice.numeric import NumericReport
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
+from apprentice.generation import PROGRESS, Progress, StageMetrics, account
+from apprentice.numeric import NumericReport
 from apprentice.output import meta_path, rejects_path, write_outputs  # noqa: F401  (importable from here, as before)
+from apprentice.patterns import run_pattern
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
-from apprentice.generation import PROGRESS, Progress, StageMetrics, account
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
@@ -58,7 +59,7 @@ def plan_presets(
     makes the same records."""
     plan = plan_fields(shape.json_schema, spec.fields) if spec.sampling and isinstance(shape.json_schema, dict) else None
     layers: list[list[dict[str, Any]]] = []
-    if plan is not None and plan.filled_fields():
+    if plan is not None and plan.filled_fields() and isinstance(shape.json_schema, dict):  # a plan implies a dict schema
         layers.append([sample_record(plan, shape.json_schema, seed=seed, index=i) for i in range(n)])
     if spec.seed_data is not None:
         layers.append([split_row(row, shape.json_schema) for row in seed_rows(spec.seed_data, n, seed)])
@@ -144,7 +145,9 @@ class DatasetSummary(BaseModel):
     from_cache: int = Field(0, description="records served from `$cache` variants without a model call")
     numeric: NumericReport | None = Field(None, description="statistics path: the sample's verification")
     field_plan: list[dict[str, str]] | None = Field(None, description="each field's source (sampled, derived, model) and why")
-    realism: RealismReport | None = Field(None, description="the written records' realism: clean share, defects by kind and field, distinct ratios")
+    realism: RealismReport | None = Field(
+        None, description="the written records' realism: clean share, defects by kind and field, distinct ratios"
+    )
     generated: int = Field(0, description="records a model made in this run; 0 when all were reused or served from `$cache`")
     quality: float | None = Field(None, description="mean first-pass quality of the records (see `records.first_pass_quality`)")
     seconds_per_record: float | None = Field(None, description="mean model and repair time per record, all stages")
@@ -183,7 +186,9 @@ async def generate_batch(
         if index in kept:
             return kept[index]
         async with limit:
-            return await _record(pool, spec, shape, index, seed_base=plan.seed * 1_000_003 + index, attempts=record_attempts, context=context)
+            return await _record(
+                pool, spec, shape, index, seed_base=plan.seed * 1_000_003 + index, attempts=record_attempts, context=context
+            )
 
     outcomes = await asyncio.gather(*(one(plan.start + i) for i in range(plan.count)))
     return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=list(outcomes), kept=sorted(kept))
@@ -250,14 +255,20 @@ async def _record(
 
 
 def timed_out(index: int, budget_s: float, progress: Progress) -> RecordOutcome:
-    metrics = StageMetrics(stage=progress.stage or "start", role="timed_out", error_class="TimedOut", latency_s=sum(c.latency_s for c in progress.calls))
+    metrics = StageMetrics(
+        stage=progress.stage or "start", role="timed_out", error_class="TimedOut", latency_s=sum(c.latency_s for c in progress.calls)
+    )
     for call in progress.calls:
         account(metrics, call)
     where = f"in stage '{progress.stage}'" if progress.stage else "before its first stage"
     return RecordOutcome(
-        index=index, reason=f"timed out after {budget_s:g} s (the spec's record_timeout_s) {where}, after {len(progress.calls)} model calls",
-        stages=[metrics], calls=list(progress.calls), failure=FailureKind.timed_out, meta={"timed_out": True},
-    )  # fmt: skip
+        index=index,
+        reason=f"timed out after {budget_s:g} s (the spec's record_timeout_s) {where}, after {len(progress.calls)} model calls",
+        stages=[metrics],
+        calls=list(progress.calls),
+        failure=FailureKind.timed_out,
+        meta={"timed_out": True},
+    )
 
 
 async def _attempts(
@@ -323,7 +334,11 @@ class RunTotals:
             self._count(outcome)
             for call in outcome.calls:
                 u = self.usage[call.backend]
-                u.calls, u.input_tokens, u.output_tokens = u.calls + 1, u.input_tokens + call.input_tokens, u.output_tokens + call.output_tokens
+                u.calls, u.input_tokens, u.output_tokens = (
+                    u.calls + 1,
+                    u.input_tokens + call.input_tokens,
+                    u.output_tokens + call.output_tokens,
+                )
                 u.cost_usd, u.seconds = u.cost_usd + call.cost_usd, u.seconds + call.latency_s
             self.records.add(outcome)
             if outcome.valid and self.checker is not None:

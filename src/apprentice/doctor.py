@@ -30,10 +30,20 @@ REBUILD = "rebuild llama.cpp portably: `make rebuild-llama` (or `rm -rf .venv &&
 
 # llama.cpp's system-info names → /proc/cpuinfo flags
 CPU_FLAGS = {
-    "SSE3": "pni", "SSSE3": "ssse3", "AVX": "avx", "AVX2": "avx2", "AVX_VNNI": "avx_vnni", "F16C": "f16c",
-    "FMA": "fma", "BMI2": "bmi2", "AVX512": "avx512f", "AVX512_VBMI": "avx512vbmi",
-    "AVX512_VNNI": "avx512_vnni", "AVX512_BF16": "avx512_bf16", "AMX_INT8": "amx_int8",
-}  # fmt: skip
+    "SSE3": "pni",
+    "SSSE3": "ssse3",
+    "AVX": "avx",
+    "AVX2": "avx2",
+    "AVX_VNNI": "avx_vnni",
+    "F16C": "f16c",
+    "FMA": "fma",
+    "BMI2": "bmi2",
+    "AVX512": "avx512f",
+    "AVX512_VBMI": "avx512vbmi",
+    "AVX512_VNNI": "avx512_vnni",
+    "AVX512_BF16": "avx512_bf16",
+    "AMX_INT8": "amx_int8",
+}
 
 _CHILD = """
 import json, sys, llama_cpp
@@ -103,7 +113,9 @@ async def check_backend(backend: BackendConfig, pool_config: PoolConfig) -> Chec
             started = time.perf_counter()
             answer = await client.complete(ModelRequest(messages=PROMPT, max_tokens=max_tokens, temperature=0))
             timings.append(f"{answer.output_tokens} token(s) in {time.perf_counter() - started:.1f}s")
-        return Check(name=f"backend {backend.name}", ok=True, detail=f"{backend.base_url}: {', '.join(timings)}: {answer.text.strip()[:40]!r}")
+        return Check(
+            name=f"backend {backend.name}", ok=True, detail=f"{backend.base_url}: {', '.join(timings)}: {answer.text.strip()[:40]!r}"
+        )
     except ApprenticeError as exc:
         fix = "start it with `apprentice server start`" if backend.embedded else "check the server, its URL and its key"
         return Check(name=f"backend {backend.name}", ok=False, detail=str(exc), fix=fix)
@@ -113,11 +125,23 @@ async def check_backend(backend: BackendConfig, pool_config: PoolConfig) -> Chec
 
 def check_prefect(api_url: str | None) -> Check:
     if not api_url:
-        return Check(name="prefect api", ok=True, detail="PREFECT_API_URL is not set: each command runs its flows on a temporary Prefect server (start `prefect server start` to keep runs)")
+        return Check(
+            name="prefect api",
+            ok=True,
+            detail=(
+                "PREFECT_API_URL is not set: each command runs its flows on a temporary Prefect server (start `prefect server start` "
+                "to keep runs)"
+            ),
+        )
     try:
         healthy = httpx.get(f"{api_url.rstrip('/')}/health", timeout=5).status_code == 200
     except httpx.HTTPError as exc:
-        return Check(name="prefect api", ok=False, detail=f"{api_url}: {type(exc).__name__}", fix="start it: `prefect server start`, or unset PREFECT_API_URL")
+        return Check(
+            name="prefect api",
+            ok=False,
+            detail=f"{api_url}: {type(exc).__name__}",
+            fix="start it: `prefect server start`, or unset PREFECT_API_URL",
+        )
     return Check(name="prefect api", ok=healthy, detail=api_url, fix=None if healthy else "the server answers but is not healthy")
 
 
@@ -142,7 +166,11 @@ def check_result_cache(settings: Settings, storage_block: str | None) -> Check:
     folder = settings.results_dir
     files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
     size = sum(p.stat().st_size for p in files) / 1e6
-    return Check(name="result cache", ok=True, detail=f"{folder}: {len(files)} finished batches, {size:.1f} MB (`--fresh` ignores them, `make clean` removes them)")
+    return Check(
+        name="result cache",
+        ok=True,
+        detail=f"{folder}: {len(files)} finished batches, {size:.1f} MB (`--fresh` ignores them, `make clean` removes them)",
+    )
 
 
 def check_backends(pool_config: PoolConfig) -> list[Check]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # dataset.py imports this module
+    from apprentice.dataset import DatasetSummary
 
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
@@ -100,6 +104,8 @@ class RunIncomplete(ApprenticeError):
     """A dataset run delivered fewer valid records than asked because backends failed, or none at
     all. The records it made are written; `summary` says what was made."""
 
-    def __init__(self, message: str, summary: object = None) -> None:
+    # `summary` keeps its default: an exception is unpickled (Prefect results, other processes) by
+    # calling the class with its message alone, then restoring its attributes.
+    def __init__(self, message: str, summary: DatasetSummary | None = None) -> None:
         super().__init__(message)
         self.summary = summary

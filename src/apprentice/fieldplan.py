@@ -115,6 +115,8 @@ class RecordPlan(BaseModel):
         """The plan of the field called `name`, if any."""
         return next((f for f in self.fields if f.name == name), None)
 
+    # The name shadows pydantic's BaseModel.model_fields (a class-level mapping): kept, as callers
+    # use it, but mypy rightly sees an incompatible override.
     def model_fields(self) -> list[str]:  # type: ignore[override]
         """Fields the model writes."""
         return [f.name for f in self.fields if f.source is FieldSource.MODEL]
@@ -166,39 +168,58 @@ def _by_name(table: dict[tuple[str, ...], tuple[str, ...]]) -> dict[str, tuple[s
 
 # Normalised (snake_case) field name → samplers to try in order; the first whose trial draws
 # validate wins (so `color` with a hex pattern falls through to `hex_color`).
-NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name({
-    ("first_name", "firstname", "given_name", "forename"): ("first_name",),
-    ("last_name", "lastname", "surname", "family_name"): ("last_name",),
-    ("full_name", "fullname", "person_name", "customer_name", "contact_name", "author_name", "author", "reviewer", "reviewer_name",
-     "organizer", "organizer_name", "assignee", "reporter", "owner_name", "buyer_name", "seller_name", "manager_name"): ("full_name",),
-    ("email", "email_address", "mail"): ("email",),
-    ("phone", "phone_number", "telephone", "mobile", "mobile_number", "cell_phone"): ("phone",),
-    ("address", "home_address", "mailing_address", "postal_address", "full_address"): ("address",),
-    ("street", "street_address", "address_line1", "address_line_1", "address1"): ("street_address",),
-    ("city", "town"): ("city",),
-    ("country", "country_name"): ("country", "country_code"),
-    ("country_code", "country_iso", "iso_country"): ("country_code",),
-    ("company", "company_name", "employer", "organization", "organisation"): ("company",),
-    ("job", "job_title", "occupation", "profession"): ("job",),
-    ("url", "website", "homepage", "web_site", "website_url", "homepage_url"): ("url",),
-    ("uuid", "guid"): ("uuid",),
-    ("id",): ("uuid", "serial"),
-    ("ip", "ip_address", "ipv4", "ipv4_address"): ("ipv4",),
-    ("ipv6", "ipv6_address"): ("ipv6",),
-    ("username", "user_name", "login", "handle", "screen_name"): ("username",),
-    ("zip", "zip_code", "zipcode", "postal_code", "postcode"): ("postcode",),
-    ("currency", "currency_code"): ("currency",),
-    ("color", "colour"): ("color", "hex_color"),
-    ("hex_color", "hex_colour"): ("hex_color",),
-    ("latitude", "lat"): ("latitude",),
-    ("longitude", "lng", "lon", "long"): ("longitude",),
-    ("age",): ("age",),
-    ("birthday", "birth_date", "birthdate", "date_of_birth", "dob"): ("birth_date",),
-    ("hostname", "host_name"): ("hostname",),
-    ("sku",): ("sku",),
-    ("date",): ("date",),
-    ("timestamp", "created", "updated", "modified"): ("date_time",),
-})
+NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
+    {
+        ("first_name", "firstname", "given_name", "forename"): ("first_name",),
+        ("last_name", "lastname", "surname", "family_name"): ("last_name",),
+        (
+            "full_name",
+            "fullname",
+            "person_name",
+            "customer_name",
+            "contact_name",
+            "author_name",
+            "author",
+            "reviewer",
+            "reviewer_name",
+            "organizer",
+            "organizer_name",
+            "assignee",
+            "reporter",
+            "owner_name",
+            "buyer_name",
+            "seller_name",
+            "manager_name",
+        ): ("full_name",),
+        ("email", "email_address", "mail"): ("email",),
+        ("phone", "phone_number", "telephone", "mobile", "mobile_number", "cell_phone"): ("phone",),
+        ("address", "home_address", "mailing_address", "postal_address", "full_address"): ("address",),
+        ("street", "street_address", "address_line1", "address_line_1", "address1"): ("street_address",),
+        ("city", "town"): ("city",),
+        ("country", "country_name"): ("country", "country_code"),
+        ("country_code", "country_iso", "iso_country"): ("country_code",),
+        ("company", "company_name", "employer", "organization", "organisation"): ("company",),
+        ("job", "job_title", "occupation", "profession"): ("job",),
+        ("url", "website", "homepage", "web_site", "website_url", "homepage_url"): ("url",),
+        ("uuid", "guid"): ("uuid",),
+        ("id",): ("uuid", "serial"),
+        ("ip", "ip_address", "ipv4", "ipv4_address"): ("ipv4",),
+        ("ipv6", "ipv6_address"): ("ipv6",),
+        ("username", "user_name", "login", "handle", "screen_name"): ("username",),
+        ("zip", "zip_code", "zipcode", "postal_code", "postcode"): ("postcode",),
+        ("currency", "currency_code"): ("currency",),
+        ("color", "colour"): ("color", "hex_color"),
+        ("hex_color", "hex_colour"): ("hex_color",),
+        ("latitude", "lat"): ("latitude",),
+        ("longitude", "lng", "lon", "long"): ("longitude",),
+        ("age",): ("age",),
+        ("birthday", "birth_date", "birthdate", "date_of_birth", "dob"): ("birth_date",),
+        ("hostname", "host_name"): ("hostname",),
+        ("sku",): ("sku",),
+        ("date",): ("date",),
+        ("timestamp", "created", "updated", "modified"): ("date_time",),
+    }
+)
 
 # Name suffixes, tried when the whole name is not in NAME_SAMPLERS.
 SUFFIX_SAMPLERS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -235,11 +256,10 @@ HOBBY_FIELDS = frozenset({"interests", "hobbies", "pastimes", "likes", "passions
 
 # A bare `name` is a person's name only next to fields like these; otherwise (a product, a
 # city, an event) it stays with the model.
-PERSON_CUES = frozenset({
-    "first_name", "last_name", "surname", "email", "email_address", "phone", "phone_number", "age",
-    "birthday", "birth_date", "date_of_birth", "dob", "username", "user_name", "job_title",
-    "occupation", "gender", "bio", "biography", "nationality", "pronouns",
-})
+PERSON_CUES = frozenset(
+    "first_name last_name surname email email_address phone phone_number age birthday birth_date date_of_birth dob"
+    " username user_name job_title occupation gender bio biography nationality pronouns".split()
+)
 
 # Date stems: a field `X_at` (or `X_date`, ...) whose stem is a key comes after the first field
 # whose stem is in the value; the stems in SHORT_SPANS follow within a month.
@@ -273,27 +293,55 @@ DERIVATION_FOR: dict[str, str] = {
 
 _FLOOR = datetime(1900, 1, 1, tzinfo=UTC)
 _EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
-_COLORS = (
-    "black", "white", "gray", "silver", "navy", "blue", "red", "green", "beige", "brown", "pink",
-    "purple", "yellow", "orange", "teal", "olive", "burgundy", "charcoal", "cream", "gold",
+_COLORS = tuple(
+    "black white gray silver navy blue red green beige brown pink purple yellow orange teal olive burgundy charcoal cream gold".split()
 )
 _HOBBIES = (
-    "trail running", "sourdough baking", "birdwatching", "chess", "rock climbing", "gardening",
-    "woodworking", "film photography", "cycling", "board games", "pottery", "open-water swimming",
-    "jazz piano", "volunteering at a food bank", "hiking", "home brewing", "knitting", "sailing",
-    "amateur astronomy", "salsa dancing", "fly fishing", "restoring old bikes", "podcasting",
-    "language learning", "community theatre", "bouldering", "vegetable pickling", "marathon training",
+    "trail running",
+    "sourdough baking",
+    "birdwatching",
+    "chess",
+    "rock climbing",
+    "gardening",
+    "woodworking",
+    "film photography",
+    "cycling",
+    "board games",
+    "pottery",
+    "open-water swimming",
+    "jazz piano",
+    "volunteering at a food bank",
+    "hiking",
+    "home brewing",
+    "knitting",
+    "sailing",
+    "amateur astronomy",
+    "salsa dancing",
+    "fly fishing",
+    "restoring old bikes",
+    "podcasting",
+    "language learning",
+    "community theatre",
+    "bouldering",
+    "vegetable pickling",
+    "marathon training",
 )
 _ANGLES = (
-    "a recent career change", "a side project", "a pet", "a place they lived before",
-    "what they are learning now", "a volunteer role", "a family tradition", "a goal for next year",
-    "how they got into their field", "a favourite weekend routine",
+    "a recent career change",
+    "a side project",
+    "a pet",
+    "a place they lived before",
+    "what they are learning now",
+    "a volunteer role",
+    "a family tradition",
+    "a goal for next year",
+    "how they got into their field",
+    "a favourite weekend routine",
 )
 _TONES = ("warm", "matter-of-fact", "enthusiastic", "dry and witty", "formal", "understated", "curious", "pragmatic")
-_STREET_LOCALES = frozenset({
-    "en_US", "en_GB", "en_CA", "en_AU", "en_NZ", "en_IE", "en_IN", "de_DE", "de_AT", "de_CH",
-    "fr_FR", "es_ES", "it_IT", "nl_NL", "sv_SE", "pl_PL", "pt_PT", "pt_BR", "es_MX", "es_AR",
-})
+_STREET_LOCALES = frozenset(
+    "en_US en_GB en_CA en_AU en_NZ en_IE en_IN de_DE de_AT de_CH fr_FR es_ES it_IT nl_NL sv_SE pl_PL pt_PT pt_BR es_MX es_AR".split()
+)
 
 
 class Place(NamedTuple):
@@ -645,8 +693,7 @@ def _postcode(ctx: _Ctx) -> str:
     rng = ctx.rng("postcode")
     letters = "ABCDEFGHJKLMNPRSTUVWXY"
     return "".join(
-        str(int(rng.integers(10))) if c == "#" else letters[int(rng.integers(len(letters)))] if c == "?" else c
-        for c in ctx.place.postcode
+        str(int(rng.integers(10))) if c == "#" else letters[int(rng.integers(len(letters)))] if c == "?" else c for c in ctx.place.postcode
     )
 
 
@@ -953,7 +1000,13 @@ def _overridden(name: str, sub: dict[str, Any], ov: FieldOverride, schema: Any, 
     return _choose(fp, options, schema, sub, plan)
 
 
-_KIND_OF_DERIVER = {"join_names": "full_name", "email_from_name": "email", "username_from_name": "username", "birth_date_from_age": "birth_date", "after": "date_time"}
+_KIND_OF_DERIVER = {
+    "join_names": "full_name",
+    "email_from_name": "email",
+    "username_from_name": "username",
+    "birth_date_from_age": "birth_date",
+    "after": "date_time",
+}
 _NO_SOURCE = "a source field has no value"
 
 
@@ -1031,7 +1084,9 @@ def _promote(name: str, target: str, sub: dict[str, Any], schema: Any, person: b
     return _choose(FieldPlan(name=name, source=FieldSource.MODEL, reason="no sampler fits it"), options, schema, sub, plan)
 
 
-def _source_model(out: dict[str, FieldPlan], props: dict[str, dict[str, Any]], schema: Any, base: Mapping[str, FieldPlan], person: bool, plan: RecordPlan) -> bool:
+def _source_model(
+    out: dict[str, FieldPlan], props: dict[str, dict[str, Any]], schema: Any, base: Mapping[str, FieldPlan], person: bool, plan: RecordPlan
+) -> bool:
     """Fill one model-written source of a derived field; a derived field whose source cannot be
     filled goes back to its own sampler (or, if overridden, to the model). True when something
     changed (call again until False)."""
@@ -1052,7 +1107,14 @@ def _source_model(out: dict[str, FieldPlan], props: dict[str, dict[str, Any]], s
     return False
 
 
-def _derive(plans: dict[str, FieldPlan], props: dict[str, dict[str, Any]], schema: Any, base: Mapping[str, FieldPlan], person: bool, plan: RecordPlan) -> dict[str, FieldPlan]:
+def _derive(
+    plans: dict[str, FieldPlan],
+    props: dict[str, dict[str, Any]],
+    schema: Any,
+    base: Mapping[str, FieldPlan],
+    person: bool,
+    plan: RecordPlan,
+) -> dict[str, FieldPlan]:
     """Complete derived overrides, derive what follows from other filled fields (an email from
     the name, `updated_at` after `created_at`), and sample the sources derived fields need."""
     out = dict(plans)
@@ -1063,7 +1125,14 @@ def _derive(plans: dict[str, FieldPlan], props: dict[str, dict[str, Any]], schem
             sources = _auto_sources(name, fp.sampler, out)
             if sources:
                 deriver = DERIVATION_FOR[fp.sampler]
-                out[name] = fp.model_copy(update={"source": FieldSource.DERIVED, "sampler": deriver, "derived_from": sources, "reason": _derived_reason(deriver, sources)})
+                out[name] = fp.model_copy(
+                    update={
+                        "source": FieldSource.DERIVED,
+                        "sampler": deriver,
+                        "derived_from": sources,
+                        "reason": _derived_reason(deriver, sources),
+                    }
+                )
     while _source_model(out, props, schema, base, person, plan):
         pass
     return out
@@ -1102,7 +1171,9 @@ def _draw_valid(ctx: _Ctx, fp: FieldPlan, schema: Any, sub: dict[str, Any], valu
     return _MISSING, problem
 
 
-def _fill(plan: RecordPlan, schema: Any, props: dict[str, dict[str, Any]], seed: int, index: int, attempts: int) -> tuple[dict[str, Any], dict[str, str]]:
+def _fill(
+    plan: RecordPlan, schema: Any, props: dict[str, dict[str, Any]], seed: int, index: int, attempts: int
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Values of the filled fields of one record, and why the missing ones are missing."""
     ctx = _Ctx(seed, index, plan.locale, plan.anchor)
     values: dict[str, Any] = {}
@@ -1138,10 +1209,19 @@ def _check_derived(plan: RecordPlan, schema: Any, props: dict[str, dict[str, Any
 def _demote(fp: FieldPlan, problem: str, base: Mapping[str, FieldPlan]) -> FieldPlan:
     if fp.name in base:
         return base[fp.name]
-    return fp.model_copy(update={"source": FieldSource.MODEL, "sampler": None, "derived_from": [], "reason": f"derivation {fp.sampler} cannot meet {problem}"})
+    return fp.model_copy(
+        update={
+            "source": FieldSource.MODEL,
+            "sampler": None,
+            "derived_from": [],
+            "reason": f"derivation {fp.sampler} cannot meet {problem}",
+        }
+    )
 
 
-def _parse_overrides(overrides: Mapping[str, FieldOverride | Mapping[str, Any]] | None, props: Mapping[str, Any]) -> dict[str, FieldOverride]:
+def _parse_overrides(
+    overrides: Mapping[str, FieldOverride | Mapping[str, Any]] | None, props: Mapping[str, Any]
+) -> dict[str, FieldOverride]:
     out: dict[str, FieldOverride] = {}
     for name, override in (overrides or {}).items():
         if name not in props:

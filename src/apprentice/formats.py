@@ -133,7 +133,10 @@ def csv_schema(columns: pa.Schema) -> pa.Schema:
     """The same columns for CSV: scalars as they are, structs and lists as JSON text."""
     import pyarrow as pa
 
-    return pa.schema([f if pa.types.is_primitive(f.type) or pa.types.is_string(f.type) else json_field(f.name) for f in columns], metadata=columns.metadata)
+    return pa.schema(
+        [f if pa.types.is_primitive(f.type) or pa.types.is_string(f.type) else json_field(f.name) for f in columns],
+        metadata=columns.metadata,
+    )
 
 
 def cell(value: Any, field: pa.Field) -> Any:
@@ -188,7 +191,8 @@ class ArrowRecords:
         import pyarrow.csv as pa_csv
         import pyarrow.parquet as pq
 
-        self.path, self.columns, self._rows = path, columns, []
+        self.path, self.columns = path, columns
+        self._rows: list[dict[str, Any]] = []
         self._writer = pq.ParquetWriter(str(path), columns) if fmt is Format.parquet else pa_csv.CSVWriter(str(path), columns)
         self._wrapped = columns.metadata == WHOLE_RECORDS
 
@@ -231,5 +235,7 @@ def load_dataset(path: str | Path, split: str = "train") -> Any:
     fmt = Format.of(path)
     if fmt is None:
         raise ApprenticeError(f"{path} is not a .jsonl, .parquet or .csv file")
-    read = {Format.jsonl: datasets.Dataset.from_json, Format.parquet: datasets.Dataset.from_parquet, Format.csv: datasets.Dataset.from_csv}[fmt]
+    read = {Format.jsonl: datasets.Dataset.from_json, Format.parquet: datasets.Dataset.from_parquet, Format.csv: datasets.Dataset.from_csv}[
+        fmt
+    ]
     return read(str(path), split=split)

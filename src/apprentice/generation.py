@@ -16,13 +16,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
+from apprentice.config import Tier
 from apprentice.errors import BackendError, BackendErrorKind, BackendUnavailableError
 from apprentice.shapes.budget import fit_schema
-from apprentice.shapes.prompts import MAX_SCHEMA_CHARS, correction_messages
 from apprentice.shapes.fixups import fix
+from apprentice.shapes.prompts import MAX_SCHEMA_CHARS, correction_messages
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
 from apprentice.shapes.validate import ValidationIssue, validate
-from apprentice.config import Tier
 from apprentice.workflows import StageSpec
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -119,9 +119,7 @@ async def _call(
     seed: int | None,
     outcome: StageOutcome,
 ) -> CallResult:
-    request = ModelRequest(
-        messages=messages, json_schema=schema, temperature=stage.temperature, max_tokens=stage.max_tokens, seed=seed
-    )
+    request = ModelRequest(messages=messages, json_schema=schema, temperature=stage.temperature, max_tokens=stage.max_tokens, seed=seed)
     try:
         result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
     except BackendUnavailableError as exc:

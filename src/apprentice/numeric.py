@@ -56,6 +56,12 @@ class FieldDistribution(BaseModel):
                 raise ValueError("the bounds leave (almost) nothing of the distribution")
         return self
 
+    def _params(self, first: str, second: str) -> tuple[float, float]:
+        """Two parameters of this distribution, which its validator made sure are set."""
+        a, b = getattr(self, first), getattr(self, second)
+        assert a is not None and b is not None, f"a {self.distribution} field needs {first} and {second}"
+        return a, b
+
     def _frozen(self):
         if self.distribution == "normal":
             return stats.norm(self.mean, self.sd)
@@ -68,7 +74,7 @@ class FieldDistribution(BaseModel):
         base = self._frozen()
         lo = base.cdf(self.minimum) if self.minimum is not None else 0.0
         hi = base.cdf(self.maximum) if self.maximum is not None else 1.0
-        shift = 0.5 * 10.0 ** -(self.decimals) if self.decimals is not None else 0.0
+        shift = 0.5 * 10.0**-(self.decimals) if self.decimals is not None else 0.0
         return np.clip((base.cdf(np.asarray(x) + shift) - lo) / (hi - lo), 0.0, 1.0)
 
 
@@ -139,7 +145,8 @@ def sample(spec: NumericSpec, n: int, seed: int) -> tuple[list[dict[str, float |
         if report.passed or n < 8:
             break
     rows = [{name: _scalar(columns[name][i], spec.fields[name]) for name in spec.fields} for i in range(n)]
-    return rows, report  # type: ignore[return-value]
+    assert report is not None  # max_draws >= 1: the loop drew at least once
+    return rows, report
 
 
 def _draw(spec: NumericSpec, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -150,8 +157,9 @@ def _draw(spec: NumericSpec, n: int, rng: np.random.Generator) -> dict[str, np.n
         if name in dependent:
             continue
         if field.distribution == "categorical":
-            values = list(field.weights or {})
-            weights = np.array([field.weights[v] for v in values], dtype=float)  # type: ignore[index]
+            table = field.weights or {}
+            values = list(table)
+            weights = np.array([table[v] for v in values], dtype=float)
             columns[name] = rng.choice(np.array(values, dtype=object), size=n, p=weights / weights.sum())
         else:
             normals[name], columns[name] = _truncated(field, n, rng, lambda size: rng.standard_normal(size))
@@ -159,7 +167,13 @@ def _draw(spec: NumericSpec, n: int, rng: np.random.Generator) -> dict[str, np.n
         rho = math.sqrt(corr.r2)
         z_x = normals[corr.x]
         z_x = (z_x - z_x.mean()) / (z_x.std() or 1.0)
-        _, columns[name] = _truncated(spec.fields[name], n, rng, lambda size, z=z_x: rho * z[:size] + math.sqrt(1 - rho * rho) * rng.standard_normal(size), fixed=True)
+        _, columns[name] = _truncated(
+            spec.fields[name],
+            n,
+            rng,
+            lambda size, z=z_x, rho=rho: rho * z[:size] + math.sqrt(1 - rho * rho) * rng.standard_normal(size),
+            fixed=True,
+        )
     return columns
 
 
@@ -168,9 +182,10 @@ def _truncated(field: FieldDistribution, n: int, rng: np.random.Generator, draw_
     dependent field, whose scores are tied to another field, resampled by inverse CDF)."""
     if field.distribution == "uniform":
         u = rng.uniform(size=n)
-        lo = 0.0 if field.minimum is None else max(0.0, (field.minimum - field.low) / (field.high - field.low))  # type: ignore[operator]
-        hi = 1.0 if field.maximum is None else min(1.0, (field.maximum - field.low) / (field.high - field.low))  # type: ignore[operator]
-        values = field.low + (lo + u * (hi - lo)) * (field.high - field.low)  # type: ignore[operator]
+        low, high = field._params("low", "high")
+        lo = 0.0 if field.minimum is None else max(0.0, (field.minimum - low) / (high - low))
+        hi = 1.0 if field.maximum is None else min(1.0, (field.maximum - low) / (high - low))
+        values = low + (lo + u * (hi - lo)) * (high - low)
         return stats.norm.ppf(u), values
     z = draw_z(n)
     if fixed or (field.minimum is None and field.maximum is None):
@@ -202,8 +217,10 @@ def _squeeze_into_bounds(field: FieldDistribution, z: np.ndarray) -> np.ndarray:
 
 def _from_z(field: FieldDistribution, z: np.ndarray) -> np.ndarray:
     if field.distribution == "normal":
-        return field.mean + field.sd * z  # type: ignore[operator]
-    return np.exp(field.mu + field.sigma * z)  # type: ignore[operator]
+        mean, sd = field._params("mean", "sd")
+        return mean + sd * z
+    mu, sigma = field._params("mu", "sigma")
+    return np.exp(mu + sigma * z)
 
 
 def _scalar(value, field: FieldDistribution):
@@ -220,17 +237,29 @@ def verify(spec: NumericSpec, columns: dict[str, np.ndarray]) -> list[Check]:
     for name, field in spec.fields.items():
         values = columns[name]
         if field.distribution == "categorical":
-            categories = list(field.weights or {})
+            table = field.weights or {}
+            categories = list(table)
             observed = np.array([np.sum(values == c) for c in categories], dtype=float)
-            weights = np.array([field.weights[c] for c in categories], dtype=float)  # type: ignore[index]
+            weights = np.array([table[c] for c in categories], dtype=float)
             expected = weights / weights.sum() * observed.sum()
             keep = expected > 0
             stat, p = stats.chisquare(observed[keep], expected[keep])
-            checks.append(Check(test="chi2", field=name, statistic=float(stat), p_value=float(p), threshold=spec.alpha, passed=bool(p >= spec.alpha)))
+            checks.append(
+                Check(test="chi2", field=name, statistic=float(stat), p_value=float(p), threshold=spec.alpha, passed=bool(p >= spec.alpha))
+            )
             continue
         emitted = np.array([_scalar(v, field) for v in values], dtype=float)
         result = stats.kstest(emitted, field.cdf)
-        checks.append(Check(test="ks", field=name, statistic=float(result.statistic), p_value=float(result.pvalue), threshold=spec.alpha, passed=bool(result.pvalue >= spec.alpha)))
+        checks.append(
+            Check(
+                test="ks",
+                field=name,
+                statistic=float(result.statistic),
+                p_value=float(result.pvalue),
+                threshold=spec.alpha,
+                passed=bool(result.pvalue >= spec.alpha),
+            )
+        )
     for corr in spec.correlations:
         x, y = (np.asarray(columns[f], dtype=float) for f in (corr.x, corr.y))
         if spec.fields[corr.x].distribution == "lognormal":

@@ -60,7 +60,11 @@ class DatasetWriter:
         """Append a batch's outcomes (made by `version`, `workflow@version`)."""
         self._records.write([o.record for o in outcomes if o.valid])
         self._meta.write([meta_row(o, version) for o in outcomes])
-        rejects = [{"index": o.index, "reason": o.reason, "record": o.record} for o in outcomes if not o.valid and o.failure is not FailureKind.backend]
+        rejects = [
+            {"index": o.index, "reason": o.reason, "record": o.record}
+            for o in outcomes
+            if not o.valid and o.failure is not FailureKind.backend
+        ]
         if rejects:
             self._rejects = self._rejects or JsonLines(_temporary(rejects_path(self.out)))
             self._rejects.write(rejects)

@@ -47,22 +47,28 @@ class Preview(BaseModel):
 
 
 async def make_preview(
-    shape: str | Path | dict | Shape, *, spec: str | Path | dict | WorkflowSpec | None = None, n: int = 5, seed: int = 0,
-    pool: BackendPool | None = None, backends_file: str | None = None,
-) -> Preview:  # fmt: skip
+    shape: str | Path | dict | Shape,
+    *,
+    spec: str | Path | dict | WorkflowSpec | None = None,
+    n: int = 5,
+    seed: int = 0,
+    pool: BackendPool | None = None,
+    backends_file: str | None = None,
+) -> Preview:
     """`n` records for `shape` by `spec`'s workflow (default: generate then validate), on `pool`
     (default: one built from `backends_file`, closed afterwards), with their plan and profile."""
     compiled = resolve_shape(shape)
     workflow = resolve_spec(spec, fallback_name=workflow_name(shape))
     numeric = sample(workflow.statistics, n, seed)[0] if workflow.pattern is Pattern.statistics and workflow.statistics else None
     field_plan, presets = plan_presets(workflow, compiled, n, seed, numeric)
-    own_pool = pool is None
-    pool = open_pool(backends_file) if own_pool else pool
+    owned = open_pool(backends_file) if pool is None else None
+    serving = owned if owned is not None else pool
+    assert serving is not None
     try:
-        batch = await generate_batch(pool, workflow, compiled, BatchPlan(index=0, start=0, count=n, seed=seed, total=n, presets=presets))
+        batch = await generate_batch(serving, workflow, compiled, BatchPlan(index=0, start=0, count=n, seed=seed, total=n, presets=presets))
     finally:
-        if own_pool:
-            await pool.aclose()
+        if owned is not None:
+            await owned.aclose()
     outcomes = sorted(batch.outcomes, key=lambda o: o.index)
     records = [o.record for o in outcomes if o.valid]
     realism = realism_report(compiled.json_schema, [o for o in outcomes if o.valid])
@@ -96,7 +102,13 @@ def _profile(name: str, values: list[Any], defects: dict[str, int]) -> FieldProf
     else:
         common = Counter(_short(v) for v in values).most_common(TOP_VALUES)
         spread = ", ".join(f"{value} ×{count}" for value, count in common)
-    return FieldProfile(field=name, types=[t for t, _ in types.most_common()], distinct_ratio=distinct / len(values) if values else 0.0, spread=spread, defects=defects)
+    return FieldProfile(
+        field=name,
+        types=[t for t, _ in types.most_common()],
+        distinct_ratio=distinct / len(values) if values else 0.0,
+        spread=spread,
+        defects=defects,
+    )
 
 
 def _json_type(value: Any) -> str:

@@ -146,9 +146,7 @@ def hints_of(schema: Any) -> dict[str, str]:
 # Text normalisation
 # ---------------------------------------------------------------------------------------------
 
-_STOP = frozenset(
-    ["a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "with", "is", "are", "was", "be", "this", "that", "it", "its", "as", "by", "at", "from", "about", "one"]
-)
+_STOP = frozenset("a an the of and or to in on for with is are was be this that it its as by at from about one".split())
 
 
 def _norm(text: str) -> str:
@@ -196,7 +194,8 @@ def _echo(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None
         else:
             hit = (keyword == "description" or len(_norm(hint).split()) >= 4) and _echoes(leaf.value, hint)
         if hit:
-            return f"repeats the shape's {'hint' if keyword == 'description' else keyword[:-1] if keyword == 'examples' else keyword} {_clip(hint)!r}"
+            what = "hint" if keyword == "description" else keyword[:-1] if keyword == "examples" else keyword
+            return f"repeats the shape's {what} {_clip(hint)!r}"
     if leaf.name and _norm(leaf.value) == _norm(leaf.name.replace("_", " ")):
         return f"restates the field name {leaf.name!r}"
     for key, pairs in hints.items():  # another field's hint written into this one
@@ -207,21 +206,78 @@ def _echo(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None
     return None
 
 
-_PLACEHOLDER_VALUES = frozenset({
-    "string", "str", "example", "text", "sample", "sample text", "test", "testing", "foo", "bar",
-    "baz", "foobar", "todo", "tbd", "tbc", "fixme", "n a", "null", "nil", "undefined",
-    "placeholder", "dummy", "xxx", "xxxx", "asdf", "qwerty", "lorem", "john doe", "jane doe",
-    "your name", "your bio", "your email", "insert text here", "description", "some text", "name",
-    "title",
-    # JSON Schema words a small model writes as values
-    "type", "array", "object", "bool", "boolean", "integer", "number", "items", "properties", "required",
-    "enum", "format", "date time", "minitems", "maxitems", "minlength", "maxlength", "json", "schema",
-})
+_PLACEHOLDER_VALUES = frozenset(
+    {
+        "string",
+        "str",
+        "example",
+        "text",
+        "sample",
+        "sample text",
+        "test",
+        "testing",
+        "foo",
+        "bar",
+        "baz",
+        "foobar",
+        "todo",
+        "tbd",
+        "tbc",
+        "fixme",
+        "n a",
+        "null",
+        "nil",
+        "undefined",
+        "placeholder",
+        "dummy",
+        "xxx",
+        "xxxx",
+        "asdf",
+        "qwerty",
+        "lorem",
+        "john doe",
+        "jane doe",
+        "your name",
+        "your bio",
+        "your email",
+        "insert text here",
+        "description",
+        "some text",
+        "name",
+        "title",
+        # JSON Schema words a small model writes as values
+        "type",
+        "array",
+        "object",
+        "bool",
+        "boolean",
+        "integer",
+        "number",
+        "items",
+        "properties",
+        "required",
+        "enum",
+        "format",
+        "date time",
+        "minitems",
+        "maxitems",
+        "minlength",
+        "maxlength",
+        "json",
+        "schema",
+    }
+)
 _PLACEHOLDER_PATTERNS = (
     (re.compile(r"^\s*(\[[^\[\]\"']{1,40}\]|<[^<>\"']{1,40}>|\{\{?[^{}\"']{1,40}\}?\})\s*$"), "a template slot"),
     (re.compile(r"\blorem ipsum\b", re.IGNORECASE), "lorem ipsum"),
-    (re.compile(r"\[[a-z]+(_[a-z]+)+\]|\[(occupation|job title|company|name|city|country|date|hobby|age)\]", re.IGNORECASE), "a template slot"),
-    (re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE), "a fill-in instruction"),
+    (
+        re.compile(r"\[[a-z]+(_[a-z]+)+\]|\[(occupation|job title|company|name|city|country|date|hobby|age)\]", re.IGNORECASE),
+        "a template slot",
+    ),
+    (
+        re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE),
+        "a fill-in instruction",
+    ),
     (re.compile(r"\bx{3,}\b", re.IGNORECASE), "an 'xxx' filler"),
     (re.compile(r"\b(TODO|TBD|FIXME)\b"), "a TODO marker"),
 )
@@ -235,7 +291,12 @@ _GENERIC_EMAIL = re.compile(
 def _placeholder(leaf: _Leaf) -> str | None:
     """Why a string is a placeholder rather than a value, or None."""
     text: str = leaf.value
-    if _norm(text) in _PLACEHOLDER_VALUES or _norm(text.rstrip(":")) in _PLACEHOLDER_VALUES or not _norm(text) and text.strip() in ("-", "--", "?", "...", "…"):
+    if (
+        _norm(text) in _PLACEHOLDER_VALUES
+        or _norm(text.rstrip(":")) in _PLACEHOLDER_VALUES
+        or not _norm(text)
+        and text.strip() in ("-", "--", "?", "...", "…")
+    ):
         return f"is a placeholder ({_clip(text)!r})"
     if _GENERIC_EMAIL.match(text.strip()):
         return f"is a generic placeholder address ({_clip(text)!r})"
@@ -252,18 +313,41 @@ def _placeholder(leaf: _Leaf) -> str | None:
 _DEBRIS_PATTERNS = (
     (re.compile(r"[\"']\s*:\s*[\"'\[{]|\"\s*:"), "a JSON key fragment"),
     (re.compile(r"[\"'](type|properties|required|items|additionalProperties|enum|\$schema|\$ref)[\"']"), "a JSON Schema keyword"),
-    (re.compile(r"\n\s*(\(?note\b|the (bio|description|text|json|record|output|response|answer|above|field|value|sentence|summary|\w+ field)"
-                r" (is|has|was|contains|are)\b|this (json|record|response|output|answer)\b|here(\s+is|\s+are|'s)\b"
-                r"|explanation\b|i hope\b|i have\b|i've\b|let me\b|please note\b|as requested\b|output:|json\b|remember\b)", re.IGNORECASE), "commentary after a newline"),
-    (re.compile(r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
-                r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b", re.IGNORECASE), "assistant chatter"),
+    (
+        re.compile(
+            r"\n\s*(\(?note\b|the (bio|description|text|json|record|output|response|answer|above|field|value|sentence|summary|\w+ field)"
+            r" (is|has|was|contains|are)\b|this (json|record|response|output|answer)\b|here(\s+is|\s+are|'s)\b"
+            r"|explanation\b|i hope\b|i have\b|i've\b|let me\b|please note\b|as requested\b|output:|json\b|remember\b)",
+            re.IGNORECASE,
+        ),
+        "commentary after a newline",
+    ),
+    (
+        re.compile(
+            r"\bas an ai\b|\bas a language model\b|\bi cannot (help|provide|generate)\b"
+            r"|(^|\n)\s*(sure|certainly|of course)[,!]\s+(here|i\b|i'll|i can|below)|(^|\n)\s*(here is|here's|here are|below is)\b",
+            re.IGNORECASE,
+        ),
+        "assistant chatter",
+    ),
     (re.compile(r"`"), "backticks"),
     (re.compile(r"\[\^|\[\*|\[\|"), "markup fragments"),
-    (re.compile(r"\bstart(s|ed|ing)? (the )?(texts?|texting|writing)\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? with them\b"
-                r"|\brefer(s|red|ring)? to (him|her|them) as\b", re.IGNORECASE),
-     "the prompt's own words"),
-    (re.compile(r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b", re.IGNORECASE),
-     "talk about the record instead of its content"),
+    (
+        re.compile(
+            r"\bstart(s|ed|ing)? (the )?(texts?|texting|writing)\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? "
+            r"with them\b"
+            r"|\brefer(s|red|ring)? to (him|her|them) as\b",
+            re.IGNORECASE,
+        ),
+        "the prompt's own words",
+    ),
+    (
+        re.compile(
+            r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b",
+            re.IGNORECASE,
+        ),
+        "talk about the record instead of its content",
+    ),
     (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=|</[a-z]", re.IGNORECASE), "a markup tag"),
     (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
     (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),
@@ -303,7 +387,9 @@ def _balanced(text: str) -> bool:
 PROSE_HINT = re.compile(r"\b(sentences?|paragraphs?|biography|bio|summary|review|description|story)\b", re.IGNORECASE)
 """A hint that asks for prose: its value must read as text, not as a word or two."""
 PROSE_MIN_WORDS = 4
-_SHORT_HINT = re.compile(r"\b(headlines?|titles?|names?|labels?|taglines?|slogans?|subject( line)?|captions?|keywords?|tags?)\b", re.IGNORECASE)
+_SHORT_HINT = re.compile(
+    r"\b(headlines?|titles?|names?|labels?|taglines?|slogans?|subject( line)?|captions?|keywords?|tags?)\b", re.IGNORECASE
+)
 """A hint for a short text ("A short headline of the review") is not a prose hint."""
 
 
@@ -322,7 +408,9 @@ def _not_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str |
     return None
 
 
-_PROSE_NAMES = frozenset({"bio", "biography", "about", "about_me", "description", "summary", "review", "story", "comment", "body", "overview"})
+_PROSE_NAMES = frozenset(
+    {"bio", "biography", "about", "about_me", "description", "summary", "review", "story", "comment", "body", "overview"}
+)
 _SENTENCE_END = re.compile(r"[.!?…)\]\"'”’»]\s*$")
 
 
@@ -332,7 +420,10 @@ def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> boo
     return leaf.pointer.count("/") == 1 and (hinted or snake_case(leaf.name) in _PROSE_NAMES)
 
 
-_DANGLING = re.compile(r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|her|their|its|which|that|who|whose|is|are|was|were|he's|she's|it's|they're)\s*[.!?]$", re.IGNORECASE)
+_DANGLING = re.compile(
+    r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|her|their|its|which|that|who|whose|is|are|was|were|he's|she's|it's|they're)\s*[.!?]$",
+    re.IGNORECASE,
+)
 
 
 def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
@@ -395,7 +486,9 @@ def _as_date(text: str) -> tuple[int, datetime | None] | None:
         return None
     year = int(match["y"])
     try:
-        moment = datetime(year, int(match["m"]), int(match["d"]), int(match["H"] or 0), int(match["M"] or 0), int(match["S"] or 0), tzinfo=UTC)
+        moment = datetime(
+            year, int(match["m"]), int(match["d"]), int(match["H"] or 0), int(match["M"] or 0), int(match["S"] or 0), tzinfo=UTC
+        )
     except ValueError:
         return year, None
     return year, moment
@@ -445,8 +538,13 @@ def _enumerated(sub: Mapping[str, Any]) -> bool:
 def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> Defect | None:
     """The first of placeholder, echo and debris that a string value shows (one per value, so
     a correction prompt gets one clear reason per path)."""
-    checks = ((DefectKind.PLACEHOLDER, _placeholder), (DefectKind.ECHO, lambda lf: _echo(lf, hints)), (DefectKind.DEBRIS, _debris),
-              (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)), (DefectKind.TRUNCATED, lambda lf: _truncated(lf, hints)))  # fmt: skip
+    checks = (
+        (DefectKind.PLACEHOLDER, _placeholder),
+        (DefectKind.ECHO, lambda lf: _echo(lf, hints)),
+        (DefectKind.DEBRIS, _debris),
+        (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)),
+        (DefectKind.TRUNCATED, lambda lf: _truncated(lf, hints)),
+    )
     for kind, check in checks:
         message = check(leaf)
         if message:
@@ -468,8 +566,9 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
 
 
 _AGE_FIELDS = ("age", "age_years")
-_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-          "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")  # fmt: skip
+_UNITS = tuple(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+)
 _TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _AGE_WORDS = {word: n for n, word in enumerate(_UNITS, 1)} | {
     f"{ten}-{unit}" if unit else ten: 20 + 10 * t + u for t, ten in enumerate(_TENS) for u, unit in enumerate(("",) + _UNITS[:9])
@@ -641,9 +740,9 @@ class DatasetChecker:
                 continue
             postings = self._postings.setdefault(leaf.key, {})
             shared = Counter(t for s in shingles for t in postings.get(s, ()) if self._text_records[t] != index)
-            score, text = max(((n / (len(shingles) + self._text_sizes[t] - n), t) for t, n in shared.items()), default=(0.0, -1))
+            score, other = max(((n / (len(shingles) + self._text_sizes[t] - n), t) for t, n in shared.items()), default=(0.0, -1))
             if score >= _NEAR_JACCARD:
-                message = f"nearly repeats record {self._text_records[text]}'s {leaf.key} (shingle Jaccard {score:.2f})"
+                message = f"nearly repeats record {self._text_records[other]}'s {leaf.key} (shingle Jaccard {score:.2f})"
                 found.append(Defect(kind=DefectKind.NEAR_DUPLICATE, path=leaf.pointer, message=message))
             self._text_records.append(index)
             self._text_sizes.append(len(shingles))
@@ -656,7 +755,7 @@ class DatasetChecker:
         self._clean += not defects
         self._near += near
         self._defects.update(d.kind for d in defects)
-        for name, value in (record.items() if isinstance(record, dict) else []):
+        for name, value in record.items() if isinstance(record, dict) else []:
             key = "/" + _escape(str(name))
             stats = self._fields.setdefault(key, FieldRealism())
             stats.values += 1

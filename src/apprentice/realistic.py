@@ -12,8 +12,8 @@ from apprentice.backends.pool import BackendPool
 from apprentice.generation import BACKEND_FAILURES, produce_valid
 from apprentice.patterns.given import without_fields
 from apprentice.realism import Defect, DefectKind, check_record
-from apprentice.rules import check_rules
 from apprentice.records import FailureKind, RecordContext, RecordOutcome
+from apprentice.rules import check_rules
 from apprentice.shapes.prompts import correction_messages
 from apprentice.shapes.schema import Shape
 from apprentice.shapes.validate import ValidationIssue, validate
@@ -38,11 +38,20 @@ def copied_values(record: Any, given: dict[str, Any], schema: Any = None) -> lis
     plain field may rightly equal a given one (`home_country` and `country`)."""
     if not isinstance(record, dict):
         return []
-    hinted = {k for k, sub in (schema.get("properties", {}) if isinstance(schema, dict) else {}).items() if isinstance(sub, dict) and sub.get("description")}
+    hinted = {
+        k
+        for k, sub in (schema.get("properties", {}) if isinstance(schema, dict) else {}).items()
+        if isinstance(sub, dict) and sub.get("description")
+    }
     known = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and v.strip()}
     found = []
     for name, value in record.items():
-        if name in given or (schema is not None and name not in hinted) or not isinstance(value, str) or value.strip().casefold() not in known:
+        if (
+            name in given
+            or (schema is not None and name not in hinted)
+            or not isinstance(value, str)
+            or value.strip().casefold() not in known
+        ):
             continue
         message = f"only repeats the value of /{known[value.strip().casefold()]}; write this field's own content"
         found.append(Defect(kind=DefectKind.ECHO, path=f"/{name}", message=message))
@@ -74,6 +83,7 @@ async def make_realistic(
         outcome.reason = "realism: " + "; ".join(f"{d.path} {d.kind.value}: {d.message}" for d in remaining[:3])
         outcome.meta["realism_defects"] = sorted({d.kind.value for d in remaining})
         return outcome
+    assert record is not None  # no record is `broken`, and a broken correction returned above
     context.unique.claim(record, spec.rules)
     order = list(outcome.record) if isinstance(outcome.record, dict) else []
     outcome.record = {k: record[k] for k in order if k in record} | {k: v for k, v in record.items() if k not in order}
@@ -85,7 +95,7 @@ def field_names_as_values(record: Any, schema: Any) -> list[Defect]:
     """Strings that are only one of the shape's own field names (`country:` as an interest)."""
     names = {n.casefold() for n in (schema.get("properties", {}) if isinstance(schema, dict) else {})}
     found = []
-    for name, value in (record.items() if isinstance(record, dict) else []):
+    for name, value in record.items() if isinstance(record, dict) else []:
         for i, item in enumerate(value if isinstance(value, list) else [value]):
             if isinstance(item, str) and item.strip().rstrip(":,").strip().casefold() in names - {name.casefold()}:
                 path = f"/{name}/{i}" if isinstance(value, list) else f"/{name}"

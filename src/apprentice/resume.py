@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from apprentice.records import RecordOutcome
 from apprentice.store import session, write
@@ -22,7 +22,7 @@ def keep(batch_key: str, outcomes: list[RecordOutcome], engine: Engine | None = 
 
     def replace(s) -> int:
         indices = [o.index for o in outcomes]
-        s.connection().execute(delete(KeptRecord).where(KeptRecord.batch_key == batch_key, KeptRecord.record_index.in_(indices)))
+        s.connection().execute(delete(KeptRecord).where(col(KeptRecord.batch_key) == batch_key, col(KeptRecord.record_index).in_(indices)))
         s.add_all(KeptRecord(batch_key=batch_key, record_index=o.index, outcome_json=o.model_dump_json()) for o in outcomes)
         return len(outcomes)
 
@@ -38,4 +38,4 @@ def kept(batch_key: str, engine: Engine | None = None) -> dict[int, RecordOutcom
 
 def forget(batch_key: str, engine: Engine | None = None) -> None:
     """The batch is complete (and cached by its task): its kept records are no longer needed."""
-    write(lambda s: s.connection().execute(delete(KeptRecord).where(KeptRecord.batch_key == batch_key)), engine)
+    write(lambda s: s.connection().execute(delete(KeptRecord).where(col(KeptRecord.batch_key) == batch_key)), engine)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, ParamSpec, TypeVar
@@ -21,15 +21,26 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
-from apprentice.dataset import BatchPlan, BatchResult, DatasetSummary, RecordTotals, RunTotals, batch_plans, make_batch, plan_presets, shortfall, summarise
+from apprentice.dataset import (
+    BatchPlan,
+    BatchResult,
+    DatasetSummary,
+    RecordTotals,
+    RunTotals,
+    batch_plans,
+    make_batch,
+    plan_presets,
+    shortfall,
+    summarise,
+)
 from apprentice.errors import RunIncomplete
 from apprentice.evolution.registry import serving
 from apprentice.fieldplan import RecordPlan
 from apprentice.formats import Format
 from apprentice.numeric import NumericReport, sample
 from apprentice.output import DatasetWriter, rejects_path
-from apprentice.progress import batch_finished
 from apprentice.preflight import check_fits
+from apprentice.progress import batch_finished
 from apprentice.records import RecordOutcome
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
 from apprentice.variants import load_variants, save_variants, serve, variant_key
@@ -136,7 +147,16 @@ class _Run:
     """Records a model made in this run (not reused from an earlier run or `$cache`)."""
 
 
-async def _resolve(shape: str | Path | dict | Shape, spec: Any, n: int, seed: int, out: str | Path | None, fmt: str | None, backends_file: str | None, log: Logger) -> _Run:
+async def _resolve(
+    shape: str | Path | dict | Shape,
+    spec: Any,
+    n: int,
+    seed: int,
+    out: str | Path | None,
+    fmt: str | None,
+    backends_file: str | None,
+    log: Logger,
+) -> _Run:
     chosen = Format.choose(fmt, Path(out) if out else None)
     compiled = resolve_shape(shape)
     asked = resolve_spec(spec, fallback_name=workflow_name(shape))
@@ -221,7 +241,10 @@ async def _serve_variants(run: _Run, make: MakeBatch, handle: Callable[[BatchRes
         await asyncio.to_thread(save_variants, key, workflow.name, variants)
     records = serve(variants, n, seed)
     for plan in batch_plans(n, run.batch_size, seed):
-        outcomes = [RecordOutcome(index=i, record=records[i], valid=True, meta={"variant": (seed + i) % max(1, len(variants))}) for i in range(plan.start, plan.start + plan.count)]
+        outcomes = [
+            RecordOutcome(index=i, record=records[i], valid=True, meta={"variant": (seed + i) % max(1, len(variants))})
+            for i in range(plan.start, plan.start + plan.count)
+        ]
         await asyncio.to_thread(handle, BatchResult(workflow=workflow.name, version=workflow.version, plan=plan, outcomes=outcomes))
     return made, reused
 
@@ -229,7 +252,12 @@ async def _serve_variants(run: _Run, make: MakeBatch, handle: Callable[[BatchRes
 def _cost_of_variants(summary: DatasetSummary, run: _Run, made: list[BatchResult]) -> None:
     """Served variants cost nothing; the variants made in this run are its cost."""
     spent = summarise(run.workflow, run.shape.cache_variants, made)
-    summary.per_backend, summary.input_tokens, summary.output_tokens, summary.cost_usd = spent.per_backend, spent.input_tokens, spent.output_tokens, spent.cost_usd
+    summary.per_backend, summary.input_tokens, summary.output_tokens, summary.cost_usd = (
+        spent.per_backend,
+        spent.input_tokens,
+        spent.output_tokens,
+        spent.cost_usd,
+    )
     summary.quality, summary.seconds_per_record = spent.quality, spent.seconds_per_record
 
 
@@ -276,14 +304,17 @@ async def generate_async(
     """
     run = await _resolve(shape, spec, n, seed, out, format, backends_file, logger or logging.getLogger(__name__))
     run.batch_size, run.parallel_batches = batch_size, parallel_batches
-    own_pool = pool is None and run_batch is None
-    pool = open_pool(backends_file) if own_pool else pool
+    owned = open_pool(backends_file) if pool is None and run_batch is None else None
+    pool = owned if owned is not None else pool
 
     async def make(plan: BatchPlan) -> BatchRun:
         job = BatchJob(run.workflow, run.shape, plan, concurrency, record_attempts, backends_file, fresh)
         if run_batch is not None:
             return await run_batch(job)
-        return BatchRun(await make_batch(pool, job.spec, job.shape, plan, concurrency=concurrency, record_attempts=record_attempts, fresh=fresh))
+        assert pool is not None  # without run_batch, the pool is the caller's or our own
+        return BatchRun(
+            await make_batch(pool, job.spec, job.shape, plan, concurrency=concurrency, record_attempts=record_attempts, fresh=fresh)
+        )
 
     writer, totals = DatasetWriter(run.out, run.fmt, run.shape.json_schema), RunTotals(run.workflow, run.n, run.shape.json_schema)
     try:
@@ -292,9 +323,9 @@ async def generate_async(
         writer.discard()
         raise
     finally:
-        if own_pool:
-            await pool.aclose()
-    writes = [asyncio.to_thread(writer.commit, run.numeric)] + ([publish(summary, totals.sample)] if publish else [])
+        if owned is not None:
+            await owned.aclose()
+    writes: list[Awaitable[Any]] = [asyncio.to_thread(writer.commit, run.numeric)] + ([publish(summary, totals.sample)] if publish else [])
     written, _ = (await asyncio.gather(*writes))[0]
     run.log.info("wrote %d valid records to %s (%d invalid, %d not made)", summary.records, written, summary.invalid, summary.not_made)
     if failure := shortfall(summary):
@@ -312,7 +343,9 @@ def _recorder(writer: DatasetWriter, totals: RunTotals) -> Callable[[BatchResult
     return record
 
 
-async def _produce(run: _Run, make: MakeBatch, handle, totals: RunTotals, source: tuple[Any, Any], monitor: Monitor | None) -> DatasetSummary:
+async def _produce(
+    run: _Run, make: MakeBatch, handle, totals: RunTotals, source: tuple[Any, Any], monitor: Monitor | None
+) -> DatasetSummary:
     """Run the batches (or serve `$cache` variants), summarise them and monitor a fresh run."""
     variants = bool(run.shape.cache_variants)
     if variants:
@@ -323,10 +356,12 @@ async def _produce(run: _Run, make: MakeBatch, handle, totals: RunTotals, source
     summary = totals.result()
     summary.field_plan = run.field_plan.table() if run.field_plan else None
     if monitor is not None and not variants and reused < batches and not summary.not_made and run.n:
-        references = {k: str(v) for k, v in zip(("shape", "spec"), source) if isinstance(v, (str, Path))}
+        references = {k: str(v) for k, v in zip(("shape", "spec"), source, strict=True) if isinstance(v, (str, Path))}
         step = await monitor(run.workflow, summary, totals.records, references)
         if step is not None:
-            run.log.info("apprenticeship of %s: %s → %s (%d judge calls)", run.workflow.key, step.previous.value, step.state.value, step.judge_calls)
+            run.log.info(
+                "apprenticeship of %s: %s → %s (%d judge calls)", run.workflow.key, step.previous.value, step.state.value, step.judge_calls
+            )
     if variants:
         _cost_of_variants(summary, run, made)
     summary.from_cache, summary.generated = (run.n if variants else 0), run.generated
@@ -335,7 +370,7 @@ async def _produce(run: _Run, make: MakeBatch, handle, totals: RunTotals, source
     return summary
 
 
-def _blocking(function: Callable[P, Awaitable[T]]) -> Callable[P, T]:
+def _blocking(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
     """The coroutine function as a plain one, same signature, for code without an event loop."""
 
     @functools.wraps(function)

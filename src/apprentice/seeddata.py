@@ -111,7 +111,7 @@ def split_row(row: dict[str, Any], schema: Any) -> dict[str, Any]:
     when valid for it (CSV text read as the number or boolean the field wants); the other
     columns go under `ABOUT`, for the model to write about."""
     root = schema if isinstance(schema, dict) else {}
-    props = root.get("properties") if isinstance(root.get("properties"), dict) else {}
+    props = declared if isinstance(declared := root.get("properties"), dict) else {}
     given: dict[str, Any] = {}
     about: dict[str, Any] = {}
     for column, raw in row.items():

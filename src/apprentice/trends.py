@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from datetime import timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import statsmodels.api as sm
@@ -137,12 +137,19 @@ def analyse(metric: str, daily: list[float] | np.ndarray, *, alpha: float = 0.05
     ahead = sm.add_constant(np.array([len(y) - 1 + horizon], dtype=float), has_constant="add")
     pred = ols.get_prediction(ahead).summary_frame(alpha=0.05)
     result = TrendResult(
-        metric=metric, days=len(x), level=level,
-        slope_per_week=7 * slope, slope_ci_per_week=(7 * low, 7 * high), relative_per_week=7 * slope / abs(level),
-        mk_p=prewhitened_mk(y), mk_p_plain=mann_kendall(y), seasonal_strength=round(strength, 3),
-        projection=float(pred["mean"].iloc[0]), projection_interval=(float(pred["obs_ci_lower"].iloc[0]), float(pred["obs_ci_upper"].iloc[0])),
+        metric=metric,
+        days=len(x),
+        level=level,
+        slope_per_week=7 * slope,
+        slope_ci_per_week=(7 * low, 7 * high),
+        relative_per_week=7 * slope / abs(level),
+        mk_p=prewhitened_mk(y),
+        mk_p_plain=mann_kendall(y),
+        seasonal_strength=round(strength, 3),
+        projection=float(pred["mean"].iloc[0]),
+        projection_interval=(float(pred["obs_ci_lower"].iloc[0]), float(pred["obs_ci_upper"].iloc[0])),
         horizon_days=horizon,
-    )  # fmt: skip
+    )
     sign = 1 if bad == Direction.up else -1
     ci_past_bound = sign * 7 * (low if bad == Direction.up else high) / abs(level) > bound
     half = len(y) // 2
@@ -154,7 +161,8 @@ def analyse(metric: str, daily: list[float] | np.ndarray, *, alpha: float = 0.05
         result.severity = Severity.critical if crossing > 3 else Severity.warning if crossing > 1.5 else Severity.info
         result.reason = (
             f"{metric} moves {result.relative_per_week:+.1%}/week (bound {sign * bound:+.0%}/week, p={result.mk_p:.3g}); "
-            f"projected {result.projection:.4g} in {horizon} days (95% PI {result.projection_interval[0]:.4g}–{result.projection_interval[1]:.4g})"
+            f"projected {result.projection:.4g} in {horizon} days (95% PI "
+            f"{result.projection_interval[0]:.4g}–{result.projection_interval[1]:.4g})"
         )
     return result
 
@@ -180,6 +188,7 @@ def daily_series(window_days: int, engine: Engine | None = None) -> dict[tuple[s
         .order_by(day)
     )
     series: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    values: list[Any]
     with session(engine) as s:
         for workflow, version, _day, *values in s.exec(query).all():
             for metric, value in zip(TRENDED, values, strict=True):
@@ -204,8 +213,18 @@ def save_warnings(trends: list[SeriesTrend], engine: Engine | None = None) -> li
 
     def store(s) -> None:
         for workflow, version, _, r in warned:
-            s.add(TrendWarning(workflow=workflow, version=version, metric=r.metric, severity=(r.severity or Severity.info).value,
-                               relative_per_week=r.relative_per_week, projection=r.projection, horizon_days=r.horizon_days, reason=r.reason))  # fmt: skip
+            s.add(
+                TrendWarning(
+                    workflow=workflow,
+                    version=version,
+                    metric=r.metric,
+                    severity=(r.severity or Severity.info).value,
+                    relative_per_week=r.relative_per_week,
+                    projection=r.projection,
+                    horizon_days=r.horizon_days,
+                    reason=r.reason,
+                )
+            )
 
     if warned:
         write(store, engine)
@@ -215,13 +234,18 @@ def save_warnings(trends: list[SeriesTrend], engine: Engine | None = None) -> li
 def trends_markdown(trends: list[SeriesTrend], window_days: int, horizon_days: int) -> str:
     """A table of every series tested: its days as a sparkline, slope, p, projection, warning."""
     warnings = sum(t.result.warning for t in trends)
-    lines = [f"# Trends over {window_days} days: {warnings} warning(s) in {len(trends)} series", "",
-             f"| workflow@version | metric | daily | %/week (95% CI) | p (pre-whitened MK) | seasonal | projection +{horizon_days}d | warning |",
-             "|---|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    lines = [
+        f"# Trends over {window_days} days: {warnings} warning(s) in {len(trends)} series",
+        "",
+        f"| workflow@version | metric | daily | %/week (95% CI) | p (pre-whitened MK) | seasonal | projection +{horizon_days}d | warning |",
+        "|---|---|---|---:|---:|---:|---:|---|",
+    ]
     for workflow, version, values, r in trends:
         ci = tuple(c / abs(r.level) for c in r.slope_ci_per_week)
-        lines.append(f"| {workflow}@{version} | {r.metric} | {sparkline(values)} | {r.relative_per_week:+.1%} ({ci[0]:+.1%}…{ci[1]:+.1%}) | "
-                     f"{r.mk_p:.3g} | {r.seasonal_strength:.2f} | {r.projection:.4g} | {r.severity or ''} |")  # fmt: skip
+        lines.append(
+            f"| {workflow}@{version} | {r.metric} | {sparkline(values)} | {r.relative_per_week:+.1%} ({ci[0]:+.1%}…{ci[1]:+.1%}) | "
+            f"{r.mk_p:.3g} | {r.seasonal_strength:.2f} | {r.projection:.4g} | {r.severity or ''} |"
+        )
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from apprentice.shapes.schema import Shape
 from apprentice.store import session, write
@@ -31,7 +31,7 @@ def variant_key_of(content_hash: str, shape: Shape) -> str:
 
 def load_variants(key: str, engine: Engine | None = None) -> list[Any]:
     with session(engine) as s:
-        rows = s.exec(select(CachedVariant).where(CachedVariant.cache_key == key).order_by(CachedVariant.position)).all()
+        rows = s.exec(select(CachedVariant).where(CachedVariant.cache_key == key).order_by(col(CachedVariant.position))).all()
     return [json.loads(r.record_json) for r in rows]
 
 
@@ -39,7 +39,7 @@ def save_variants(key: str, workflow: str, records: list[Any], engine: Engine | 
     """Replace the workflow's variants with `records` under `key`; returns how many were stored."""
 
     def replace(s) -> int:
-        s.connection().execute(delete(CachedVariant).where(CachedVariant.workflow == workflow))
+        s.connection().execute(delete(CachedVariant).where(col(CachedVariant.workflow) == workflow))
         s.add_all(CachedVariant(cache_key=key, workflow=workflow, position=i, record_json=json.dumps(r)) for i, r in enumerate(records))
         return len(records)
 

@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from apprentice.fieldplan import FieldOverride
 from apprentice.config import Tier
 from apprentice.errors import ConfigError
+from apprentice.fieldplan import FieldOverride
 from apprentice.monitor.options import MonitoringOptions, take_legacy_options
-from apprentice.rules import Rule
 from apprentice.numeric import NumericSpec
+from apprentice.rules import Rule
 from apprentice.seeddata import SeedData
 from apprentice.userfiles import read_text
 
@@ -99,12 +99,36 @@ class WorkflowSpec(BaseModel):
     routes: dict[Tier, WorkflowSpec] = Field(default_factory=dict)
     routing: RoutingSpec = Field(default_factory=RoutingSpec)
     statistics: NumericSpec | None = None
-    sampling: bool = Field(True, description="sample or derive the fields a library does better than a model (names, emails, dates, enums...); False: the model writes every field")
-    realism_checks: bool = Field(True, description="check every record for echoed hints, placeholders, debris, implausible dates and duplicates; correct, regenerate, reject")
-    fields: dict[str, FieldOverride] = Field(default_factory=dict, description="per-field overrides of the field plan, e.g. {email: {source: derived, from: name}}")
-    seed_data: SeedData | None = Field(None, description="a CSV/JSONL/Parquet file whose rows the records are about, e.g. {path: products.csv, mode: each}")
-    record_timeout_s: float = Field(300.0, gt=0, description="seconds one record may take, every attempt and correction included; then it is rejected as timed out, with the stage it reached")
-    monitoring: MonitoringOptions = Field(default_factory=MonitoringOptions, description="apprenticeship, drift, judges and canary settings of this workflow")
+    sampling: bool = Field(
+        True,
+        description=(
+            "sample or derive the fields a library does better than a model (names, emails, dates, enums...); False: the model "
+            "writes every field"
+        ),
+    )
+    realism_checks: bool = Field(
+        True,
+        description=(
+            "check every record for echoed hints, placeholders, debris, implausible dates and duplicates; correct, regenerate, reject"
+        ),
+    )
+    fields: dict[str, FieldOverride] = Field(
+        default_factory=dict, description="per-field overrides of the field plan, e.g. {email: {source: derived, from: name}}"
+    )
+    seed_data: SeedData | None = Field(
+        None, description="a CSV/JSONL/Parquet file whose rows the records are about, e.g. {path: products.csv, mode: each}"
+    )
+    record_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "seconds one record may take, every attempt and correction included; then it is rejected as timed out, with the "
+            "stage it reached"
+        ),
+    )
+    monitoring: MonitoringOptions = Field(
+        default_factory=MonitoringOptions, description="apprenticeship, drift, judges and canary settings of this workflow"
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="free-form settings for extensions")
 
     @model_validator(mode="before")
@@ -117,10 +141,13 @@ class WorkflowSpec(BaseModel):
     def _name_routes(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("routes"), dict):
             parent = data.get("name", "workflow")
-            data = {**data, "routes": {
-                tier: ({"name": f"{parent}.{tier}", **route} if isinstance(route, dict) else route)
-                for tier, route in data["routes"].items()
-            }}  # fmt: skip
+            data = {
+                **data,
+                "routes": {
+                    tier: ({"name": f"{parent}.{tier}", **route} if isinstance(route, dict) else route)
+                    for tier, route in data["routes"].items()
+                },
+            }
         return data
 
     @model_validator(mode="after")

@@ -91,7 +91,9 @@ def _without_patterns(schema: Any) -> Any:
         return [_without_patterns(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    return {k: _without_patterns(v) for k, v in schema.items() if not (k == "pattern" and isinstance(v, str))}  # a property named "pattern" is a dict: kept
+    return {
+        k: _without_patterns(v) for k, v in schema.items() if not (k == "pattern" and isinstance(v, str))
+    }  # a property named "pattern" is a dict: kept
 
 
 def count_tokens(text: str) -> int | None:

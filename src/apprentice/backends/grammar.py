@@ -25,9 +25,11 @@ sentence): validators ignore the unknown keyword, so a backend without a grammar
 def is_free_prose(schema: Any) -> bool:
     """A string the model writes as prose: its hint asks for text, nothing else constrains it."""
     return (
-        isinstance(schema, dict) and schema.get("type") == "string" and is_prose_hint(schema.get("description"))
+        isinstance(schema, dict)
+        and schema.get("type") == "string"
+        and is_prose_hint(schema.get("description"))
         and not any(k in schema for k in ("enum", "const", "format", "pattern"))
-    )  # fmt: skip
+    )
 
 
 def grammar_safe(schema: Any) -> Any:
@@ -51,7 +53,11 @@ def _steer(schema: dict[str, Any]) -> dict[str, Any]:
         return schema | {"minLength": low, "maxLength": max(low, high)}
     items = schema.get("items")
     if schema.get("type") == "array" and isinstance(items, dict) and items.get("type") == "string":
-        bounded_items = items if any(k in items for k in ("maxLength", "enum", "const", "format", "pattern")) else {**items, "maxLength": max(ITEM_MAX, items.get("minLength", 0))}
+        bounded_items = (
+            items
+            if any(k in items for k in ("maxLength", "enum", "const", "format", "pattern"))
+            else {**items, "maxLength": max(ITEM_MAX, items.get("minLength", 0))}
+        )
         return {"maxItems": max(LIST_MAX, schema.get("minItems", 0))} | schema | {"items": bounded_items}
     return schema
 

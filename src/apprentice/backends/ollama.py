@@ -47,7 +47,9 @@ class OllamaClient:
             )
         except (KeyError, TypeError, AttributeError, ValueError):  # ValueError: a count or field of the wrong type
             raise BackendError(
-                f"backend '{self.config.name}' answered without a readable message.content", backend=self.config.name, kind=BackendErrorKind.bad_body
+                f"backend '{self.config.name}' answered without a readable message.content",
+                backend=self.config.name,
+                kind=BackendErrorKind.bad_body,
             ) from None
 
     async def aclose(self) -> None:

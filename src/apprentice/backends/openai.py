@@ -58,7 +58,8 @@ class OpenAICompatibleClient:
             )
         except (KeyError, IndexError, TypeError, AttributeError, ValueError):  # ValueError: a count or field of the wrong type
             raise BackendError(
-                f"backend '{self.config.name}' answered without a readable choices[0].message and usage", backend=self.config.name,
+                f"backend '{self.config.name}' answered without a readable choices[0].message and usage",
+                backend=self.config.name,
                 kind=BackendErrorKind.bad_body,
             ) from None
 

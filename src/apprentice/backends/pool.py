@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from types import SimpleNamespace
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Protocol
 
 import httpx
@@ -112,9 +112,7 @@ class BackendPool:
             self._clients[config.name] = adapter(config, self._transport_factory(config))
         return self._clients[config.name]
 
-    async def complete(
-        self, request: ModelRequest, *, backend: str | None = None, tier: Tier | None = None
-    ) -> CallResult:
+    async def complete(self, request: ModelRequest, *, backend: str | None = None, tier: Tier | None = None) -> CallResult:
         """Serve one request, or raise `BackendUnavailableError` naming why each backend failed.
 
         A named backend whose API key is missing raises `MissingApiKeyError` at once; an unknown
@@ -163,6 +161,7 @@ class BackendPool:
         def wait(exc: BaseException | None, failed_attempts: int) -> float:
             if isinstance(exc, BackendError) and exc.retry_after is not None:
                 return min(exc.retry_after, self.config.retry.max_wait_s)
+            # tenacity's wait strategies take a RetryCallState; this one reads only attempt_number
             return backoff(SimpleNamespace(attempt_number=failed_attempts))  # type: ignore[arg-type]
 
         attempts = 0

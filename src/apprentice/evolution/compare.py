@@ -3,6 +3,7 @@ difference, a bootstrap CI of the median difference for non-inferiority margins.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 import numpy as np
@@ -26,7 +27,16 @@ class Comparison(BaseModel):
     verdict: Verdict
 
 
-def compare(metric: str, live: list[float], candidate: list[float], *, higher_is_better: bool, margin: float, seed: int = 0, statistic: str = "median") -> Comparison:
+def compare(
+    metric: str,
+    live: Sequence[float] | np.ndarray,
+    candidate: Sequence[float] | np.ndarray,
+    *,
+    higher_is_better: bool,
+    margin: float,
+    seed: int = 0,
+    statistic: str = "median",
+) -> Comparison:
     """`better`: significantly better (p < 0.05); `non_inferior`: the 95% bootstrap CI of the
     difference (of medians, or of means — use means for 0/1 outcomes such as validity, whose
     medians jump between 0 and 1 in small samples) stays within `margin` on the bad side; else `worse`."""
@@ -44,4 +54,12 @@ def compare(metric: str, live: list[float], candidate: list[float], *, higher_is
         verdict = Verdict.non_inferior
     else:
         verdict = Verdict.worse
-    return Comparison(metric=metric, live_median=float(centre(a)), candidate_median=float(centre(b)), p_value=p, diff_ci=(low, high), margin=margin, verdict=verdict)
+    return Comparison(
+        metric=metric,
+        live_median=float(centre(a)),
+        candidate_median=float(centre(b)),
+        p_value=p,
+        diff_ci=(low, high),
+        margin=margin,
+        verdict=verdict,
+    )

@@ -10,6 +10,7 @@ one of these operators with parameters (see `apply`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,7 +50,10 @@ def switch_tier(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
             stages = list(spec.stages)
             stages[i] = stage.model_copy(update={"tier": tier, "backend": None})
             direction = "up" if tier.rank > stage.tier.rank else "down"
-            yield Mutation(operator="switch_tier", target=stage.name, change={"tier": direction}, context=_context(spec, stage)), spec.model_copy(update={"stages": stages})
+            yield (
+                Mutation(operator="switch_tier", target=stage.name, change={"tier": direction}, context=_context(spec, stage)),
+                spec.model_copy(update={"stages": stages}),
+            )
 
 
 def tune_temperature(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
@@ -61,26 +65,43 @@ def tune_temperature(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpe
                 continue
             stages = list(spec.stages)
             stages[i] = stage.model_copy(update={"temperature": value})
-            yield Mutation(operator="tune_temperature", target=stage.name, change={"temperature": "down" if delta < 0 else "up"}, context=_context(spec, stage)), spec.model_copy(update={"stages": stages})
+            yield (
+                Mutation(
+                    operator="tune_temperature",
+                    target=stage.name,
+                    change={"temperature": "down" if delta < 0 else "up"},
+                    context=_context(spec, stage),
+                ),
+                spec.model_copy(update={"stages": stages}),
+            )
 
 
 def raise_max_tokens(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
     for i, stage in _stages(spec, (StageRole.generate, StageRole.enrich)):
         stages = list(spec.stages)
         stages[i] = stage.model_copy(update={"max_tokens": 2 * (stage.max_tokens or 512)})
-        yield Mutation(operator="raise_max_tokens", target=stage.name, change={"max_tokens": "x2"}, context=_context(spec, stage)), spec.model_copy(update={"stages": stages})
+        yield (
+            Mutation(operator="raise_max_tokens", target=stage.name, change={"max_tokens": "x2"}, context=_context(spec, stage)),
+            spec.model_copy(update={"stages": stages}),
+        )
 
 
 def add_validate_stage(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
     if spec.pattern is Pattern.sequential and not any(s.role is StageRole.validate for s in spec.stages):
         stages = [*spec.stages, StageSpec(name="check", role=StageRole.validate, tier=Tier.quality, corrections=2)]
-        yield Mutation(operator="add_validate_stage", target="check", change={"stage": "validate"}, context=_context(spec)), spec.model_copy(update={"stages": stages})
+        yield (
+            Mutation(operator="add_validate_stage", target="check", change={"stage": "validate"}, context=_context(spec)),
+            spec.model_copy(update={"stages": stages}),
+        )
 
 
 def add_correction_loop(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
     if spec.pattern is Pattern.sequential and spec.stages and spec.stages[0].role is StageRole.generate:
         stages = [spec.stages[0], StageSpec(name="fix", role=StageRole.correct, tier=spec.stages[0].tier)]
-        yield Mutation(operator="add_correction_loop", target="pattern", change={"pattern": "correct_loop"}, context=_context(spec)), spec.model_copy(update={"pattern": Pattern.correct_loop, "stages": stages})
+        yield (
+            Mutation(operator="add_correction_loop", target="pattern", change={"pattern": "correct_loop"}, context=_context(spec)),
+            spec.model_copy(update={"pattern": Pattern.correct_loop, "stages": stages}),
+        )
 
 
 OPERATORS: dict[str, Callable[[WorkflowSpec], Iterator[tuple[Mutation, WorkflowSpec]]]] = {
@@ -92,7 +113,7 @@ OPERATORS: dict[str, Callable[[WorkflowSpec], Iterator[tuple[Mutation, WorkflowS
 }
 
 
-def propose(spec: WorkflowSpec, avoided: set[str] = frozenset(), limit: int = 4) -> list[tuple[Mutation, WorkflowSpec]]:
+def propose(spec: WorkflowSpec, avoided: AbstractSet[str] = frozenset(), limit: int = 4) -> list[tuple[Mutation, WorkflowSpec]]:
     """Up to `limit` candidate specs, skipping mutations whose signature an avoidance rule names.
     Each candidate is re-validated as a `WorkflowSpec` (an operator cannot produce a broken spec)."""
     out = []
@@ -113,6 +134,8 @@ class Proposals(BaseModel):
     """A model's answer; each item is checked on its own by `apply_proposal`."""
 
     mutations: list[Any] = []
+
+
 PROPOSAL_SCHEMA = {
     "type": "object",
     "properties": {
@@ -144,7 +167,9 @@ def apply_proposal(spec: WorkflowSpec, proposal: dict[str, Any]) -> tuple[Mutati
         return None
     stage = spec.stages[index]
     try:
-        changed = StageSpec.model_validate({**stage.model_dump(), field: proposal.get("value"), **({"backend": None} if field == "tier" else {})})
+        changed = StageSpec.model_validate(
+            {**stage.model_dump(), field: proposal.get("value"), **({"backend": None} if field == "tier" else {})}
+        )
     except ValueError:
         return None
     if changed == stage:
@@ -153,11 +178,19 @@ def apply_proposal(spec: WorkflowSpec, proposal: dict[str, Any]) -> tuple[Mutati
     direction = after.value if isinstance(after, Tier) else "up" if before is None or (after or 0) > (before or 0) else "down"
     stages = list(spec.stages)
     stages[index] = changed
-    mutation = Mutation(operator=f"model_set_{field}", target=stage.name, change={field: direction}, context=_context(spec, stage), reason=str(proposal.get("reason", ""))[:300])
+    mutation = Mutation(
+        operator=f"model_set_{field}",
+        target=stage.name,
+        change={field: direction},
+        context=_context(spec, stage),
+        reason=str(proposal.get("reason", ""))[:300],
+    )
     return mutation, WorkflowSpec.model_validate({**spec.model_dump(), "stages": [s.model_dump() for s in stages]})
 
 
-async def model_proposals(pool, spec: WorkflowSpec, evidence: dict[str, Any], avoided: set[str] = frozenset()) -> list[tuple[Mutation, WorkflowSpec]]:
+async def model_proposals(
+    pool, spec: WorkflowSpec, evidence: dict[str, Any], avoided: AbstractSet[str] = frozenset()
+) -> list[tuple[Mutation, WorkflowSpec]]:
     """Ask a model (quality tier) for up to three stage edits, as structured JSON; keep the legal
     ones whose signature no avoidance rule names. An unusable answer yields no proposals."""
     import json
@@ -167,11 +200,15 @@ async def model_proposals(pool, spec: WorkflowSpec, evidence: dict[str, Any], av
 
     messages = [
         ChatMessage(role="system", content="You improve data-generation workflows. Answer with one JSON object and nothing else."),
-        ChatMessage(role="user", content=(
-            f"Workflow: {spec.model_dump_json(include={'pattern', 'stages'})}\nWhat went wrong: {json.dumps(evidence, default=str)[:2000]}\n"
-            "Propose up to 3 changes, each setting one stage field (tier, temperature, max_tokens or corrections)."
-        )),
-    ]  # fmt: skip
+        ChatMessage(
+            role="user",
+            content=(
+                f"Workflow: {spec.model_dump_json(include={'pattern', 'stages'})}\nWhat went wrong: "
+                f"{json.dumps(evidence, default=str)[:2000]}\n"
+                "Propose up to 3 changes, each setting one stage field (tier, temperature, max_tokens or corrections)."
+            ),
+        ),
+    ]
     answer, _ = await ask_structured(pool, messages, PROPOSAL_SCHEMA, Proposals, tier=Tier.quality, temperature=0.2)
     out = []
     for proposal in answer.mutations if answer else []:

@@ -10,7 +10,7 @@ import hashlib
 from enum import StrEnum
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from apprentice.errors import ConfigError
 from apprentice.evolution.mutations import Mutation
@@ -39,7 +39,15 @@ def bump(version: str, part: str = "minor") -> str:
     return {"major": f"{major + 1}.0.0", "minor": f"{major}.{minor + 1}.0", "patch": f"{major}.{minor}.{patch + 1}"}[part]
 
 
-def register(spec: WorkflowSpec, *, parent: str | None = None, mutation: Mutation | None = None, status: VersionStatus = VersionStatus.candidate, traffic: float = 0.0, engine: Engine | None = None) -> VersionRecord:
+def register(
+    spec: WorkflowSpec,
+    *,
+    parent: str | None = None,
+    mutation: Mutation | None = None,
+    status: VersionStatus = VersionStatus.candidate,
+    traffic: float = 0.0,
+    engine: Engine | None = None,
+) -> VersionRecord:
     """Record a version (idempotent for the same key and content; a different spec under an
     existing key is refused: versions are immutable)."""
     with session(engine) as s:
@@ -49,16 +57,24 @@ def register(spec: WorkflowSpec, *, parent: str | None = None, mutation: Mutatio
             raise ConfigError(f"{spec.key} is already registered with different content; bump the version")
         return existing
     row = VersionRecord(
-        key=spec.key, workflow=spec.name, version=spec.version, spec_json=spec.model_dump_json(), content_hash=spec.content_hash,
-        parent=parent, mutation=mutation.signature if mutation else None, reason=mutation.reason if mutation else "", status=VersionStatus(status).value, traffic=traffic,
-    )  # fmt: skip
+        key=spec.key,
+        workflow=spec.name,
+        version=spec.version,
+        spec_json=spec.model_dump_json(),
+        content_hash=spec.content_hash,
+        parent=parent,
+        mutation=mutation.signature if mutation else None,
+        reason=mutation.reason if mutation else "",
+        status=VersionStatus(status).value,
+        traffic=traffic,
+    )
     write(lambda s: s.add(row), engine)
     return row
 
 
 def versions(workflow: str, engine: Engine | None = None) -> list[VersionRecord]:
     with session(engine) as s:
-        return list(s.exec(select(VersionRecord).where(VersionRecord.workflow == workflow).order_by(VersionRecord.at)).all())
+        return list(s.exec(select(VersionRecord).where(VersionRecord.workflow == workflow).order_by(col(VersionRecord.at))).all())
 
 
 def live(workflow: str, engine: Engine | None = None) -> VersionRecord | None:
@@ -68,7 +84,8 @@ def live(workflow: str, engine: Engine | None = None) -> VersionRecord | None:
 def next_versions(spec: WorkflowSpec, count: int) -> list[str]:
     """`count` minor versions after `spec`'s that its workflow has not registered yet."""
     taken = {v.version for v in versions(spec.name)} | {spec.version}
-    out, current = [], spec.version
+    out: list[str] = []
+    current = spec.version
     while len(out) < count:
         current = bump(current)
         if current not in taken:

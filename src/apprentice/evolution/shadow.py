@@ -75,7 +75,9 @@ def judge_candidate(live: Metrics, candidate: Metrics, canary: CanaryOptions | N
     25% — both compared on valid records only (a fast broken answer is no saving), and only when
     each side has at least 3 of them."""
     canary = canary or CanaryOptions()
-    comparisons = [compare("validity", live["validity"], candidate["validity"], higher_is_better=True, margin=canary.validity_margin, statistic="mean")]
+    comparisons = [
+        compare("validity", live["validity"], candidate["validity"], higher_is_better=True, margin=canary.validity_margin, statistic="mean")
+    ]
 
     def served(metrics: Metrics, name: str) -> list[float]:
         return [x for x, ok in zip(metrics[name], metrics["validity"], strict=True) if ok]
@@ -110,7 +112,11 @@ async def evolve(
     baseline = await shadow_metrics(pool, live, shape, seeds)
     reports = [await _shadow(pool, live, mutation, spec, shape, seeds, baseline, canary, engine) for mutation, spec in candidates]
     result = EvolutionReport(live=live.key, candidates=[r for r, *_ in reports])
-    passing = [(r, m, s, x) for r, m, s, x in reports if r.verdict is CandidateVerdict.passed and any(c.verdict is Verdict.better for c in r.comparisons)]
+    passing = [
+        (r, m, s, x)
+        for r, m, s, x in reports
+        if r.verdict is CandidateVerdict.passed and any(c.verdict is Verdict.better for c in r.comparisons)
+    ]
     if passing:
         best = max(passing, key=lambda item: (sum(item[3]["validity"]), -sum(item[3]["latency_s"])))
         best[0].verdict = CandidateVerdict.winner
@@ -119,9 +125,16 @@ async def evolve(
 
 
 async def _shadow(
-    pool: BackendPool, live: WorkflowSpec, mutation: Mutation, spec: WorkflowSpec, shape: Shape, seeds: list[int], baseline: Metrics,
-    canary: CanaryOptions, engine: Engine | None,
-) -> tuple[CandidateReport, Mutation, WorkflowSpec, Metrics]:  # fmt: skip
+    pool: BackendPool,
+    live: WorkflowSpec,
+    mutation: Mutation,
+    spec: WorkflowSpec,
+    shape: Shape,
+    seeds: list[int],
+    baseline: Metrics,
+    canary: CanaryOptions,
+    engine: Engine | None,
+) -> tuple[CandidateReport, Mutation, WorkflowSpec, Metrics]:
     """Register a candidate, shadow-run it and judge it; a loser becomes an avoidance rule."""
     register(spec, parent=live.key, mutation=mutation, engine=engine)
     metrics = await shadow_metrics(pool, spec, shape, seeds)
@@ -137,13 +150,23 @@ async def _shadow(
 
 
 async def _ramp(
-    pool: BackendPool, live: WorkflowSpec, mutation: Mutation, spec: WorkflowSpec, shape: Shape, seeds: list[int], baseline: Metrics,
-    canary: CanaryOptions, result: EvolutionReport, engine: Engine | None,
-) -> None:  # fmt: skip
+    pool: BackendPool,
+    live: WorkflowSpec,
+    mutation: Mutation,
+    spec: WorkflowSpec,
+    shape: Shape,
+    seeds: list[int],
+    baseline: Metrics,
+    canary: CanaryOptions,
+    result: EvolutionReport,
+    engine: Engine | None,
+) -> None:
     """The winner through the canary steps, each gated on fresh inputs; a failed step rolls back."""
     for share in canary.steps:
         if share < 1.0:
-            set_split(live.name, {spec.key: share, live.key: 1.0 - share}, {spec.key: VersionStatus.canary, live.key: VersionStatus.live}, engine)
+            set_split(
+                live.name, {spec.key: share, live.key: 1.0 - share}, {spec.key: VersionStatus.canary, live.key: VersionStatus.live}, engine
+            )
         else:
             set_split(live.name, {spec.key: 1.0}, {spec.key: VersionStatus.live, live.key: VersionStatus.retired}, engine)
         gate = await shadow_metrics(pool, spec, shape, [s + 10_000 for s in seeds])  # fresh inputs for this step
@@ -178,12 +201,18 @@ def rollback_live(workflow: str, drifted: str, reason: str, engine: Engine | Non
 def report_markdown(report: EvolutionReport) -> str:
     """The evolution's outcome, each candidate's comparison with the live version, and the ramp."""
     outcome = f"promoted `{report.promoted}`" if report.promoted else "rolled back" if report.rolled_back else "live version kept"
-    lines = [f"# Evolution of `{report.live}`: {outcome}", "",
-             "| candidate | mutation | verdict | validity live → cand. | latency s (valid records) | cost (valid records) | why |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"# Evolution of `{report.live}`: {outcome}",
+        "",
+        "| candidate | mutation | verdict | validity live → cand. | latency s (valid records) | cost (valid records) | why |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in report.candidates:
         cells = {x.metric: f"{x.live_median:.3g} → {x.candidate_median:.3g} ({x.verdict})" for x in c.comparisons}
-        lines.append(f"| {c.key} | `{c.mutation}` | **{c.verdict}** | {cells.get('validity', '–')} | {cells.get('latency_s', '–')} | {cells.get('cost_usd', '–')} | {c.reason} |")
+        lines.append(
+            f"| {c.key} | `{c.mutation}` | **{c.verdict}** | {cells.get('validity', '–')} | {cells.get('latency_s', '–')} | "
+            f"{cells.get('cost_usd', '–')} | {c.reason} |"
+        )
     if report.ramp:
         lines += ["", "Canary ramp: " + " → ".join(f"{s['traffic']:.0%} {'ok' if s['passed'] else 'FAILED'}" for s in report.ramp)]
     return "\n".join(lines)

@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -54,7 +54,9 @@ def create_app(engine: MockEngine, *, api_key: str | None = None, redactor: Reda
         except MockHttpError as exc:
             return error(exc)
         whole = request.query_params.get("mode", "items") in ("object", "whole")
-        return StreamingResponse(_sse(engine.stream(parsed, whole), redact), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(
+            _sse(engine.stream(parsed, whole), redact), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
 
     routes = [
         Route(MOCK_PREFIX + "stream/{path:path}", stream, methods=METHODS),
@@ -131,13 +133,21 @@ class ApiKeyMiddleware:
         self.api_key = api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.api_key and not scope["path"].startswith(MOCK_PREFIX) and not self._allowed(Headers(scope=scope)):
-            response = JSONResponse({"error": {"code": 401, "message": "this route needs the server's API key (X-Api-Key)"}}, status_code=401)
+        if (
+            scope["type"] == "http"
+            and self.api_key
+            and not scope["path"].startswith(MOCK_PREFIX)
+            and not self._allowed(Headers(scope=scope))
+        ):
+            response = JSONResponse(
+                {"error": {"code": 401, "message": "this route needs the server's API key (X-Api-Key)"}}, status_code=401
+            )
             return await response(scope, receive, send)
         await self.app(scope, receive, send)
 
     def _allowed(self, headers: Headers) -> bool:
         given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip()
+        assert self.api_key is not None  # asked only when the server has a key
         return secrets.compare_digest(given.encode(), self.api_key.encode())
 
 

@@ -43,7 +43,9 @@ def request_rows(booking: Booking) -> tuple[list[dict], list[ExecutionRecord]]:
     under a run id of its own (`mock-…`)."""
     spec, batch = booking.spec, booking.batch
     run_id = f"mock-{uuid.uuid4().hex}"
-    calls = call_rows([pair for outcome in batch.outcomes for pair in stage_calls(outcome)], run_id=run_id, workflow=spec.name, version=spec.version)
+    calls = call_rows(
+        [pair for outcome in batch.outcomes for pair in stage_calls(outcome)], run_id=run_id, workflow=spec.name, version=spec.version
+    )
     identity = WorkflowIdentity(spec.name, spec.version)
     state, error = ("Completed", None) if all(o.valid for o in batch.outcomes) else ("Failed", "NoValidAnswer")
     summary = summarise(spec, batch.plan.count, [batch], booking.shape_schema)
@@ -71,7 +73,12 @@ def book_all(bookings: list[Booking], engine: Engine | None = None) -> None:
     try:
         write(insert_all, engine)
     except Exception as exc:
-        log.warning("apprentice could not book %d mock request(s) (%s); their %d model call(s) are not in the ledger", len(bookings), exc, len(calls))
+        log.warning(
+            "apprentice could not book %d mock request(s) (%s); their %d model call(s) are not in the ledger",
+            len(bookings),
+            exc,
+            len(calls),
+        )
         record_executions(executions, engine=engine)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from apprentice.backends.pool import BackendPool
 from apprentice.dataset import BatchPlan, BatchResult, generate_batch, plan_presets
 from apprentice.errors import ShapeError
-from apprentice.mockapi.booking import Bookkeeper, Booking
+from apprentice.mockapi.booking import Booking, Bookkeeper
 from apprentice.mockapi.context_memory import ContextMemory
 from apprentice.mockapi.errors import BadMockRequest, NoValidAnswer
 from apprentice.mockapi.limits import Limits
@@ -137,7 +137,9 @@ class MockEngine:
             for task in pending:
                 task.cancel()
         outcomes = sorted((o for b in batches for o in b.outcomes), key=lambda o: o.index)
-        await self._book(prepared, BatchResult(workflow=prepared.spec.name, version=prepared.spec.version, plan=whole_plan, outcomes=outcomes))
+        await self._book(
+            prepared, BatchResult(workflow=prepared.spec.name, version=prepared.spec.version, plan=whole_plan, outcomes=outcomes)
+        )
         valid = [o.record for o in outcomes if o.valid]
         if len(valid) == prepared.count:
             self._remember(prepared, prepared.shaped(valid))
@@ -229,7 +231,11 @@ def request_plan(prepared: Prepared, seed: int) -> BatchPlan:
     """The request's records as one batch, each with its given values (sampled fields, the
     statistics path's numbers, and what the client set in the body)."""
     total = prepared.count
-    numeric = sample(prepared.spec.statistics, total, seed)[0] if prepared.spec.pattern is Pattern.statistics and prepared.spec.statistics else None
+    numeric = (
+        sample(prepared.spec.statistics, total, seed)[0]
+        if prepared.spec.pattern is Pattern.statistics and prepared.spec.statistics
+        else None
+    )
     _, presets = plan_presets(prepared.spec, prepared.shape, total, seed, numeric)
     if prepared.given:
         presets = [{**(row or {}), **prepared.given} for row in (presets or [{}] * total)]
@@ -239,8 +245,7 @@ def request_plan(prepared: Prepared, seed: int) -> BatchPlan:
 def _items(plan: BatchPlan) -> list[BatchPlan]:
     """The plan as one batch per record, so each can be streamed as soon as it is valid."""
     return [
-        plan.model_copy(update={"start": i, "count": 1, "presets": [plan.presets[i]] if plan.presets else None})
-        for i in range(plan.count)
+        plan.model_copy(update={"start": i, "count": 1, "presets": [plan.presets[i]] if plan.presets else None}) for i in range(plan.count)
     ]
 
 
@@ -284,7 +289,9 @@ def _request_hint(request: MockRequest, given: dict[str, Any], context: str | No
 
 def _told(spec: WorkflowSpec, hint: str) -> WorkflowSpec:
     """The spec with `hint` appended to every model-facing stage's prompt (judges excepted)."""
-    stages = [s.model_copy(update={"prompt": f"{s.prompt or ''}\n{hint}".strip()}) if s.role is not StageRole.judge else s for s in spec.stages]
+    stages = [
+        s.model_copy(update={"prompt": f"{s.prompt or ''}\n{hint}".strip()}) if s.role is not StageRole.judge else s for s in spec.stages
+    ]
     routes = {tier: _told(route, hint) for tier, route in spec.routes.items()}
     return spec.model_copy(update={"stages": stages, "routes": routes})
 
@@ -292,4 +299,9 @@ def _told(spec: WorkflowSpec, hint: str) -> WorkflowSpec:
 def _item_event(outcome: RecordOutcome, total: int) -> dict[str, Any]:
     if outcome.valid:
         return {"data": outcome.record, "index": outcome.index, "total": total, "done": False}
-    return {"error": {"code": 503 if outcome.failure is FailureKind.backend else 502, "message": outcome.reason}, "index": outcome.index, "total": total, "done": False}
+    return {
+        "error": {"code": 503 if outcome.failure is FailureKind.backend else 502, "message": outcome.reason},
+        "index": outcome.index,
+        "total": total,
+        "done": False,
+    }

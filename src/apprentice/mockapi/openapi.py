@@ -60,7 +60,9 @@ def operations(document: dict[str, Any]) -> list[Operation]:
     for template, item in document["paths"].items():
         for method in METHODS:
             op = (item or {}).get(method)
-            schema = _response_schema(op) if isinstance(op, dict) else None
+            if not isinstance(op, dict):
+                continue
+            schema = _response_schema(op)
             if schema is not None:
                 resolved = _resolve(schema, document, depth=0)
                 found.append(Operation(method=method.upper(), template=template, schema_=resolved, operation_id=op.get("operationId")))

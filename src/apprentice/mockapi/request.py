@@ -52,7 +52,9 @@ def parse_request(method: str, path: str, query: Mapping[str, str], headers: Map
     document = _body_document(body)
     shape, source = _shape(query, headers, document, limits)
     shape, in_shape_error = _split_error(shape)
-    context = query.get("context") or query.get("api-context") or headers.get("x-api-context") or _body_str(document, "context", "apiContext")
+    context = (
+        query.get("context") or query.get("api-context") or headers.get("x-api-context") or _body_str(document, "context", "apiContext")
+    )
     return MockRequest(
         method=method.upper(),
         path=path.strip("/"),

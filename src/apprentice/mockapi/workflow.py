@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier
@@ -98,12 +98,15 @@ def _build_spec(pool: BackendPool, source: SpecSource, backend: str | None) -> W
 
 def on_backend(pool: BackendPool, spec: WorkflowSpec, backend: str) -> WorkflowSpec:
     """Every stage (and route) of `spec` on the named backend, or on the named tier."""
+    update: dict[str, Any]
     if backend in Tier.__members__:
         update = {"backend": None, "tier": Tier(backend)}
     elif backend in pool.config.by_name:
         update = {"backend": backend, "tier": pool.config.by_name[backend].tier}
     else:
-        raise BadMockRequest(f"unknown backend or tier '{backend}' (the pool has: {', '.join(pool.config.by_name)}; tiers: {', '.join(Tier)})")
+        raise BadMockRequest(
+            f"unknown backend or tier '{backend}' (the pool has: {', '.join(pool.config.by_name)}; tiers: {', '.join(Tier)})"
+        )
     stages = [stage.model_copy(update=update) for stage in spec.stages]
     routes = {tier: on_backend(pool, route, backend) for tier, route in spec.routes.items()}
     return spec.model_copy(update={"stages": stages, "routes": routes})

@@ -11,11 +11,12 @@ profile. Evidence comes before opinion: a run that failed or whose written recor
 deterministic defects (schema or realism) is never learned as good, whatever a judge says; a
 clean run is good when a judge measured as reliable (`calibration.py`) calls it normal or, where
 no judge is reliable yet, on the deterministic checks alone — the status says which. Judges are
-calibrated on planted defects in the same runs, within a small budget. *Graduated* executions are checked by statistics only (`DriftMonitor`): zero model
-calls, unless an optional random spot check (`spot_check`, default 0) asks a judge. Drift
-triggers an *investigation*: the judges get the recent executions and the profile and return an
-action. Everything is persisted in the store (state, profile, detector state, transitions), so
-hooks and flows in any process see the same machine.
+calibrated on planted defects in the same runs, within a small budget. *Graduated* executions
+are checked by statistics only (`DriftMonitor`): zero model calls, unless an optional random
+spot check (`spot_check`, default 0) asks a judge. Drift triggers an *investigation*: the judges
+get the recent executions and the profile and return an action. Everything is persisted in the
+store (state, profile, detector state, transitions), so hooks and flows in any process see the
+same machine.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from apprentice.backends.ledger import record_calls
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage
 from apprentice.config import Tier
-from apprentice.monitor.drift import DriftCheck, DriftMonitor
 from apprentice.generation import ask_structured
 from apprentice.monitor.calibration import Reliability, Trial, calibrate
+from apprentice.monitor.drift import DriftCheck, DriftMonitor
 from apprentice.monitor.judges import SYSTEM, Judgement, JudgeTrust, Verdict, VerdictStatus, judge_execution
 from apprentice.monitor.options import CUSUM_H, CUSUM_K, ESCALATE_BELOW
 from apprentice.monitor.profile import QualityProfile
@@ -140,8 +141,14 @@ class _Machine:
     @classmethod
     def load(cls, obs: Observation, policy: ApprenticeshipPolicy, engine: Engine | None) -> _Machine:
         row = load_state(obs.workflow, obs.version, engine)
-        profile = QualityProfile.model_validate_json(row.profile_json) if row.profile_json != "{}" else QualityProfile(workflow=obs.workflow, version=obs.version)
-        detector = DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor(k=policy.cusum_k, h=policy.cusum_h)
+        profile = (
+            QualityProfile.model_validate_json(row.profile_json)
+            if row.profile_json != "{}"
+            else QualityProfile(workflow=obs.workflow, version=obs.version)
+        )
+        detector = (
+            DriftMonitor.model_validate_json(row.drift_json) if row.drift_json != "{}" else DriftMonitor(k=policy.cusum_k, h=policy.cusum_h)
+        )
         return cls(row=row, profile=profile, detector=detector, recent=json.loads(row.recent_json), reliability=load_reliability(engine))
 
     def trust(self, policy: ApprenticeshipPolicy) -> dict[str, JudgeTrust]:
@@ -175,11 +182,19 @@ async def observe(
 
 
 async def _as_apprentice(
-    pool: BackendPool, obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, rng: random.Random, engine: Engine | None
+    pool: BackendPool,
+    obs: Observation,
+    policy: ApprenticeshipPolicy,
+    machine: _Machine,
+    step: Step,
+    rng: random.Random,
+    engine: Engine | None,
 ) -> None:
     """Judge (with calibrated trust), learn a good run, calibrate the judges, maybe graduate."""
     row = machine.row
-    judgement = await judge_execution(pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy))
+    judgement = await judge_execution(
+        pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy)
+    )
     machine.judgements.append(judgement)
     step.verdict = judgement.verdict
     step.learned, step.basis = learned_as_good(obs, judgement.verdict)
@@ -199,17 +214,25 @@ async def _as_apprentice(
         step.move(State.graduated, f"{row.good_executions} good executions ({graduation_basis(row)}); {why}")
 
 
-async def _as_graduated(pool: BackendPool, obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, rng: random.Random) -> None:
+async def _as_graduated(
+    pool: BackendPool, obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, rng: random.Random
+) -> None:
     """Statistics only (defects never teach the profile); a judge only for an optional spot check."""
     step.drift = machine.detector.check(machine.profile, obs.values, error_class=obs.error_class, learn=not obs.findings)
     if step.drift.alarm:
         machine.row.last_drift_at, machine.row.last_drift_reason = utcnow(), step.drift.reason
         step.move(State.investigating, step.drift.reason)
     elif policy.spot_check and rng.random() < policy.spot_check:
-        judgement = await judge_execution(pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy))
+        judgement = await judge_execution(
+            pool, evidence(obs, machine.profile), escalate_below=policy.escalate_below, trust=machine.trust(policy)
+        )
         machine.judgements.append(judgement)
         step.verdict = judgement.verdict
-        if judgement.verdict.trusted and judgement.verdict.status == VerdictStatus.broken and judgement.verdict.confidence >= policy.escalate_below[1]:
+        if (
+            judgement.verdict.trusted
+            and judgement.verdict.status == VerdictStatus.broken
+            and judgement.verdict.confidence >= policy.escalate_below[1]
+        ):
             step.move(State.investigating, "spot check: " + "; ".join(judgement.verdict.reasons[:2]))
 
 
@@ -225,7 +248,9 @@ async def _investigate(pool: BackendPool, obs: Observation, machine: _Machine, s
             if not item.get("error_class") and not item.get("findings"):
                 machine.profile.add(item["values"])
         machine.detector.reset()
-    target = {Action.UPDATE_PROFILE: State.graduated, Action.EVOLVE_WORKFLOW: State.evolving, Action.CRITICAL: State.critical}[diagnosis.action]
+    target = {Action.UPDATE_PROFILE: State.graduated, Action.EVOLVE_WORKFLOW: State.evolving, Action.CRITICAL: State.critical}[
+        diagnosis.action
+    ]
     step.move(target, f"diagnosis {diagnosis.action.value} ({diagnosis.source}): " + "; ".join(diagnosis.reasons[:2]))
 
 
@@ -236,7 +261,14 @@ def _book(obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, ste
     step.judge_calls = len(calls)
     step.monitoring_cost_usd = sum(c.cost_usd for c in calls)
     if calls:
-        record_calls([("judge", c) for c in calls], run_id=obs.run_id, workflow=obs.workflow, version=obs.version, purpose="monitoring", engine=engine)
+        record_calls(
+            [("judge", c) for c in calls],
+            run_id=obs.run_id,
+            workflow=obs.workflow,
+            version=obs.version,
+            purpose="monitoring",
+            engine=engine,
+        )
     row.judge_calls += len(calls)
     if state is State.apprentice:
         row.executions_apprentice += 1
@@ -283,9 +315,14 @@ def graduation_basis(row: WorkflowState) -> str:
 
 
 async def calibrate_judges(
-    pool: BackendPool, obs: Observation, profile: QualityProfile, judgement: Judgement, reliability: dict[str, Reliability],
-    policy: ApprenticeshipPolicy, rng: random.Random,
-) -> tuple[list[Trial], list]:  # fmt: skip
+    pool: BackendPool,
+    obs: Observation,
+    profile: QualityProfile,
+    judgement: Judgement,
+    reliability: dict[str, Reliability],
+    policy: ApprenticeshipPolicy,
+    rng: random.Random,
+) -> tuple[list[Trial], list]:
     """Planted-defect trials for each judge of this run's chain still being measured."""
     trials: list[Trial] = []
     calls: list = []
@@ -293,7 +330,11 @@ async def calibrate_judges(
         return trials, calls
     for verdict in judgement.chain:
         judge = verdict.judge
-        if verdict.tier is None or judge is None or not reliability.setdefault(judge, Reliability(judge=judge)).needs_trials(policy.calibration_target):
+        if (
+            verdict.tier is None
+            or judge is None
+            or not reliability.setdefault(judge, Reliability(judge=judge)).needs_trials(policy.calibration_target)
+        ):
             continue
         done, spent = await calibrate(pool, verdict.tier, evidence(obs, profile), policy.calibration_per_run, rng)
         calls += spent
@@ -311,8 +352,15 @@ def load_reliability(engine: Engine | None = None) -> dict[str, Reliability]:
     with session(engine) as s:
         rows = s.exec(select(JudgeReliability)).all()
     return {
-        r.judge: Reliability(judge=r.judge, tier=r.tier, planted=r.planted, detected=r.detected, clean=r.clean, false_alarms=r.false_alarms,
-                             by_kind=json.loads(r.by_kind_json))  # fmt: skip
+        r.judge: Reliability(
+            judge=r.judge,
+            tier=r.tier,
+            planted=r.planted,
+            detected=r.detected,
+            clean=r.clean,
+            false_alarms=r.false_alarms,
+            by_kind=json.loads(r.by_kind_json),
+        )
         for r in rows
     }
 
@@ -320,8 +368,18 @@ def load_reliability(engine: Engine | None = None) -> dict[str, Reliability]:
 def save_reliability(reliability: dict[str, Reliability], engine: Engine | None = None) -> None:
     def persist(s) -> None:
         for r in reliability.values():
-            s.merge(JudgeReliability(judge=r.judge, tier=r.tier, planted=r.planted, detected=r.detected, clean=r.clean,
-                                     false_alarms=r.false_alarms, by_kind_json=json.dumps(r.by_kind), updated_at=utcnow()))  # fmt: skip
+            s.merge(
+                JudgeReliability(
+                    judge=r.judge,
+                    tier=r.tier,
+                    planted=r.planted,
+                    detected=r.detected,
+                    clean=r.clean,
+                    false_alarms=r.false_alarms,
+                    by_kind_json=json.dumps(r.by_kind),
+                    updated_at=utcnow(),
+                )
+            )
 
     write(persist, engine)
 
@@ -330,14 +388,17 @@ async def investigate(pool: BackendPool, recent: list[dict], profile: QualityPro
     """Ask the judges (fast, then up) for an action; fall back to a rule when none answers usably."""
     messages = [
         ChatMessage(role="system", content=SYSTEM),
-        ChatMessage(role="user", content=(
-            "A graduated workflow drifted from its quality profile. Decide: UPDATE_PROFILE if the world "
-            "changed but the output is still right, EVOLVE_WORKFLOW if the workflow should change, CRITICAL "
-            "if it is failing (then say which resilience to add).\n"
-            f"Profile: {json.dumps({n: m.summary() for n, m in profile.metrics.items()}, default=str)[:2500]}\n"
-            f"Recent executions (oldest first): {json.dumps(recent[-10:], default=str)[:2500]}"
-        )),
-    ]  # fmt: skip
+        ChatMessage(
+            role="user",
+            content=(
+                "A graduated workflow drifted from its quality profile. Decide: UPDATE_PROFILE if the world "
+                "changed but the output is still right, EVOLVE_WORKFLOW if the workflow should change, CRITICAL "
+                "if it is failing (then say which resilience to add).\n"
+                f"Profile: {json.dumps({n: m.summary() for n, m in profile.metrics.items()}, default=str)[:2500]}\n"
+                f"Recent executions (oldest first): {json.dumps(recent[-10:], default=str)[:2500]}"
+            ),
+        ),
+    ]
     calls = []
     for tier in Tier:
         diagnosis, call = await ask_structured(pool, messages, DIAGNOSIS_SCHEMA, Diagnosis, tier=tier, max_tokens=200)
@@ -353,7 +414,12 @@ def rule_diagnosis(recent: list[dict], profile: QualityProfile, *, sudden: bool)
     anything else (slower, dearer, but still right) updates the profile."""
     last = recent[-1] if recent else {}
     if sudden or last.get("error_class"):
-        return Diagnosis(action=Action.CRITICAL, reasons=["the execution failed or its validity collapsed"], resilience="add a fallback backend and retries", source="rule")
+        return Diagnosis(
+            action=Action.CRITICAL,
+            reasons=["the execution failed or its validity collapsed"],
+            resilience="add a fallback backend and retries",
+            source="rule",
+        )
     for name in ("validity", "realism"):
         learned = profile.metrics.get(name)
         if learned is not None and last.get("values", {}).get(name, 1.0) < learned.mean - 2 * max(learned.sd, 0.01):
@@ -373,7 +439,16 @@ def save_state(row: WorkflowState, step: Step, run_id: str | None, engine: Engin
     def persist(s) -> None:
         s.merge(row)
         for before, after, reason in step.moves:
-            s.add(StateTransition(workflow=row.workflow, version=row.version, from_state=before.value, to_state=after.value, reason=reason[:2000], run_id=run_id))
+            s.add(
+                StateTransition(
+                    workflow=row.workflow,
+                    version=row.version,
+                    from_state=before.value,
+                    to_state=after.value,
+                    reason=reason[:2000],
+                    run_id=run_id,
+                )
+            )
 
     write(persist, engine)
 
@@ -394,9 +469,9 @@ def mark_failed(workflow: str, version: str, run_id: str, error_class: str, engi
 
 
 def transitions(workflow: str | None = None, engine: Engine | None = None) -> list[StateTransition]:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
-    query = select(StateTransition).order_by(StateTransition.at)
+    query = select(StateTransition).order_by(col(StateTransition.at))
     if workflow:
         query = query.where(StateTransition.workflow == workflow)
     with session(engine) as s:

@@ -35,7 +35,6 @@ from apprentice.realism import identifier_name
 __all__ = ["PlantKind", "Reliability", "Trial", "calibrate", "plant", "plantable", "wilson_interval"]
 
 
-
 class PlantKind(StrEnum):
     """A defect planted into a copy of a sample to test a judge."""
 
@@ -109,8 +108,8 @@ def plant(sample: list[Any], kind: PlantKind, rng: random.Random) -> list[Any]:
     elif kind is PlantKind.OFF_TOPIC:
         target[rng.choice(_prose(target))] = OFF_TOPIC_TEXT
     elif kind is PlantKind.SWAPPED_FIELDS:
-        first, second = rng.sample(_strings(target), 2)
-        target[first], target[second] = target[second], target[first]
+        one, other = rng.sample(_strings(target), 2)
+        target[one], target[other] = target[other], target[one]
     return records
 
 
@@ -222,5 +221,7 @@ async def calibrate(
         calls += judgement.calls
         if judgement.calls:  # no backend answered: nothing was measured
             verdict = judgement.verdict
-            done.append(Trial(judge=judgement.calls[-1].backend, planted=kind, flagged=verdict.usable and verdict.status != VerdictStatus.normal))
+            done.append(
+                Trial(judge=judgement.calls[-1].backend, planted=kind, flagged=verdict.usable and verdict.status != VerdictStatus.normal)
+            )
     return done, calls

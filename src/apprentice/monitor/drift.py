@@ -16,6 +16,7 @@ collapsed below half, alarms at once. The seed's score — sigmoid(|z| − 3) wi
 from __future__ import annotations
 
 import math
+
 from pydantic import BaseModel, Field
 
 from apprentice.monitor.metrics import Direction, direction_of

@@ -53,16 +53,25 @@ class WorkflowIdentity(NamedTuple):
 _RUN_NAME = re.compile(r"^(?P<workflow>[^@/]+)@(?P<version>[^/]+)/")
 
 
-def batch_rows(run_id: str, state_name: str, identity: tuple[str, str], result: BatchResult | None, error_class: str | None) -> list[ExecutionRecord]:
+def batch_rows(
+    run_id: str, state_name: str, identity: tuple[str, str], result: BatchResult | None, error_class: str | None
+) -> list[ExecutionRecord]:
     """One execution row per stage of a batch (or one row for a batch without outcomes)."""
     workflow, version = identity
     if result is None or not result.outcomes:
-        return [ExecutionRecord(run_id=run_id, kind="task", workflow=workflow, version=version, stage="batch", state=state_name, error_class=error_class)]
+        return [
+            ExecutionRecord(
+                run_id=run_id, kind="task", workflow=workflow, version=version, stage="batch", state=state_name, error_class=error_class
+            )
+        ]
     by_stage: dict[str, list[StageMetrics]] = {}
     for outcome in result.outcomes:
         for metrics in outcome.stages:
             by_stage.setdefault(metrics.stage, []).append(metrics)
-    return [_stage_row(f"{run_id}:{stage}", state_name, WorkflowIdentity(workflow, version), stage, metrics) for stage, metrics in by_stage.items()]
+    return [
+        _stage_row(f"{run_id}:{stage}", state_name, WorkflowIdentity(workflow, version), stage, metrics)
+        for stage, metrics in by_stage.items()
+    ]
 
 
 def _stage_row(run_id: str, state_name: str, identity: WorkflowIdentity, stage: str, metrics: list[StageMetrics]) -> ExecutionRecord:
@@ -89,7 +98,9 @@ def _stage_row(run_id: str, state_name: str, identity: WorkflowIdentity, stage: 
     )
 
 
-def flow_row(run_id: str, state_name: str, identity: tuple[str, str], summary: DatasetSummary | None, error_class: str | None) -> ExecutionRecord:
+def flow_row(
+    run_id: str, state_name: str, identity: tuple[str, str], summary: DatasetSummary | None, error_class: str | None
+) -> ExecutionRecord:
     """The workflow-level execution row of a dataset run. A run that made nothing new (every
     batch reused, or served from `$cache`) is `Cached`, as Prefect names a result it did not compute."""
     requested = summary.requested if summary else 0

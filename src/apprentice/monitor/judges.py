@@ -27,6 +27,7 @@ from apprentice.config import Tier
 from apprentice.generation import ask_structured
 from apprentice.monitor.options import ESCALATE_BELOW
 
+
 class Standing(StrEnum):
     """What calibration on planted defects says of a judge backend so far."""
 
@@ -97,7 +98,9 @@ async def judge_execution(
         verdict, call = await ask_structured(pool, verdict_messages(evidence), VERDICT_SCHEMA, Verdict, tier=tier, max_tokens=200)
         if call is not None:
             calls.append(call)
-        verdict = verdict or Verdict(status=VerdictStatus.suspicious, confidence=0.0, reasons=["the judge's answer was unusable"], usable=False)
+        verdict = verdict or Verdict(
+            status=VerdictStatus.suspicious, confidence=0.0, reasons=["the judge's answer was unusable"], usable=False
+        )
         verdict.tier, verdict.judge = tier, call.backend if call else None
         standing = (trust or {}).get(verdict.judge or "", JudgeTrust(Standing.measuring, 0.0))
         verdict.trusted = verdict.usable and standing.status == Standing.reliable
@@ -120,11 +123,14 @@ def _staffed(pool: BackendPool, tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
 def verdict_messages(evidence: dict[str, Any]) -> list[ChatMessage]:
     return [
         ChatMessage(role="system", content=SYSTEM),
-        ChatMessage(role="user", content=(
-            "Is this execution of the workflow normal? Compare its metrics with the profile of past "
-            "executions, read the findings of the deterministic checks, and look at the sample records: "
-            "would a person accept them as real data (fields that agree, text on topic and complete)?\n"
-            f"Evidence: {json.dumps(evidence, default=str)[:5000]}\n"
-            'Answer {"status": "normal"|"suspicious"|"broken", "confidence": 0..1, "reasons": [up to 3 short strings]}.'
-        )),
-    ]  # fmt: skip
+        ChatMessage(
+            role="user",
+            content=(
+                "Is this execution of the workflow normal? Compare its metrics with the profile of past "
+                "executions, read the findings of the deterministic checks, and look at the sample records: "
+                "would a person accept them as real data (fields that agree, text on topic and complete)?\n"
+                f"Evidence: {json.dumps(evidence, default=str)[:5000]}\n"
+                'Answer {"status": "normal"|"suspicious"|"broken", "confidence": 0..1, "reasons": [up to 3 short strings]}.'
+            ),
+        ),
+    ]

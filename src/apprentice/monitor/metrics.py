@@ -41,17 +41,22 @@ class Metric(NamedTuple):
     description: str
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("latency_s", Direction.up, True, False, 0.05, "mean model and repair seconds per record"),
-    Metric("cost_usd", Direction.up, True, False, 0.05, "cost per record"),
-    Metric("tokens", Direction.up, True, False, 0.05, "input and output tokens per record"),
-    Metric("output_chars", Direction.both, True, False, None, "mean size of a written record"),
-    Metric("validity", Direction.down, False, True, 0.02, "share of requested records written"),
-    Metric("quality", Direction.down, False, True, 0.02, "mean first-pass quality (1 valid at once, 1/(1+k) after k corrections)"),
-    Metric("realism", Direction.down, False, True, 0.02, "share of written records with no realism defect"),
-    Metric("distinct_ids", Direction.down, False, True, 0.02, "lowest distinct-value ratio of an identifying field (email, id, username)"),
-    Metric("near_duplicates", Direction.up, False, True, None, "share of written records whose text nearly repeats another's"),
-)}  # fmt: skip
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("latency_s", Direction.up, True, False, 0.05, "mean model and repair seconds per record"),
+        Metric("cost_usd", Direction.up, True, False, 0.05, "cost per record"),
+        Metric("tokens", Direction.up, True, False, 0.05, "input and output tokens per record"),
+        Metric("output_chars", Direction.both, True, False, None, "mean size of a written record"),
+        Metric("validity", Direction.down, False, True, 0.02, "share of requested records written"),
+        Metric("quality", Direction.down, False, True, 0.02, "mean first-pass quality (1 valid at once, 1/(1+k) after k corrections)"),
+        Metric("realism", Direction.down, False, True, 0.02, "share of written records with no realism defect"),
+        Metric(
+            "distinct_ids", Direction.down, False, True, 0.02, "lowest distinct-value ratio of an identifying field (email, id, username)"
+        ),
+        Metric("near_duplicates", Direction.up, False, True, None, "share of written records whose text nearly repeats another's"),
+    )
+}
 
 
 def direction_of(name: str) -> Direction:

@@ -34,7 +34,9 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, records: RecordTota
     if realism is not None:
         values.update(realism.metrics())
     findings = realism.findings() if realism is not None else []
-    return Observation(workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=list(records.first_valid[:3]))
+    return Observation(
+        workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=list(records.first_valid[:3])
+    )
 
 
 def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:

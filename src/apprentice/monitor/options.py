@@ -46,10 +46,16 @@ class MonitoringOptions(BaseModel):
     model_config = {"extra": "forbid"}
 
     graduate_after: int | None = Field(None, ge=2, description="good executions to graduate; default APPRENTICE_GRADUATE_AFTER (50)")
-    spot_check: float | None = Field(None, ge=0, le=1, description="share of graduated executions judged anyway; default APPRENTICE_SPOT_CHECK (0)")
-    calibration_per_run: int | None = Field(None, ge=0, le=20, description="planted-defect trials per judge in an apprentice run; default from the settings (2)")
+    spot_check: float | None = Field(
+        None, ge=0, le=1, description="share of graduated executions judged anyway; default APPRENTICE_SPOT_CHECK (0)"
+    )
+    calibration_per_run: int | None = Field(
+        None, ge=0, le=20, description="planted-defect trials per judge in an apprentice run; default from the settings (2)"
+    )
     stability_tolerance: float = Field(0.1, gt=0, description="every metric's mean known to within this share (95% CI) before graduation")
-    escalate_below: tuple[float, float] = Field(ESCALATE_BELOW, description="judge confidence below which the quality, then the premium tier is asked")
+    escalate_below: tuple[float, float] = Field(
+        ESCALATE_BELOW, description="judge confidence below which the quality, then the premium tier is asked"
+    )
     cusum_k: float = Field(CUSUM_K, gt=0, description="CUSUM allowance, in profile sds")
     cusum_h: float = Field(CUSUM_H, gt=0, description="CUSUM threshold, in profile sds")
     canary: CanaryOptions = Field(default_factory=CanaryOptions)

@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from apprentice.monitor.metrics import RATE_SPREAD_FLOOR, is_log_scale, is_rate
 
 
-
 class P2Quantile(BaseModel):
     """One quantile, estimated in O(1) memory (the P² algorithm)."""
 
@@ -120,8 +119,15 @@ class MetricProfile(BaseModel):
 
     def summary(self) -> dict[str, float | None]:
         back = (lambda v: None if v is None else math.exp(v)) if self.log_scale else (lambda v: v)
-        return {"count": self.count, "mean": back(self.mean), "sd": self.sd, "median": back(self.median.value),
-                "p95": back(self.p95.value), "p99": back(self.p99.value), "mad_sd": self.mad_sd}  # fmt: skip
+        return {
+            "count": self.count,
+            "mean": back(self.mean),
+            "sd": self.sd,
+            "median": back(self.median.value),
+            "p95": back(self.p95.value),
+            "p99": back(self.p99.value),
+            "mad_sd": self.mad_sd,
+        }
 
 
 class QualityProfile(BaseModel):

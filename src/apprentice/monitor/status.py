@@ -17,12 +17,17 @@ def status_rows() -> list[dict[str, Any]]:
     default = load_settings().graduate_after
     return [
         {
-            "workflow": r.key, "state": r.state, "executions": r.executions, "graduation": _progress(r, r.graduate_after or default),
-            "judge_calls": r.judge_calls, "cost_per_exec_apprentice": _per(r.monitoring_cost_apprentice, r.executions_apprentice),
+            "workflow": r.key,
+            "state": r.state,
+            "executions": r.executions,
+            "graduation": _progress(r, r.graduate_after or default),
+            "judge_calls": r.judge_calls,
+            "cost_per_exec_apprentice": _per(r.monitoring_cost_apprentice, r.executions_apprentice),
             "cost_per_exec_graduated": _per(r.monitoring_cost_graduated, r.executions_graduated),
             "last_drift": f"{r.last_drift_at:%Y-%m-%d %H:%M} {r.last_drift_reason}" if r.last_drift_at else "",
-            "good_refused": f"{r.good_executions} / {r.refused_executions}", "basis": graduation_basis(r) if r.good_executions else "–",
-        }  # fmt: skip
+            "good_refused": f"{r.good_executions} / {r.refused_executions}",
+            "basis": graduation_basis(r) if r.good_executions else "–",
+        }
         for r in all_states()
     ]
 
@@ -32,10 +37,12 @@ def judge_rows() -> list[dict[str, str]]:
     target = load_settings().calibration_target
     return [
         {
-            "judge": r.judge, "tier": r.tier, "status": r.status(target),
+            "judge": r.judge,
+            "tier": r.tier,
+            "status": r.status(target),
             "detection": f"{r.detected}/{r.planted} ({r.detection_interval[0]:.0%}–{r.detection_interval[1]:.0%})",
             "false_alarms": f"{r.false_alarms}/{r.clean} ({r.false_alarm_interval[0]:.0%}–{r.false_alarm_interval[1]:.0%})",
-        }  # fmt: skip
+        }
         for r in load_reliability().values()
     ]
 
@@ -46,10 +53,12 @@ def status_markdown(row: WorkflowState, step: Step | None = None) -> str:
     lines = [
         f"# Apprenticeship of `{row.key}`: **{row.state}**",
         "",
-        "| executions | good | refused | graduation progress | judge calls | monitoring $/execution as apprentice | after graduation | last drift |",
+        "| executions | good | refused | graduation progress | judge calls | monitoring $/execution as apprentice | after graduation | "
+        "last drift |",
         "|---:|---:|---:|---|---:|---:|---:|---|",
         f"| {row.executions} | {row.good_executions} | {row.refused_executions} | {_progress(row, need)} | {row.judge_calls} | "
-        f"{_per(row.monitoring_cost_apprentice, row.executions_apprentice)} | {_per(row.monitoring_cost_graduated, row.executions_graduated)} | "
+        f"{_per(row.monitoring_cost_apprentice, row.executions_apprentice)} | "
+        f"{_per(row.monitoring_cost_graduated, row.executions_graduated)} | "
         f"{row.last_drift_reason or '–'} |",
         "",
         f"Good executions rest on: {graduation_basis(row) if row.good_executions else '–'}.",

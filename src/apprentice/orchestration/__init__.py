@@ -3,6 +3,6 @@
 Everything Prefect-specific lives here and in `flows/`; the modules it calls import no Prefect.
 """
 
-from apprentice.orchestration.runtime import pool_for, close_pools
+from apprentice.orchestration.runtime import close_pools, pool_for
 
 __all__ = ["close_pools", "pool_for"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from typing import Any
 
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
@@ -36,8 +37,13 @@ def summary_markdown(summary: DatasetSummary) -> str:
         lines += ["", f"{summary.from_cache} records served from `$cache` variants without a model call."]
     if summary.numeric:
         verdict = "passed" if summary.numeric.passed else "FAILED"
-        lines += ["", f"## Statistics path: verification {verdict} (n={summary.numeric.n}, draws={summary.numeric.draws})", "",
-                  "| test | field | statistic | p-value | threshold | passed |", "|---|---|---:|---:|---:|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"## Statistics path: verification {verdict} (n={summary.numeric.n}, draws={summary.numeric.draws})",
+            "",
+            "| test | field | statistic | p-value | threshold | passed |",
+            "|---|---|---:|---:|---:|---|",
+        ]
         for c in summary.numeric.checks:
             p = f"{c.p_value:.4f}" if c.p_value is not None else "–"
             lines.append(f"| {c.test} | {c.field} | {c.statistic:.4f} | {p} | {c.threshold} | {'yes' if c.passed else 'NO'} |")
@@ -50,8 +56,14 @@ def realism_markdown(summary: DatasetSummary) -> list[str]:
     if report is None:
         return []
     sources = {row["field"]: row["source"] for row in summary.field_plan or []}
-    lines = ["", f"## Realism: {report.clean_share:.0%} of {report.records} records without a defect; near-duplicate texts {report.near_duplicate_rate:.1%}", "",
-             "| field | source | distinct | defects |", "|---|---|---:|---|"]  # fmt: skip
+    lines = [
+        "",
+        f"## Realism: {report.clean_share:.0%} of {report.records} records without a defect; near-duplicate texts "
+        f"{report.near_duplicate_rate:.1%}",
+        "",
+        "| field | source | distinct | defects |",
+        "|---|---|---:|---|",
+    ]
     for path, field in report.fields.items():
         defects = ", ".join(f"{k}: {v}" for k, v in field.defects.items()) or "–"
         lines.append(f"| `{path}` | {sources.get(path.lstrip('/'), 'model')} | {field.distinct_ratio:.2f} | {defects} |")
@@ -70,8 +82,13 @@ def sample_rows(sample: list[RecordOutcome], sample_size: int = 20) -> list[dict
     rows = []
     for outcome in sorted(sample, key=lambda o: o.index)[:sample_size]:
         record = outcome.record if isinstance(outcome.record, dict) else {} if outcome.record is None else {"value": outcome.record}
-        row = {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
-        facts = {"valid": outcome.valid, "reason": outcome.reason or "", "index": outcome.index, "pattern": _short(json.dumps(outcome.meta, default=str)) if outcome.meta else ""}
+        row: dict[str, Any] = {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.dumps(v) for k, v in record.items()}
+        facts = {
+            "valid": outcome.valid,
+            "reason": outcome.reason or "",
+            "index": outcome.index,
+            "pattern": _short(json.dumps(outcome.meta, default=str)) if outcome.meta else "",
+        }
         for name, value in facts.items():
             row["_" + name if name in row else name] = value
         rows.append(row)

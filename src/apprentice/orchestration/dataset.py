@@ -60,9 +60,15 @@ async def generate_batch_task(
     missing records."""
     run = TaskRunContext.get()
     result = await make_batch(
-        pool_for(backends_file), spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, fresh=fresh,
+        pool_for(backends_file),
+        spec,
+        shape,
+        plan,
+        concurrency=concurrency,
+        record_attempts=record_attempts,
+        fresh=fresh,
         run_id=str(run.task_run.id) if run else None,
-    )  # fmt: skip
+    )
     if result.not_made:
         raise BatchIncomplete(result)
     return result
@@ -73,7 +79,8 @@ def batch_task(fresh: bool = False):
     project's `make clean` clears them), unless a default result storage block is configured
     (shared storage for many machines). `fresh` recomputes every batch instead of reusing it."""
     storage = None if get_current_settings().results.default_storage_block else load_settings().results_dir
-    return generate_batch_task.with_options(result_storage=storage, refresh_cache=fresh or None)
+    # Task() takes None for both (its own defaults); with_options' annotations leave None out.
+    return generate_batch_task.with_options(result_storage=storage, refresh_cache=fresh or None)  # type: ignore[arg-type]
 
 
 async def batch_outcome(state: State) -> BatchResult:
@@ -81,18 +88,26 @@ async def batch_outcome(state: State) -> BatchResult:
     made plus its unmade records, marked as such; any other failure (bad configuration, a bug)
     fails the run with its own error."""
     if state.is_failed():
-        error = await state.result(raise_on_failure=False)
+        error = await state.aresult(raise_on_failure=False)
         if isinstance(error, BatchIncomplete):
             return error.result
-    return await state.result()
+    return await state.aresult()
 
 
 async def _finished(future: PrefectFuture) -> State:
     """The final state of a future from another task runner, awaited without holding a thread
     (a thread per waiting batch would cap the fan-out at the default executor's size)."""
     loop = asyncio.get_running_loop()
-    done = loop.create_future()
-    future.add_done_callback(lambda _: loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None)))
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def wake(_: PrefectFuture) -> None:  # on the task runner's thread
+        loop.call_soon_threadsafe(settle)
+
+    future.add_done_callback(wake)
     await done
     future.wait()  # done already: this only reads the final state
     return future.state
@@ -102,7 +117,9 @@ def task_batches(fresh: bool):
     """The run's `run_batch` seam: each batch through the cached task — inline on the flow's
     event loop, or submitted to the flow's task runner when it is a distributed one."""
     task = batch_task(fresh)
-    distributed = not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
+    flow_run = FlowRunContext.get()
+    assert flow_run is not None, "task_batches is called inside the dataset flow"
+    distributed = not isinstance(flow_run.task_runner, ThreadPoolTaskRunner)
 
     async def run_batch(job: BatchJob) -> BatchRun:
         args = (job.spec, job.shape, job.plan, job.concurrency, job.backends_file, job.record_attempts, job.fresh)
@@ -150,10 +167,23 @@ async def generate_dataset(
     """
     try:
         return await generate_async(
-            shape, n=n, spec=spec, out=out, format=format, batch_size=batch_size, concurrency=concurrency, parallel_batches=parallel_batches,
-            record_attempts=record_attempts, seed=seed, backends_file=backends_file, fresh=fresh, run_batch=task_batches(fresh),
-            publish=publish, monitor=_monitor(backends_file) if monitor else None, logger=get_run_logger(),
-        )  # fmt: skip
+            shape,
+            n=n,
+            spec=spec,
+            out=out,
+            format=format,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            parallel_batches=parallel_batches,
+            record_attempts=record_attempts,
+            seed=seed,
+            backends_file=backends_file,
+            fresh=fresh,
+            run_batch=task_batches(fresh),
+            publish=publish,
+            monitor=_monitor(backends_file) if monitor else None,
+            logger=get_run_logger(),
+        )
     finally:
         await close_pools()
 
@@ -162,11 +192,12 @@ def _monitor(backends_file: str | None):
     """The run's `monitor` seam: the apprenticeship task; its failure is logged, never the run's."""
 
     async def step(workflow: WorkflowSpec, summary: DatasetSummary, records: RecordTotals, source: dict[str, str]):
-        state = await monitor_run(workflow, summary, records, backends_file, source, return_state=True)
+        # An async task called with return_state=True returns an awaitable of its State; Task.__call__'s
+        # overloads type it as the State itself.
+        state = await monitor_run(workflow, summary, records, backends_file, source, return_state=True)  # type: ignore[misc]
         if state.is_completed():
             return await state.result()
         get_run_logger().warning("apprenticeship step failed (%s); the records are unaffected", state.message)
         return None
 
     return step
-

@@ -51,5 +51,7 @@ async def evolve_workflow(
         resource={"prefect.resource.id": f"apprentice.workflow.{current.key}", "prefect.resource.name": current.key},
         payload={"promoted": report.promoted, "candidates": [c.key for c in report.candidates]},
     )
-    await acreate_markdown_artifact(markdown=report_markdown(report), key=artifact_key("evolution", current.name), description=f"Evolution of {current.key}")
+    await acreate_markdown_artifact(
+        markdown=report_markdown(report), key=artifact_key("evolution", current.name), description=f"Evolution of {current.key}"
+    )
     return report

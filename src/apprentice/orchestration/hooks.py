@@ -33,9 +33,18 @@ def on_task_state(task: Any, task_run: Any, state: Any) -> None:
         if state.name == "Cached":
             return
         value = state_value(state)
-        identity = WorkflowIdentity.carried_by(value) or spec_parameter(task_run) or WorkflowIdentity.from_run_name(getattr(task_run, "name", None)) or UNKNOWN
+        identity = (
+            WorkflowIdentity.carried_by(value)
+            or spec_parameter(task_run)
+            or WorkflowIdentity.from_run_name(getattr(task_run, "name", None))
+            or UNKNOWN
+        )
         completed = state.is_completed()
-        record_executions(batch_rows(str(task_run.id), state.name, identity, value if completed else None, None if completed else _error_class(value, state)))
+        record_executions(
+            batch_rows(
+                str(task_run.id), state.name, identity, value if completed else None, None if completed else _error_class(value, state)
+            )
+        )
     except Exception as exc:
         log.warning("apprentice task hook failed (%s); the run is unaffected", type(exc).__name__)
 

@@ -21,7 +21,11 @@ from apprentice.workflows import WorkflowSpec
 
 @task(name="apprenticeship", persist_result=False)
 async def monitor_run(
-    spec: WorkflowSpec, summary: DatasetSummary, records: RecordTotals, backends_file: str | None = None, source: dict[str, str] | None = None
+    spec: WorkflowSpec,
+    summary: DatasetSummary,
+    records: RecordTotals,
+    backends_file: str | None = None,
+    source: dict[str, str] | None = None,
 ) -> Step:
     """Judge (apprentice) or drift-check (graduated) this run; emit events; publish the status.
     `source` (the run's shape and spec references) rides in the events, so an Automation can

@@ -15,7 +15,9 @@ DEFAULT_JOB = "deployments/nightly.yaml"
 
 
 @flow(name="nightly-generation")
-async def nightly_generation(job: str = DEFAULT_JOB, run_key: str | None = None, n: int | None = None, fresh: bool = False) -> DatasetSummary:
+async def nightly_generation(
+    job: str = DEFAULT_JOB, run_key: str | None = None, n: int | None = None, fresh: bool = False
+) -> DatasetSummary:
     """Produce tonight's dataset. `run_key` (default: today's date) seeds it, so rerunning the
     same night resumes that night's run instead of starting over. `n` overrides the job's count;
     `fresh` makes every batch again. A night that could not make every record fails."""

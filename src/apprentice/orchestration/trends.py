@@ -23,8 +23,16 @@ async def daily_trends(window_days: int = 30, horizon_days: int = 30, min_days: 
         emit_event(
             event=f"apprentice.trend.{r.severity}",
             resource={"prefect.resource.id": f"apprentice.workflow.{workflow}@{version}", "prefect.resource.name": f"{workflow}@{version}"},
-            payload={"metric": r.metric, "relative_per_week": r.relative_per_week, "projection": r.projection, "reason": r.reason, **source},
+            payload={
+                "metric": r.metric,
+                "relative_per_week": r.relative_per_week,
+                "projection": r.projection,
+                "reason": r.reason,
+                **source,
+            },
         )
-    await acreate_markdown_artifact(markdown=trends_markdown(trends, window_days, horizon_days), key="apprentice-trends", description="Daily trend analysis")
+    await acreate_markdown_artifact(
+        markdown=trends_markdown(trends, window_days, horizon_days), key="apprentice-trends", description="Daily trend analysis"
+    )
     get_run_logger().info("trend analysis: %d series, %d warnings", len(trends), len(warned))
     return [t.result for t in trends]

@@ -13,9 +13,9 @@ import asyncio
 import json
 from typing import Any
 
-from apprentice.backends.pool import BackendPool
 from pydantic import BaseModel
 
+from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage
 from apprentice.generation import StageMetrics, StageOutcome, ask_structured, produce_valid
 from apprentice.patterns.common import finish, generators
@@ -23,6 +23,7 @@ from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import SYSTEM, generate_messages, schema_text
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
+
 
 class JudgeScores(BaseModel):
     model_config = {"strict": True}  # numbers only: "0.8" as a string is an unusable answer
@@ -96,26 +97,41 @@ def disagreements(values: list[Any]) -> list[str]:
     return [k for k in keys if len({json.dumps(d.get(k), sort_keys=True) for d in dicts}) > 1]
 
 
-async def _judge(pool: BackendPool, judge: StageSpec, schema: Any, results: list[StageOutcome], outcome: RecordOutcome) -> list[float] | None:
+async def _judge(
+    pool: BackendPool, judge: StageSpec, schema: Any, results: list[StageOutcome], outcome: RecordOutcome
+) -> list[float] | None:
     """Scores in [0, 1] per candidate from the judge, or None if its answer is unusable."""
     listing = "\n".join(f"{i + 1}. {json.dumps(r.value)[:1500]}" for i, r in enumerate(results))
     messages = [
         ChatMessage(role="system", content=SYSTEM),
-        ChatMessage(role="user", content=(
-            f"Rate how realistic and internally consistent each candidate record is for this JSON Schema, "
-            f"from 0 (useless) to 1 (excellent). Schema: {schema_text(schema)}\nCandidates:\n{listing}\n"
-            f'Answer as {{"scores": [one number per candidate, in order]}}.'
-        )),
-    ]  # fmt: skip
+        ChatMessage(
+            role="user",
+            content=(
+                f"Rate how realistic and internally consistent each candidate record is for this JSON Schema, "
+                f"from 0 (useless) to 1 (excellent). Schema: {schema_text(schema)}\nCandidates:\n{listing}\n"
+                f'Answer as {{"scores": [one number per candidate, in order]}}.'
+            ),
+        ),
+    ]
     answer, call = await ask_structured(pool, messages, JUDGE_SCHEMA, JudgeScores, backend=judge.backend, tier=judge.tier)
     if call is None:
         return None
     outcome.calls.append(call)
-    outcome.stages.append(StageMetrics(
-        stage=judge.name, role=judge.role.value, backend=call.backend, latency_s=call.latency_s, calls=1,
-        attempts=call.attempts, input_tokens=call.input_tokens, output_tokens=call.output_tokens,
-        cost_usd=call.cost_usd, valid=True, output_chars=len(call.text),
-    ))  # fmt: skip
+    outcome.stages.append(
+        StageMetrics(
+            stage=judge.name,
+            role=judge.role.value,
+            backend=call.backend,
+            latency_s=call.latency_s,
+            calls=1,
+            attempts=call.attempts,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            cost_usd=call.cost_usd,
+            valid=True,
+            output_chars=len(call.text),
+        )
+    )
     if answer is None or len(answer.scores) != len(results):
         return None
     return [min(1.0, max(0.0, s)) for s in answer.scores]

@@ -41,6 +41,7 @@ async def run_correct_loop(
     outcome = RecordOutcome(index=index)
     attempts: list[dict[str, Any]] = []
     outcome.meta["attempts"] = attempts
+    record: Any = None
 
     def issues_of(value: Any) -> list[ValidationIssue]:
         if value is None:
@@ -49,7 +50,9 @@ async def run_correct_loop(
 
     async def attempt(stage: StageSpec, messages, round_: int, escalated: bool) -> list[ValidationIssue]:
         nonlocal record
-        result = await produce_valid(pool, stage.model_copy(update={"corrections": 0}), schema, messages, seed=None if seed is None else seed + round_)
+        result = await produce_valid(
+            pool, stage.model_copy(update={"corrections": 0}), schema, messages, seed=None if seed is None else seed + round_
+        )
         outcome.stages.append(result.metrics)
         outcome.calls.extend(result.calls)
         if result.value is not None:
@@ -59,13 +62,19 @@ async def run_correct_loop(
         else:  # the backend(s) failed: keep the reason, the next round may reach another tier
             found = [ValidationIssue(path="", message=result.reason or "no answer", keyword="backend")]
             outcome.reason = f"stage '{stage.name}': {result.reason}"
-        attempts.append({
-            "round": round_, "stage": stage.name, "tier": stage.tier.value, "backend": result.metrics.backend,
-            "issues": len(found), "escalated": escalated, "cost_usd": result.metrics.cost_usd,
-        })  # fmt: skip
+        attempts.append(
+            {
+                "round": round_,
+                "stage": stage.name,
+                "tier": stage.tier.value,
+                "backend": result.metrics.backend,
+                "issues": len(found),
+                "escalated": escalated,
+                "cost_usd": result.metrics.cost_usd,
+            }
+        )
         return found
 
-    record: Any = None
     issues = await attempt(first, generate_messages(schema, instructions=first.prompt, index=index), 0, False)
     tier, previous = corrector.tier, None
     for round_ in range(1, spec.max_rounds + 1):

@@ -11,15 +11,14 @@ import json
 import re
 from typing import Any
 
+from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import HOBBY_FIELDS, persona, pronouns
-from apprentice.shapes.fields import snake_case
-from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.patterns.common import finish
 from apprentice.records import RecordContext, RecordOutcome
+from apprentice.shapes.fields import snake_case
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import StageRole, WorkflowSpec
-
 
 
 def without_fields(schema: Any, given: dict[str, Any]) -> Any:
@@ -41,16 +40,17 @@ def about_person(schema: Any, given: dict[str, Any]) -> Any:
     to end a sentence: a small model otherwise opens a bio with the shape's own hint ("A
     two-sentence biography of…"), talks about someone else, or stops mid-word. Validation
     ignores the steering keyword; the whole record is checked against the user's schema."""
-    who = next((str(given[k]).split()[0] for k in ("name", "full_name", "first_name") if isinstance(given.get(k), str) and given[k].strip()), None)
+    who = next(
+        (str(given[k]).split()[0] for k in ("name", "full_name", "first_name") if isinstance(given.get(k), str) and given[k].strip()), None
+    )
     props = schema.get("properties") if isinstance(schema, dict) else None
     if who is None or not isinstance(props, dict):
         return schema
     low, high = PROSE_CHARS
     steered = {
-        name: {**sub, STEER_PATTERN: f'^{re.escape(who)} [^"\\\\]{{{low},{high}}}[.!?]$'}
-        if is_free_prose(sub) else sub
+        name: {**sub, STEER_PATTERN: f'^{re.escape(who)} [^"\\\\]{{{low},{high}}}[.!?]$'} if is_free_prose(sub) else sub
         for name, sub in props.items()
-    }  # fmt: skip
+    }
     return {**schema, "properties": steered}
 
 
@@ -75,8 +75,9 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
         subject, object_ = pronouns(first)  # said in passing: an instruction about pronouns gets copied into the text
         enjoys = "enjoy" if subject == "they" else "enjoys"
         sketch = (
-            f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()}; {subject} {enjoys} {given_hobby(given) or traits['hobby']}. "
-            f"Start texts about {object_} with \"{first}\". "
+            f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()}; {subject} {enjoys} "
+            f"{given_hobby(given) or traits['hobby']}. "
+            f'Start texts about {object_} with "{first}". '
         )
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
@@ -124,7 +125,9 @@ async def run_with_given(
         # the pattern checks its rules against the batch's taken values; the whole record claims them
         inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())
         hint = guidance(given, seed or index, index, about)
-        outcome = await runner(pool, told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), index=index, seed=seed, context=inner)
+        outcome = await runner(
+            pool, told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), index=index, seed=seed, context=inner
+        )
     part = outcome.record if isinstance(outcome.record, dict) else {}
     merged = {**part, **given}
     record = {k: merged[k] for k in order if k in merged} | {k: v for k, v in merged.items() if k not in order}

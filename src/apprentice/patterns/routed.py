@@ -22,10 +22,10 @@ from apprentice.shapes.prompts import schema_text
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import Pattern, RoutingSpec, WorkflowSpec
 
-CONSTRAINTS = {
-    "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-    "minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "const",
-}  # fmt: skip
+CONSTRAINTS = set(
+    "pattern format minimum maximum exclusiveMinimum exclusiveMaximum multipleOf minLength maxLength minItems maxItems uniqueItems"
+    " minProperties maxProperties const".split()
+)
 COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if"}
 
 
@@ -96,7 +96,13 @@ def _walk(node: Any, depth: int, c: Complexity) -> None:
 
 def choose_tier(complexity: Complexity, routing: RoutingSpec, pool: BackendPool | None = None, prompt_chars: int = 0) -> Complexity:
     """Set `complexity.tier` from the thresholds, then step down while over budget."""
-    tier = Tier.premium if complexity.score >= routing.premium_from else Tier.quality if complexity.score >= routing.quality_from else Tier.fast
+    tier = (
+        Tier.premium
+        if complexity.score >= routing.premium_from
+        else Tier.quality
+        if complexity.score >= routing.quality_from
+        else Tier.fast
+    )
     complexity.reasons.append(f"score {complexity.score} → {tier.value}")
     if routing.budget_usd is not None and pool is not None:
         while tier is not Tier.fast and estimated_cost(pool, tier, prompt_chars) > routing.budget_usd:

@@ -68,12 +68,17 @@ async def propose_numeric_spec(pool: BackendPool, request: str, *, tier=None, ba
     `NumericSpec`, answered as structured JSON and validated; never as code."""
     messages = [
         ChatMessage(role="system", content=SYSTEM),
-        ChatMessage(role="user", content=(
-            "Turn this request for numeric test data into a JSON document valid for the schema below. "
-            f"Request: {request}\nSchema: {json.dumps(NumericSpec.model_json_schema())}"
-        )),
-    ]  # fmt: skip
-    call = await pool.complete(ModelRequest(messages=messages, json_schema=NumericSpec.model_json_schema(), temperature=0.0), backend=backend, tier=tier)
+        ChatMessage(
+            role="user",
+            content=(
+                "Turn this request for numeric test data into a JSON document valid for the schema below. "
+                f"Request: {request}\nSchema: {json.dumps(NumericSpec.model_json_schema())}"
+            ),
+        ),
+    ]
+    call = await pool.complete(
+        ModelRequest(messages=messages, json_schema=NumericSpec.model_json_schema(), temperature=0.0), backend=backend, tier=tier
+    )
     try:
         return NumericSpec.model_validate(parse_json(call.text, RepairCounts()))
     except (Unparseable, ValueError) as exc:

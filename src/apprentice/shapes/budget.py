@@ -23,7 +23,14 @@ CHARS_PER_TOKEN = 3.0
 """JSON punctuation, keys and short values tokenize densely: about three characters per token on
 SmolLM2's and GPT-style BPE vocabularies (measured on the shared schemas' minimal records)."""
 
-_FORMATS = {"date-time": "2020-01-01T00:00:00Z", "date": "2020-01-01", "time": "00:00:00Z", "email": "a@b.co", "uri": "http://a.b", "uuid": "00000000-0000-0000-0000-000000000000"}
+_FORMATS = {
+    "date-time": "2020-01-01T00:00:00Z",
+    "date": "2020-01-01",
+    "time": "00:00:00Z",
+    "email": "a@b.co",
+    "uri": "http://a.b",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
 _MAX_DEPTH = 24
 _MAX_ITEMS = 64
 _MAX_STEPS = 50_000
@@ -40,7 +47,9 @@ class _Walk:
     """One walk over a schema, with each `$ref`'s smallest document computed once."""
 
     def __init__(self, root: Any) -> None:
-        self.root, self.refs, self.open, self.steps = root, {}, set(), 0
+        self.root, self.steps = root, 0
+        self.refs: dict[str, Any] = {}
+        self.open: set[str] = set()
 
     def smallest(self, schema: Any, depth: int) -> Any:
         self.steps += 1
@@ -74,7 +83,7 @@ class _Walk:
         if kind is None:
             kind = "object" if "properties" in schema or "required" in schema else "array" if "items" in schema else None
         if kind == "object":
-            props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+            props = given if isinstance(given := schema.get("properties"), dict) else {}
             required = [name for name in schema.get("required") or [] if isinstance(name, str)]
             return {name: self.smallest(props.get(name, {}), depth + 1) for name in required}
         if kind == "array":
@@ -227,7 +236,9 @@ def _drop_unused_definitions(schema: dict[str, Any]) -> None:
         text, dropped = json.dumps(schema), False
         for key in ("$defs", "definitions"):
             defs = schema.get(key)
-            for name in list(defs) if isinstance(defs, dict) else []:
+            if not isinstance(defs, dict):
+                continue
+            for name in list(defs):
                 uses = _refs_to(f"#/{key}/{name}")
                 if len(uses.findall(text)) == len(uses.findall(json.dumps(defs[name]))):
                     del defs[name]

@@ -96,6 +96,15 @@ def _minimal(schema: dict) -> list[Any]:
     kind = schema.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
     out: list[Any] = []
-    for k in kinds:
-        out += {"array": [[]], "object": [{}], "boolean": [False], "integer": [0], "number": [0], "null": [None], "string": [""]}.get(k, [])
+    for k in kinds:  # a fresh table each time: the empty array and object are handed out
+        fresh: dict[Any, list[Any]] = {
+            "array": [[]],
+            "object": [{}],
+            "boolean": [False],
+            "integer": [0],
+            "number": [0],
+            "null": [None],
+            "string": [""],
+        }
+        out += fresh.get(k, [])
     return out

@@ -9,10 +9,7 @@ from apprentice.backends.types import ChatMessage
 from apprentice.shapes.budget import fit_schema
 from apprentice.shapes.validate import ValidationIssue
 
-SYSTEM = (
-    "You generate realistic, varied test data. Answer with one JSON value and nothing else: "
-    "no prose, no code fences."
-)
+SYSTEM = "You generate realistic, varied test data. Answer with one JSON value and nothing else: no prose, no code fences."
 MAX_SCHEMA_CHARS = 6000
 
 

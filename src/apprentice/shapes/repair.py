@@ -61,7 +61,7 @@ def _extract(text: str) -> str | None:
     if fenced:
         return fenced.group(1).strip()
     starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
-    return text[min(starts):] if starts else None
+    return text[min(starts) :] if starts else None
 
 
 def coerce(value: Any, schema: Any, counts: RepairCounts, root: Any = None, depth: int = 0) -> Any:
@@ -80,7 +80,7 @@ def coerce(value: Any, schema: Any, counts: RepairCounts, root: Any = None, dept
     types = set(types) if isinstance(types, list) else ({types} if isinstance(types, str) else set())
     out = _coerce_scalar(value, types, schema, counts)
     if isinstance(out, dict) and (not types or "object" in types):
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        props = given if isinstance(given := schema.get("properties"), dict) else {}
         if schema.get("additionalProperties") is False and not schema.get("patternProperties"):
             extra = [k for k in out if k not in props]
             if extra:

@@ -7,7 +7,7 @@ enum outside the declared type, disjoint `allOf` types, and `$ref`s that point n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote
 
 _PY_TYPES = {
@@ -72,7 +72,7 @@ def find_contradiction(schema: Any, root: Any = None, path: str = "", depth: int
                 return found
     props = schema.get("properties")
     if isinstance(props, dict):
-        required = schema.get("required") if isinstance(schema.get("required"), list) else []
+        required = req if isinstance(req := schema.get("required"), list) else []
         for name in required:
             if name in props:
                 found = find_contradiction(props[name], root, f"{path}/{name}", depth + 1)
@@ -138,13 +138,21 @@ def _fits(value: Any, types: set[str]) -> bool:
     return any(_PY_TYPES[t](value) for t in types if t in _PY_TYPES)
 
 
-def _num(value: Any) -> bool:
+def _num(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 _IN_PLACE_ONE = ("not", "if", "then", "else")
 _IN_PLACE_MANY = ("allOf", "anyOf", "oneOf")
-_DESCEND_ONE = ("additionalProperties", "items", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems", "additionalItems")
+_DESCEND_ONE = (
+    "additionalProperties",
+    "items",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+)
 _DESCEND_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 
 
@@ -216,7 +224,12 @@ def _subschemas(root: Any) -> dict[int, tuple[dict[str, Any], str]]:
             continue
         found[id(node)] = (node, where)
         children = [(node.get(k), f"{where}/{k}") for k in (*_IN_PLACE_ONE, *_DESCEND_ONE)]
-        children += [(sub, f"{where}/{k}/{i}") for k in (*_IN_PLACE_MANY, "prefixItems", "items") if isinstance(node.get(k), list) for i, sub in enumerate(node[k])]
+        children += [
+            (sub, f"{where}/{k}/{i}")
+            for k in (*_IN_PLACE_MANY, "prefixItems", "items")
+            if isinstance(node.get(k), list)
+            for i, sub in enumerate(node[k])
+        ]
         children += [(sub, f"{where}/{k}/{name}") for k in _DESCEND_MAP if isinstance(node.get(k), dict) for name, sub in node[k].items()]
         stack.extend(children)
     return found

@@ -26,7 +26,15 @@ from apprentice.userfiles import read_text
 
 JSON_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
 SCHEMA_KEYWORDS = {"properties", "items", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "required", "$defs", "definitions"}
-STRING_FORMATS = {"iso-8601": "date-time", "date-time": "date-time", "date": "date", "email": "email", "uuid": "uuid", "uri": "uri", "url": "uri"}
+STRING_FORMATS = {
+    "iso-8601": "date-time",
+    "date-time": "date-time",
+    "date": "date",
+    "email": "email",
+    "uuid": "uuid",
+    "uri": "uri",
+    "url": "uri",
+}
 
 
 class Shape(BaseModel):
@@ -144,7 +152,9 @@ def _compile(document: Any, kind: Literal["example", "schema"] | None) -> Shape:
         check_schema(schema)
     cycle = ref_cycle(schema)
     if cycle:
-        raise ShapeError(f"the schema refers to itself without end: {cycle}; a $ref must lead into a property or an item before it comes back")
+        raise ShapeError(
+            f"the schema refers to itself without end: {cycle}; a $ref must lead into a property or an item before it comes back"
+        )
     contradiction = find_contradiction(schema)
     if contradiction:
         raise UnsatisfiableSchemaError(f"the schema cannot be satisfied: {contradiction}")

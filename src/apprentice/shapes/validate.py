@@ -98,7 +98,7 @@ def field_issues(schema: Any, name: str, value: Any, *, limit: int = 3) -> list[
     if hit is None or hit[0] is not schema:
         root = schema if isinstance(schema, dict) else {}
         wrapper = {k: root[k] for k in ("$schema", "$defs", "definitions") if k in root}
-        props = root.get("properties") if isinstance(root.get("properties"), dict) else {}
+        props = given if isinstance(given := root.get("properties"), dict) else {}
         wrapper.update(type="object", properties={name: props.get(name, {})})
         if len(_WRAPPED) > 512:
             _WRAPPED.clear()

@@ -3,4 +3,15 @@
 from apprentice.store.db import default_engine, engine_for, session, write
 from apprentice.store.models import CachedVariant, CallRecord, ExecutionRecord, JudgeReliability, StateTransition, WorkflowState
 
-__all__ = ["CachedVariant", "CallRecord", "ExecutionRecord", "JudgeReliability", "StateTransition", "WorkflowState", "default_engine", "engine_for", "session", "write"]
+__all__ = [
+    "CachedVariant",
+    "CallRecord",
+    "ExecutionRecord",
+    "JudgeReliability",
+    "StateTransition",
+    "WorkflowState",
+    "default_engine",
+    "engine_for",
+    "session",
+    "write",
+]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +44,12 @@ def _engine_for(url: str) -> Engine:
     return engine
 
 
-@retry(retry=retry_if_exception(lambda e: isinstance(e, (OperationalError, DBAPIError))), stop=stop_after_attempt(5), wait=wait_random_exponential(multiplier=0.05, max=1), reraise=True)
+@retry(
+    retry=retry_if_exception(lambda e: isinstance(e, (OperationalError, DBAPIError))),
+    stop=stop_after_attempt(5),
+    wait=wait_random_exponential(multiplier=0.05, max=1),
+    reraise=True,
+)
 def _create_schema(engine: Engine) -> None:
     """Create missing tables and columns; if another process creates them at the same moment
     ("already exists"), look again: the second pass finds them and has nothing to do."""

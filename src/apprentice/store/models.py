@@ -22,7 +22,7 @@ class CallRecord(SQLModel, table=True):
     workflow: str = Field(index=True)
     version: str
     stage: str
-    purpose: str = Field("generation", description="generation | monitoring")
+    purpose: str = Field(default="generation", description="generation | monitoring")
     backend: str = Field(index=True)
     model: str
     tier: str
@@ -51,16 +51,20 @@ class ExecutionRecord(SQLModel, table=True):
     state: str = Field(description="Prefect state name: Completed, Cached, Failed, Crashed...")
     records: int = 0
     valid_records: int = 0
-    latency_s: float = Field(0.0, description="mean seconds per record (model calls and repair, all of a stage's or the run's stages)")
+    latency_s: float = Field(
+        default=0.0, description="mean seconds per record (model calls and repair, all of a stage's or the run's stages)"
+    )
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     attempts: int = 0
     corrections: int = 0
     validity: float = 0.0
-    quality: float | None = Field(None, description="mean first-pass quality: 1 per record valid with no correction, 1/(1+k) after k, 0 if invalid")
+    quality: float | None = Field(
+        default=None, description="mean first-pass quality: 1 per record valid with no correction, 1/(1+k) after k, 0 if invalid"
+    )
     output_chars: int = 0
-    realism: float | None = Field(None, description="share of written records with no realism defect (flow rows)")
+    realism: float | None = Field(default=None, description="share of written records with no realism defect (flow rows)")
     error_class: str | None = None
 
 
@@ -101,10 +105,14 @@ class WorkflowState(SQLModel, table=True):
     state: str = "apprentice"
     executions: int = 0
     good_executions: int = 0
-    good_by_judges: int = Field(0, description="good executions a reliable judge judged normal")
-    good_by_checks: int = Field(0, description="good executions on deterministic checks alone (no reliable judge)")
-    refused_executions: int = Field(0, description="executions not learned: failed, deterministic defects, or judged bad by a reliable judge")
-    graduate_after: int | None = Field(None, description="good executions this version needs to graduate (its policy at the last run)")
+    good_by_judges: int = Field(default=0, description="good executions a reliable judge judged normal")
+    good_by_checks: int = Field(default=0, description="good executions on deterministic checks alone (no reliable judge)")
+    refused_executions: int = Field(
+        default=0, description="executions not learned: failed, deterministic defects, or judged bad by a reliable judge"
+    )
+    graduate_after: int | None = Field(
+        default=None, description="good executions this version needs to graduate (its policy at the last run)"
+    )
     judge_calls: int = 0
     executions_apprentice: int = 0
     executions_graduated: int = 0
@@ -112,8 +120,8 @@ class WorkflowState(SQLModel, table=True):
     monitoring_cost_graduated: float = 0.0
     profile_json: str = "{}"
     drift_json: str = "{}"
-    recent_json: str = Field("[]", description="the last executions' metrics, for investigations")
-    source_json: str = Field("{}", description="the last run's shape and spec references, for evolution triggers")
+    recent_json: str = Field(default="[]", description="the last executions' metrics, for investigations")
+    source_json: str = Field(default="{}", description="the last run's shape and spec references, for evolution triggers")
     last_drift_at: datetime | None = None
     last_drift_reason: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
@@ -164,7 +172,7 @@ class VersionRecord(SQLModel, table=True):
     parent: str | None = None
     mutation: str | None = None
     reason: str = ""
-    status: str = Field("candidate", description="candidate | live | canary | retired | rejected | rolled_back")
+    status: str = Field(default="candidate", description="candidate | live | canary | retired | rejected | rolled_back")
     traffic: float = 0.0
     at: datetime = Field(default_factory=utcnow)
 
@@ -196,5 +204,5 @@ class JudgeReliability(SQLModel, table=True):
     detected: int = 0
     clean: int = 0
     false_alarms: int = 0
-    by_kind_json: str = Field("{}", description="planted kind → [detected, planted]")
+    by_kind_json: str = Field(default="{}", description="planted kind → [detected, planted]")
     updated_at: datetime = Field(default_factory=utcnow)
