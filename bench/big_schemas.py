@@ -54,7 +54,7 @@ def as_before():
         return text if len(text) <= prompts.MAX_SCHEMA_CHARS else text[: prompts.MAX_SCHEMA_CHARS] + "…(truncated)"
 
     saved = generation.fit_schema, prompts.schema_text
-    generation.fit_schema, prompts.schema_text = (lambda schema, _chars: schema), cut
+    generation.fit_schema, prompts.schema_text = (lambda schema, max_chars: schema), cut
     try:
         yield
     finally:
@@ -64,10 +64,17 @@ def as_before():
 def loop_spec(budget: float):
     from apprentice.workflows import parse_spec
 
-    return parse_spec({
-        "name": "big-schemas", "pattern": "correct_loop", "max_rounds": 2, "sampling": False, "realism_checks": False, "record_timeout_s": budget,
-        "stages": [{"name": "draft", "role": "generate", "temperature": 0.2}, {"name": "fix", "role": "correct", "temperature": 0.2}],
-    })  # fmt: skip
+    return parse_spec(
+        {
+            "name": "big-schemas",
+            "pattern": "correct_loop",
+            "max_rounds": 2,
+            "sampling": False,
+            "realism_checks": False,
+            "record_timeout_s": budget,
+            "stages": [{"name": "draft", "role": "generate", "temperature": 0.2}, {"name": "fix", "role": "correct", "temperature": 0.2}],
+        }
+    )
 
 
 async def one(pool, row: dict, spec, preflight: bool) -> dict:
@@ -90,19 +97,33 @@ async def one(pool, row: dict, spec, preflight: bool) -> dict:
     batch = await generate_batch(pool, spec, shape, plan, concurrency=1, record_attempts=1)
     (outcome,) = batch.outcomes
     valid = outcome.valid and not validate(outcome.record, shape.json_schema)
-    kind = "valid" if valid else "timed_out" if outcome.failure is FailureKind.timed_out else "not_made" if outcome.failure is FailureKind.backend else "invalid"
-    return {"outcome": kind, "calls": len(outcome.calls), "reason": None if valid else (outcome.reason or "")[:200], "seconds": round(time.perf_counter() - started, 2)}
+    kind = (
+        "valid"
+        if valid
+        else "timed_out"
+        if outcome.failure is FailureKind.timed_out
+        else "not_made"
+        if outcome.failure is FailureKind.backend
+        else "invalid"
+    )
+    return {
+        "outcome": kind,
+        "calls": len(outcome.calls),
+        "reason": None if valid else (outcome.reason or "")[:200],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def summarise(results: list[dict]) -> dict:
     seconds = sorted(r["seconds"] for r in results)
     counts = {k: sum(r["outcome"] == k for r in results) for k in ("valid", "invalid", "refused", "timed_out", "not_made")}
     return {
-        **counts, "server_crashes": sum(r.get("server_crashed", False) for r in results),
+        **counts,
+        "server_crashes": sum(r.get("server_crashed", False) for r in results),
         "p50_s": round(statistics.median(seconds), 1) if seconds else None,
         "p95_s": round(seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))], 1) if seconds else None,
         "slowest_refusal_s": max((r["seconds"] for r in results if r["outcome"] == "refused"), default=None),
-    }  # fmt: skip
+    }
 
 
 async def run(rows: list[dict], budget: float, server) -> dict[str, Any]:
@@ -127,8 +148,12 @@ async def run(rows: list[dict], budget: float, server) -> dict[str, Any]:
                     await pool.aclose()
                     pool = BackendPool(load_pool_config())
                 out[path].append({"id": row["id"], "subset": row["subset"], "kb": round(row["chars"] / 1000, 1), **result})
-                print(f"  {row['subset']:<15} {row['id']:<8} {row['chars'] / 1000:5.1f} KB  {path:<6} {result['outcome']:<9} {result['seconds']:6.1f} s  "
-                      f"{(result.get('reason') or '')[:90]}", flush=True)  # fmt: skip
+                print(
+                    f"  {row['subset']:<15} {row['id']:<8} {row['chars'] / 1000:5.1f} KB  {path:<6} {result['outcome']:<9} "
+                    f"{result['seconds']:6.1f} s  "
+                    f"{(result.get('reason') or '')[:90]}",
+                    flush=True,
+                )
     finally:
         await pool.aclose()
     return {path: {"summary": summarise(results), "schemas": results} for path, results in out.items()}
@@ -161,9 +186,23 @@ def main() -> None:
     print(f"\n{'':<10}" + "".join(f"{k:>10}" for k in ("valid", "invalid", "refused", "timed_out", "crashes", "p50 s", "p95 s")))
     for path in ("before", "now"):
         s = results[path]["summary"]
-        print(f"{path:<10}" + "".join(f"{v!s:>10}" for v in (s["valid"], s["invalid"], s["refused"], s["timed_out"], s["server_crashes"], s["p50_s"], s["p95_s"])))
-    report("big_schemas", {"bench": "big_schemas", "quick": args.quick, "schemas": len(rows), "budget_s": budget,
-                           "seconds": round(time.perf_counter() - began, 1), **results})  # fmt: skip
+        print(
+            f"{path:<10}"
+            + "".join(
+                f"{v!s:>10}" for v in (s["valid"], s["invalid"], s["refused"], s["timed_out"], s["server_crashes"], s["p50_s"], s["p95_s"])
+            )
+        )
+    report(
+        "big_schemas",
+        {
+            "bench": "big_schemas",
+            "quick": args.quick,
+            "schemas": len(rows),
+            "budget_s": budget,
+            "seconds": round(time.perf_counter() - began, 1),
+            **results,
+        },
+    )
 
 
 if __name__ == "__main__":

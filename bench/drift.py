@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 
+from _report import report  # bench/ is on sys.path when a bench runs as a script
 from apprentice.monitor.drift import Cusum, DriftMonitor, SeedScore
 from apprentice.monitor.metrics import direction_of
 from apprentice.monitor.profile import QualityProfile
-
-from _report import report  # bench/ is on sys.path when a bench runs as a script
 
 RECORDS = 20
 
@@ -94,7 +94,11 @@ def delay(detector: str, reps: int, shift, warm: int = 100, limit: int = 2000) -
                 break
         else:
             missed += 1
-    return {"mean": round(statistics.mean(delays), 1) if delays else None, "median": statistics.median(delays) if delays else None, "missed": missed}
+    return {
+        "mean": round(statistics.mean(delays), 1) if delays else None,
+        "median": statistics.median(delays) if delays else None,
+        "missed": missed,
+    }
 
 
 SHIFTS = {
@@ -114,13 +118,17 @@ def main() -> None:
     started = time.perf_counter()
     result: dict = {"benchmark": "drift", "quick": args.quick, "replications": reps, "in_control_per_rep": n}
     for detector in ("cusum", "seed_sigmoid"):
-        row = {"false_alarms_per_10k": round(false_alarms(detector, reps, n), 2)}
+        row: dict[str, Any] = {"false_alarms_per_10k": round(false_alarms(detector, reps, n), 2)}
         for name, shift in SHIFTS.items():
             row[f"delay_{name}"] = delay(detector, reps, shift)
         result[detector] = row
-        print(f"{detector:>13}: false alarms/10k {row['false_alarms_per_10k']:>8} | 3x latency delay {row['delay_latency_3x']['mean']} | "
-              f"creep delay {row['delay_latency_creep_20pct_over_500']['mean']} | validity -5pt delay {row['delay_validity_drop_5pt']['mean']} | "
-              f"realism 100→90% delay {row['delay_realism_drop_100_to_90']['mean']}", flush=True)  # fmt: skip
+        print(
+            f"{detector:>13}: false alarms/10k {row['false_alarms_per_10k']:>8} | 3x latency delay {row['delay_latency_3x']['mean']} | "
+            f"creep delay {row['delay_latency_creep_20pct_over_500']['mean']} | validity -5pt delay "
+            f"{row['delay_validity_drop_5pt']['mean']} | "
+            f"realism 100→90% delay {row['delay_realism_drop_100_to_90']['mean']}",
+            flush=True,
+        )
     p = Cusum()
     result["cusum_parameters"] = {"k": p.k, "h": p.h}
     result["seconds"] = round(time.perf_counter() - started, 1)

@@ -49,7 +49,13 @@ def run(name: str, test) -> dict:
         failure = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-1500:]
     finally:
         test.hypothesis.inner_test = inner
-    return {"property": name, "examples": count[0], "failed": failure is not None, "failure": failure, "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "property": name,
+        "examples": count[0],
+        "failed": failure is not None,
+        "failure": failure,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:
@@ -66,11 +72,22 @@ def main() -> None:
     started, rows = time.perf_counter(), []
     for name, test in properties(args.only or MODULES):
         rows.append(run(name, test))
-        print(f"{name}: {rows[-1]['examples']} examples, {'FAILED' if rows[-1]['failed'] else 'ok'}, {rows[-1]['seconds']} s", file=sys.stderr, flush=True)
-    report("fuzz", {
-        "examples_per_property": examples, "properties": len(rows), "examples_run": sum(r["examples"] for r in rows),
-        "failures_found": sum(r["failed"] for r in rows), "seconds": round(time.perf_counter() - started, 1), "per_property": rows,
-    })  # fmt: skip
+        print(
+            f"{name}: {rows[-1]['examples']} examples, {'FAILED' if rows[-1]['failed'] else 'ok'}, {rows[-1]['seconds']} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    report(
+        "fuzz",
+        {
+            "examples_per_property": examples,
+            "properties": len(rows),
+            "examples_run": sum(r["examples"] for r in rows),
+            "failures_found": sum(r["failed"] for r in rows),
+            "seconds": round(time.perf_counter() - started, 1),
+            "per_property": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -30,19 +30,23 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from _report import report  # bench/ is on sys.path when a bench runs as a script
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "jsonschemabench"
-PAPER = "JSONSchemaBench (Geng et al., 2025), hardest GitHub subset, single pass: best engine 41%, llama.cpp 39%, OpenAI structured outputs 9%"
+PAPER = (
+    "JSONSchemaBench (Geng et al., 2025), hardest GitHub subset, single pass: best engine 41%, llama.cpp 39%, OpenAI structured outputs 9%"
+)
 
 
 def read_schemas(path: Path) -> tuple[list[dict], dict]:
     """Schemas of a JSONL file, tolerating damage: NUL padding and unparseable lines are counted."""
     raw = path.read_bytes()
     nul = raw.count(b"\x00")
-    rows, broken = [], 0
+    rows: list[Any] = []
+    broken = 0
     for line in raw.replace(b"\x00", b"").splitlines():
         if not line.strip():
             continue
@@ -57,17 +61,30 @@ def read_schemas(path: Path) -> tuple[list[dict], dict]:
 def correct_loop_spec(max_rounds: int, max_tokens: int = 1536):
     from apprentice.workflows import parse_spec
 
-    return parse_spec({
-        "name": "jsonschemabench", "pattern": "correct_loop", "max_rounds": max_rounds, "sampling": False, "realism_checks": False,
-        "stages": [{"name": "draft", "role": "generate", "max_tokens": max_tokens, "temperature": 0.2},
-                   {"name": "fix", "role": "correct", "max_tokens": max_tokens, "temperature": 0.2}],
-    })  # fmt: skip
+    return parse_spec(
+        {
+            "name": "jsonschemabench",
+            "pattern": "correct_loop",
+            "max_rounds": max_rounds,
+            "sampling": False,
+            "realism_checks": False,
+            "stages": [
+                {"name": "draft", "role": "generate", "max_tokens": max_tokens, "temperature": 0.2},
+                {"name": "fix", "role": "correct", "max_tokens": max_tokens, "temperature": 0.2},
+            ],
+        }
+    )
 
 
 def single_pass_spec(max_tokens: int = 1536):
     from apprentice.workflows import parse_spec
 
-    return parse_spec({"name": "single-pass", "stages": [{"name": "draft", "role": "generate", "max_tokens": max_tokens, "temperature": 0.2, "corrections": 0}]})
+    return parse_spec(
+        {
+            "name": "single-pass",
+            "stages": [{"name": "draft", "role": "generate", "max_tokens": max_tokens, "temperature": 0.2, "corrections": 0}],
+        }
+    )
 
 
 async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 600) -> dict:
@@ -102,7 +119,12 @@ async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 6
             calls, reason = len(outcome.calls), outcome.reason
         except (TimeoutError, ApprenticeError) as exc:
             valid, calls, reason = False, 0, f"{type(exc).__name__}: {exc}"[:200]
-        result[label] = {"valid": valid, "calls": calls, "seconds": round(time.perf_counter() - started, 2), "reason": None if valid else (reason or "")[:200]}
+        result[label] = {
+            "valid": valid,
+            "calls": calls,
+            "seconds": round(time.perf_counter() - started, 2),
+            "reason": None if valid else (reason or "")[:200],
+        }
     return result
 
 
@@ -142,7 +164,9 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
     }
 
 
-async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds: int, server, seed: int = 7, timeout: float = 600) -> list[dict]:
+async def run(
+    files: list[Path], per_subset: int | None, quick: bool, max_rounds: int, server, seed: int = 7, timeout: float = 600
+) -> list[dict]:
     from apprentice.backends import local
     from apprentice.backends.pool import BackendPool
     from apprentice.config import load_pool_config
@@ -167,9 +191,13 @@ async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds
                     await asyncio.to_thread(local.start, server)
                     await pool.aclose()
                     pool = BackendPool(load_pool_config())
-                status = r["status"] if r["status"] == "rejected" else (
-                    ("valid" if r["loop"]["valid"] else "INVALID") + f" (single pass {'valid' if r['single']['valid'] else 'invalid'}, "
-                    f"field plan {'valid' if r['plan']['valid'] else 'INVALID'}, {r['sampled_share']:.0%} of fields sampled)"
+                status = (
+                    r["status"]
+                    if r["status"] == "rejected"
+                    else (
+                        ("valid" if r["loop"]["valid"] else "INVALID") + f" (single pass {'valid' if r['single']['valid'] else 'invalid'}, "
+                        f"field plan {'valid' if r['plan']['valid'] else 'INVALID'}, {r['sampled_share']:.0%} of fields sampled)"
+                    )
                 )
                 print(f"  {path.stem:<16} {r['id']:<12} {status}", flush=True)
             rows_out.append(summarise(path.stem, results, damage, len(schemas)))
@@ -180,13 +208,17 @@ async def run(files: list[Path], per_subset: int | None, quick: bool, max_rounds
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| subset | schemas sampled | rejected up front | valid (correct loop) | valid (single pass) | valid (loop + field plan) | fields sampled | mean calls | mean s |",
+        "| subset | schemas sampled | rejected up front | valid (correct loop) | valid (single pass) | valid (loop + field plan) | "
+        "fields sampled | mean calls | mean s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     pct = lambda v: "–" if v is None else f"{100 * v:.0f}%"  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['subset']} | {r['sampled']} | {r['rejected']} | {pct(r['valid_share_of_attempted'])} | {pct(r['single_pass_valid_share'])} | "
-                     f"{pct(r['field_plan_valid_share'])} | {pct(r['mean_sampled_share'])} | {r['mean_calls']} | {r['mean_seconds']} |")  # fmt: skip
+        lines.append(
+            f"| {r['subset']} | {r['sampled']} | {r['rejected']} | {pct(r['valid_share_of_attempted'])} | "
+            f"{pct(r['single_pass_valid_share'])} | "
+            f"{pct(r['field_plan_valid_share'])} | {pct(r['mean_sampled_share'])} | {r['mean_calls']} | {r['mean_seconds']} |"
+        )
     return "\n".join(lines)
 
 
@@ -215,7 +247,17 @@ def main() -> None:
         local.start(server)
     try:
         began = time.perf_counter()
-        rows = asyncio.run(run(files, None if args.all else args.per_subset, args.quick, 1 if args.quick else args.max_rounds, server, args.seed, args.timeout))
+        rows = asyncio.run(
+            run(
+                files,
+                None if args.all else args.per_subset,
+                args.quick,
+                1 if args.quick else args.max_rounds,
+                server,
+                args.seed,
+                args.timeout,
+            )
+        )
         elapsed = round(time.perf_counter() - began, 1)
     finally:
         if started_here:
@@ -228,12 +270,19 @@ def main() -> None:
     single = sum(round((r["single_pass_valid_share"] or 0) * (r["sampled"] - r["rejected"])) for r in rows)
     planned = sum(round((r["field_plan_valid_share"] or 0) * (r["sampled"] - r["rejected"])) for r in rows)
     result = {
-        "benchmark": "jsonschemabench", "quick": args.quick, "model": "SmolLM2-135M-Instruct (llama.cpp)", "seconds": elapsed,
-        "attempted": attempted, "valid": valid, "valid_share": round(valid / attempted, 3) if attempted else None,
+        "benchmark": "jsonschemabench",
+        "quick": args.quick,
+        "model": "SmolLM2-135M-Instruct (llama.cpp)",
+        "seconds": elapsed,
+        "attempted": attempted,
+        "valid": valid,
+        "valid_share": round(valid / attempted, 3) if attempted else None,
         "single_pass_valid_share": round(single / attempted, 3) if attempted else None,
         "field_plan_valid_share": round(planned / attempted, 3) if attempted else None,
-        "rejected": sum(r["rejected"] for r in rows), "subsets": rows, "paper": PAPER,
-    }  # fmt: skip
+        "rejected": sum(r["rejected"] for r in rows),
+        "subsets": rows,
+        "paper": PAPER,
+    }
     report("jsonschemabench", result)
 
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from _report import report  # bench/ is on sys.path when a bench runs as a script
-
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier, load_pool_config, load_settings
@@ -66,7 +65,13 @@ def checks_flag(sample: list[dict[str, Any]], shape: Shape) -> bool:
 
 
 def evidence(sample: list[dict[str, Any]], findings: list[str] | None = None) -> dict[str, Any]:
-    return {"metrics": NORMAL_METRICS, "error": None, "findings": findings or ["the deterministic checks found no defect"], "profile": {}, "sample_records": sample}
+    return {
+        "metrics": NORMAL_METRICS,
+        "error": None,
+        "findings": findings or ["the deterministic checks found no defect"],
+        "profile": {},
+        "sample_records": sample,
+    }
 
 
 async def labelled_set(pool: BackendPool, shape: Shape, clean: list[dict[str, Any]], per_kind: int, rng: random.Random) -> dict[str, Any]:
@@ -76,7 +81,7 @@ async def labelled_set(pool: BackendPool, shape: Shape, clean: list[dict[str, An
         items += [(kind.value, plant(s, kind, rng)) for s in samples(clean, per_kind, rng)]
     rng.shuffle(items)
     judges = sorted({b.name: b.tier for b in pool.config.backends}.items())
-    flagged: dict[str, dict[str, list[int]]] = {name: {} for name, _ in judges} | {"checks": {}}
+    flagged: dict[str, dict[str, list[int]]] = {name: {} for name in [*(name for name, _ in judges), "checks"]}
     for label, sample in items:
         tally = flagged["checks"].setdefault(label, [0, 0, 0])
         tally[0] += checks_flag(sample, shape)
@@ -88,10 +93,12 @@ async def labelled_set(pool: BackendPool, shape: Shape, clean: list[dict[str, An
             tally[1] += 1
             tally[2] += not judged.verdict.usable  # an answer that did not parse as a verdict
     return {
-        who: {label: {"flagged": hits, "n": n, "unusable": unusable, "rate": round(hits / n, 3), "ci95": wilson_interval(hits, n)}
-              for label, (hits, n, unusable) in sorted(rows.items())}
+        who: {
+            label: {"flagged": hits, "n": n, "unusable": unusable, "rate": round(hits / n, 3), "ci95": wilson_interval(hits, n)}
+            for label, (hits, n, unusable) in sorted(rows.items())
+        }
         for who, rows in flagged.items()
-    }  # fmt: skip
+    }
 
 
 def realism_of(sample: list[dict[str, Any]], shape: Shape) -> RealismReport:
@@ -110,8 +117,22 @@ async def replay(pool: BackendPool, shape: Shape, clean: list[dict[str, Any]], e
     policy = ApprenticeshipPolicy(graduate_after=min(50, max(2, executions // 4)), stability_tolerance=0.1)
     engine = engine_for(f"sqlite:///{tempfile.mkdtemp()}/replay.db")
     broken_at = set(rng.sample(range(executions), executions // 10))
-    old = {"state": "apprentice", "good": 0, "broken_learned": 0, "clean_refused": 0, "judge_calls": 0, "graduated_at": None}
-    new = {"broken_learned": 0, "clean_refused": 0, "judge_calls_apprentice": 0, "judge_calls_graduated": 0, "apprentice_runs": 0, "graduated_at": None}
+    old: dict[str, Any] = {
+        "state": "apprentice",
+        "good": 0,
+        "broken_learned": 0,
+        "clean_refused": 0,
+        "judge_calls": 0,
+        "graduated_at": None,
+    }
+    new: dict[str, Any] = {
+        "broken_learned": 0,
+        "clean_refused": 0,
+        "judge_calls_apprentice": 0,
+        "judge_calls_graduated": 0,
+        "apprentice_runs": 0,
+        "graduated_at": None,
+    }
     for i in range(executions):
         sample = rng.sample(clean, 3)
         broken = i in broken_at
@@ -143,7 +164,9 @@ async def _replay_old(pool: BackendPool, old: dict[str, Any], obs: Observation, 
         old["broken_learned"] += broken
         return
     verdict = (await judge_execution(pool, {**evidence(obs.sample), "findings": []}, escalate_below=policy.escalate_below)).verdict
-    old["judge_calls"] += 1 if verdict.confidence >= policy.escalate_below[0] else 2 if verdict.confidence >= policy.escalate_below[1] else 3
+    old["judge_calls"] += (
+        1 if verdict.confidence >= policy.escalate_below[0] else 2 if verdict.confidence >= policy.escalate_below[1] else 3
+    )
     good = verdict.status == "normal"
     old["good"] += good
     old["broken_learned"] += broken and good
@@ -177,15 +200,24 @@ def print_labelled(labelled: dict[str, Any]) -> None:
     print(f"\n{'flagged (95% CI)':<24}" + "".join(f"{who:>26}" for who in labelled))
     for label in labels:
         cells = [labelled[who].get(label) for who in labelled]
-        print(f"{label:<24}" + "".join(f"{c['flagged']:>5}/{c['n']:<4}{c['ci95'][0]:>6.2f}–{c['ci95'][1]:<6.2f}  " if c else f"{'–':>26}" for c in cells))
+        print(
+            f"{label:<24}"
+            + "".join(f"{c['flagged']:>5}/{c['n']:<4}{c['ci95'][0]:>6.2f}–{c['ci95'][1]:<6.2f}  " if c else f"{'–':>26}" for c in cells)
+        )
 
 
 def print_replay(replayed: dict[str, Any]) -> None:
-    print(f"\nreplay of {replayed['executions']} executions (10% broken in ways only realism reveals), graduate_after {replayed['graduate_after']}")
+    print(
+        f"\nreplay of {replayed['executions']} executions (10% broken in ways only realism reveals), graduate_after "
+        f"{replayed['graduate_after']}"
+    )
     for name in ("today", "new"):
         m = replayed[name]
-        print(f"  {name:>5}: broken learned as good {m['broken_learned']}/{m['broken_runs']}, clean refused {m['clean_refused']}/{m['clean_runs']}, "
-              f"graduated at {m['graduated_at']}, {m}")  # fmt: skip
+        print(
+            f"  {name:>5}: broken learned as good {m['broken_learned']}/{m['broken_runs']}, clean refused "
+            f"{m['clean_refused']}/{m['clean_runs']}, "
+            f"graduated at {m['graduated_at']}, {m}"
+        )
 
 
 if __name__ == "__main__":

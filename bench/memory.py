@@ -36,7 +36,8 @@ args = json.loads(sys.argv[1])
 started = time.perf_counter()
 summary = apprentice.generate(args["shape"], n=args["n"], out=args["out"], batch_size=args["batch_size"], concurrency=16,
                               parallel_batches=2, record_attempts=1, seed=args["n"], backends_file=args["backends"])
-print(json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "seconds": round(time.perf_counter() - started, 1),
+print(json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                  "seconds": round(time.perf_counter() - started, 1),
                   "records": summary.records, "module": apprentice.__file__}))
 """
 
@@ -74,7 +75,10 @@ def main() -> None:
     port = free_port()
     stub = subprocess.Popen([sys.executable, str(HERE / "stub_server.py"), str(port), str(args.delay_ms)])
     backends = work / "stub.toml"
-    backends.write_text(f'[[backends]]\nname = "stub"\nbase_url = "http://127.0.0.1:{port}/v1"\nmodel = "stub"\nmax_concurrency = 16\nstructured_output = "none"\n')
+    backends.write_text(
+        f'[[backends]]\nname = "stub"\nbase_url = "http://127.0.0.1:{port}/v1"\nmodel = "stub"\nmax_concurrency = 16\nstructured_output '
+        f'= "none"\n'
+    )
     shape = work / "city.json"
     shape.write_text(json.dumps(SHAPE))
     rows = []
@@ -83,18 +87,40 @@ def main() -> None:
         for n in sizes:
             old = measure(baseline / "src", n, work, backends, shape, args.batch_size, "baseline")
             new = measure(PROJECT / "src", n, work, backends, shape, args.batch_size, "streamed")
-            rows.append({"n": n, "baseline_peak_rss_mb": old["peak_rss_mb"], "streamed_peak_rss_mb": new["peak_rss_mb"],
-                         "baseline_s": old["seconds"], "streamed_s": new["seconds"], "records": [old["records"], new["records"]]})  # fmt: skip
-            print(f"n={n:>7}: baseline {old['peak_rss_mb']:>7} MB ({old['seconds']} s) | streamed {new['peak_rss_mb']:>7} MB ({new['seconds']} s)", flush=True)
+            rows.append(
+                {
+                    "n": n,
+                    "baseline_peak_rss_mb": old["peak_rss_mb"],
+                    "streamed_peak_rss_mb": new["peak_rss_mb"],
+                    "baseline_s": old["seconds"],
+                    "streamed_s": new["seconds"],
+                    "records": [old["records"], new["records"]],
+                }
+            )
+            print(
+                f"n={n:>7}: baseline {old['peak_rss_mb']:>7} MB ({old['seconds']} s) | streamed {new['peak_rss_mb']:>7} MB "
+                f"({new['seconds']} s)",
+                flush=True,
+            )
     finally:
         stub.terminate()
         subprocess.run(["git", "-C", str(PROJECT), "worktree", "remove", "--force", str(baseline)], check=False)
     small, large = rows[-2], rows[-1]
     growth = large["streamed_peak_rss_mb"] / small["streamed_peak_rss_mb"] - 1
-    report("memory", {
-        "benchmark": "memory", "quick": args.quick, "batch_size": args.batch_size, "stub_delay_ms": args.delay_ms, "baseline": args.baseline, "rows": rows,
-        "streamed_growth": round(growth, 3), "between": [small["n"], large["n"]], "flat_within_20pct": growth <= 0.2,
-    })  # fmt: skip
+    report(
+        "memory",
+        {
+            "benchmark": "memory",
+            "quick": args.quick,
+            "batch_size": args.batch_size,
+            "stub_delay_ms": args.delay_ms,
+            "baseline": args.baseline,
+            "rows": rows,
+            "streamed_growth": round(growth, 3),
+            "between": [small["n"], large["n"]],
+            "flat_within_20pct": growth <= 0.2,
+        },
+    )
 
 
 if __name__ == "__main__":

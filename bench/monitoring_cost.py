@@ -30,10 +30,14 @@ HERE = Path(__file__).resolve().parent
 def executions(n: int, seed: int = 0) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
     return [
-        {"latency_s": float(2.0 * rng.lognormal(0, 0.3)), "validity": float(rng.binomial(20, 0.97) / 20),
-         "cost_usd": float(0.001 * rng.lognormal(0, 0.2)), "tokens": float(800 * rng.lognormal(0, 0.15))}
+        {
+            "latency_s": float(2.0 * rng.lognormal(0, 0.3)),
+            "validity": float(rng.binomial(20, 0.97) / 20),
+            "cost_usd": float(0.001 * rng.lognormal(0, 0.2)),
+            "tokens": float(800 * rng.lognormal(0, 0.15)),
+        }
         for _ in range(n)
-    ]  # fmt: skip
+    ]
 
 
 async def monitor(label: str, url: str, n: int, policy, db: Path) -> dict:
@@ -44,22 +48,30 @@ async def monitor(label: str, url: str, n: int, policy, db: Path) -> dict:
     from apprentice.store import engine_for
 
     engine = engine_for(f"sqlite:///{db}")
-    judge = BackendConfig(name="judge", base_url=url, model="stub", structured_output="llama_cpp", price_in_per_1k=0.00015, price_out_per_1k=0.0006)
+    judge = BackendConfig(
+        name="judge", base_url=url, model="stub", structured_output="llama_cpp", price_in_per_1k=0.00015, price_out_per_1k=0.0006
+    )
     pool = BackendPool(PoolConfig(backends=[judge]))
     rng = random.Random(0)
     started = time.perf_counter()
     graduated_at = None
     for i, values in enumerate(executions(n)):
-        step = await observe(pool, Observation(workflow=label, version="1", run_id=f"{label}-{i}", values=values), policy, engine=engine, rng=rng)
+        step = await observe(
+            pool, Observation(workflow=label, version="1", run_id=f"{label}-{i}", values=values), policy, engine=engine, rng=rng
+        )
         if graduated_at is None and step.state.value == "graduated":
             graduated_at = i + 1
     await pool.aclose()
     spend = [row for row in spend_by_backend(label, engine) if row[1] == "monitoring"]
     row = load_state(label, "1", engine)
     return {
-        "executions": n, "graduated_after": graduated_at, "state": row.state, "judge_calls": sum(r[2] for r in spend),
-        "monitoring_cost_usd": round(sum(r[4] for r in spend), 6), "seconds": round(time.perf_counter() - started, 1),
-    }  # fmt: skip
+        "executions": n,
+        "graduated_after": graduated_at,
+        "state": row.state,
+        "judge_calls": sum(r[2] for r in spend),
+        "monitoring_cost_usd": round(sum(r[4] for r in spend), 6),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def graduated_check_times(repeats: int) -> dict:
@@ -85,9 +97,8 @@ def main() -> None:
     args = parser.parse_args()
     n = 200 if args.quick else args.n
     sys.path.insert(0, str(HERE))
-    from throughput import free_port
-
     from apprentice.monitor.apprenticeship import ApprenticeshipPolicy
+    from throughput import free_port
 
     port = free_port()
     stub = subprocess.Popen([sys.executable, str(HERE / "stub_server.py"), str(port), "2"])
@@ -101,13 +112,22 @@ def main() -> None:
         stub.terminate()
     saved = 1 - apprenticed["monitoring_cost_usd"] / judged["monitoring_cost_usd"] if judged["monitoring_cost_usd"] else None
     result = {
-        "benchmark": "monitoring_cost", "quick": args.quick, "apprenticeship": apprenticed, "judge_every_execution": judged,
-        "cost_ratio": round(apprenticed["monitoring_cost_usd"] / judged["monitoring_cost_usd"], 4) if judged["monitoring_cost_usd"] else None,
-        "saved_share": round(saved, 4) if saved is not None else None, "graduated_check": graduated_check_times(10_000 if not args.quick else 2_000),
-    }  # fmt: skip
-    print(f"monitoring cost over {n} executions: apprenticeship ${apprenticed['monitoring_cost_usd']} ({apprenticed['judge_calls']} judge calls) | "
-          f"judge every run ${judged['monitoring_cost_usd']} ({judged['judge_calls']} calls) | saved {result['saved_share']:.1%} | "
-          f"graduated check p99 {result['graduated_check']['p99_ms']} ms")  # fmt: skip
+        "benchmark": "monitoring_cost",
+        "quick": args.quick,
+        "apprenticeship": apprenticed,
+        "judge_every_execution": judged,
+        "cost_ratio": round(apprenticed["monitoring_cost_usd"] / judged["monitoring_cost_usd"], 4)
+        if judged["monitoring_cost_usd"]
+        else None,
+        "saved_share": round(saved, 4) if saved is not None else None,
+        "graduated_check": graduated_check_times(10_000 if not args.quick else 2_000),
+    }
+    print(
+        f"monitoring cost over {n} executions: apprenticeship ${apprenticed['monitoring_cost_usd']} ({apprenticed['judge_calls']} judge "
+        f"calls) | "
+        f"judge every run ${judged['monitoring_cost_usd']} ({judged['judge_calls']} calls) | saved {result['saved_share']:.1%} | "
+        f"graduated check p99 {result['graduated_check']['p99_ms']} ms"
+    )
     report("monitoring_cost", result)
 
 

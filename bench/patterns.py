@@ -49,11 +49,18 @@ async def measure(urls: list[str], n: int) -> dict:
     from apprentice.workflows import parse_spec
 
     shape = load_shape(ROOT / "deployments" / "product.json")
-    pool = BackendPool(PoolConfig(backends=[
-        BackendConfig(name=name, base_url=url, model="stub", structured_output="llama_cpp") for name, url in zip(("one", "two", "three"), urls, strict=True)
-    ]))  # fmt: skip
+    pool = BackendPool(
+        PoolConfig(
+            backends=[
+                BackendConfig(name=name, base_url=url, model="stub", structured_output="llama_cpp")
+                for name, url in zip(("one", "two", "three"), urls, strict=True)
+            ]
+        )
+    )
     parallel = parse_spec({"name": "products-parallel", "pattern": "parallel", "stages": STAGES})
-    sequential = parse_spec({"name": "products-sequential", "pattern": "sequential", "stages": [STAGES[0]] + [{**s, "role": "enrich"} for s in STAGES[1:]]})
+    sequential = parse_spec(
+        {"name": "products-sequential", "pattern": "sequential", "stages": [STAGES[0]] + [{**s, "role": "enrich"} for s in STAGES[1:]]}
+    )
     await per_record_seconds(pool, parallel, shape, 2)  # warm the connections
     par, par_valid = await per_record_seconds(pool, parallel, shape, n)
     seq, seq_valid = await per_record_seconds(pool, sequential, shape, n)
@@ -87,7 +94,10 @@ def main() -> None:
     finally:
         for stub in stubs:
             stub.terminate()
-    print(f"three-aspect product: parallel {result['parallel_s_per_record']} s/record | sequential {result['sequential_s_per_record']} s/record | speedup {result['speedup']}x")
+    print(
+        f"three-aspect product: parallel {result['parallel_s_per_record']} s/record | sequential {result['sequential_s_per_record']} "
+        f"s/record | speedup {result['speedup']}x"
+    )
     report("patterns", result)
 
 

@@ -19,11 +19,11 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from _report import report  # bench/ is on sys.path when a bench runs as a script
-
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
@@ -93,9 +93,13 @@ async def main(n: int, baseline_n: int, only: list[str] | None = None) -> dict[s
 
 def print_table(name: str, paths: dict[str, dict]) -> None:
     print(f"\n{name}: {'':<26}{'model only':>12}{'field plan':>12}")
-    rows = [("written / rejected", lambda r: f"{r['written']}/{r['rejected']}"), ("clean share", lambda r: r["clean_share"]),
-            ("near-duplicate rate", lambda r: r["near_duplicate_rate"]), ("records/s", lambda r: r["records_per_s"]),
-            ("tokens per record", lambda r: r["tokens_per_record"])]  # fmt: skip
+    rows: list[tuple[str, Callable[..., Any]]] = [
+        ("written / rejected", lambda r: f"{r['written']}/{r['rejected']}"),
+        ("clean share", lambda r: r["clean_share"]),
+        ("near-duplicate rate", lambda r: r["near_duplicate_rate"]),
+        ("records/s", lambda r: r["records_per_s"]),
+        ("tokens per record", lambda r: r["tokens_per_record"]),
+    ]
     rows += [(f"defects: {k.value}", lambda r, k=k: r["defect_rate"].get(k.value)) for k in DefectKind]
     fields = sorted(set(paths["model_only"]["distinct"]) | set(paths["field_plan"]["distinct"]))
     rows += [(f"distinct: {f}", lambda r, f=f: r["distinct"].get(f)) for f in fields]
@@ -115,4 +119,7 @@ if __name__ == "__main__":
     baseline_n = 1 if args.quick else args.baseline_n or n
     started = time.perf_counter()
     results = asyncio.run(main(n, baseline_n, args.shapes))
-    report("realism", {"bench": "realism", "n": n, "baseline_n": baseline_n, "seconds": round(time.perf_counter() - started, 1), "shapes": results})
+    report(
+        "realism",
+        {"bench": "realism", "n": n, "baseline_n": baseline_n, "seconds": round(time.perf_counter() - started, 1), "shapes": results},
+    )

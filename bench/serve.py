@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,6 +46,7 @@ def start(command: list[str], url: str, env: dict[str, str]) -> subprocess.Popen
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            assert process.stderr is not None  # stderr=PIPE
             raise SystemExit(f"{command[1]} exited: {process.stderr.read().decode()[-1000:]}")
         try:
             httpx.get(url, timeout=1)
@@ -76,20 +78,29 @@ async def paired(send_a, send_b, requests: int) -> tuple[dict[str, float], dict[
     busy machine (and the same booking still being written): rate and latency quantiles of each."""
     latencies: tuple[list[float], list[float]] = ([], [])
     for _ in range(requests):
-        for send, kept in zip((send_a, send_b), latencies):
+        for send, kept in zip((send_a, send_b), latencies, strict=True):
             started = time.perf_counter()
             await send()
             kept.append(time.perf_counter() - started)
-    return tuple(_quantiles(kept, sum(kept)) for kept in latencies)
+    a, b = (_quantiles(kept, sum(kept)) for kept in latencies)
+    return a, b
 
 
 def _quantiles(latencies: list[float], elapsed: float) -> dict[str, float]:
     cuts = statistics.quantiles(latencies, n=20)
-    return {"requests_per_s": round(len(latencies) / elapsed, 1), "p50_ms": round(statistics.median(latencies) * 1000, 2), "p95_ms": round(cuts[18] * 1000, 2)}
+    return {
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p95_ms": round(cuts[18] * 1000, 2),
+    }
 
 
 async def measure(stub: str, server: str, requests: int) -> dict:
-    chat = {"model": "stub", "messages": [{"role": "user", "content": "a city"}], "response_format": {"type": "json_object", "schema": {"type": "object", "properties": {"population": {"type": "integer"}}}}}
+    chat = {
+        "model": "stub",
+        "messages": [{"role": "user", "content": "a city"}],
+        "response_format": {"type": "json_object", "schema": {"type": "object", "properties": {"population": {"type": "integer"}}}},
+    }
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
 
@@ -106,10 +117,12 @@ async def measure(stub: str, server: str, requests: int) -> dict:
         async def cached() -> None:
             (await http.get(f"{server}/api/mock/cities/cached", params={"shape": json.dumps({**SHAPE, "$cache": 5})})).raise_for_status()
 
-        levels = {}
+        levels: dict[str, dict[str, Any]] = {}
         for clients in LEVELS:
             levels[str(clients)] = {"raw": await load(raw, requests, clients), "server": await load(mock, requests, clients)}
-            levels[str(clients)]["overhead_ms_p50"] = round(levels[str(clients)]["server"]["p50_ms"] - levels[str(clients)]["raw"]["p50_ms"], 2)
+            levels[str(clients)]["overhead_ms_p50"] = round(
+                levels[str(clients)]["server"]["p50_ms"] - levels[str(clients)]["raw"]["p50_ms"], 2
+            )
         await cached()  # makes the variants
         cache, round_trip = await paired(cached, floor, requests * 2)
     return {"levels": levels, "cache_hit": cache, "http_floor": round_trip}
@@ -146,8 +159,16 @@ def main() -> None:
             'structured_output = "llama_cpp"\nmax_concurrency = 64\n'
         )
         env = {**os.environ, "APPRENTICE_HOME": home}
-        stub = start([sys.executable, str(HERE / "stub_server.py"), str(stub_port), str(args.delay_ms)], f"http://127.0.0.1:{stub_port}/v1/models", env)
-        server = start([sys.executable, "-m", "apprentice.cli", "serve", "--port", str(server_port), "--backends", str(backends)], f"http://127.0.0.1:{server_port}/api/mock/", env)
+        stub = start(
+            [sys.executable, str(HERE / "stub_server.py"), str(stub_port), str(args.delay_ms)],
+            f"http://127.0.0.1:{stub_port}/v1/models",
+            env,
+        )
+        server = start(
+            [sys.executable, "-m", "apprentice.cli", "serve", "--port", str(server_port), "--backends", str(backends)],
+            f"http://127.0.0.1:{server_port}/api/mock/",
+            env,
+        )
         try:
             result = asyncio.run(measure(f"http://127.0.0.1:{stub_port}", f"http://127.0.0.1:{server_port}", requests))
             os.environ["APPRENTICE_HOME"] = home  # the same store, so the variants are there
@@ -156,7 +177,18 @@ def main() -> None:
             for process in (server, stub):
                 process.terminate()
                 process.wait(20)
-    report("serve", {"bench": "serve", "quick": args.quick, "requests_per_level": requests, "stub_delay_ms": args.delay_ms, **result, "cache_hit_p95_under_5ms": result["cache_hit"]["p95_ms"] < 5, "in_process_cache_hit_p95_under_5ms": result["cache_hit_in_process"]["p95_ms"] < 5})
+    report(
+        "serve",
+        {
+            "bench": "serve",
+            "quick": args.quick,
+            "requests_per_level": requests,
+            "stub_delay_ms": args.delay_ms,
+            **result,
+            "cache_hit_p95_under_5ms": result["cache_hit"]["p95_ms"] < 5,
+            "in_process_cache_hit_p95_under_5ms": result["cache_hit_in_process"]["p95_ms"] < 5,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import json
 import sys
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,7 +31,8 @@ def instance(schema: dict, n: int):
     if kind in ("integer", "number"):
         value = n if kind == "integer" else n + 0.5
         return min(max(value, schema.get("minimum", value)), schema.get("maximum", value))
-    return {"boolean": True, "null": None}.get(kind, f"value {n}")
+    fixed: dict[Any, Any] = {"boolean": True, "null": None}
+    return fixed.get(kind, f"value {n}")
 
 
 async def chat(request: Request) -> JSONResponse:
@@ -39,11 +41,13 @@ async def chat(request: Request) -> JSONResponse:
     n = next(counter)
     schema = (body.get("response_format") or {}).get("schema")
     content = json.dumps(instance(schema, n) if schema else {"city": f"City {n}", "country": "Norway", "population": 1000 + n})
-    return JSONResponse({
-        "model": "stub",
-        "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 50, "completion_tokens": 20},
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "model": "stub",
+            "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 20},
+        }
+    )
 
 
 async def models(_: Request) -> JSONResponse:

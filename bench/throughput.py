@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from _report import report  # bench/ is on sys.path when a bench runs as a script
 
@@ -74,21 +75,41 @@ async def flow_run(shape_path: str, backends: str | None, n: int, concurrency: i
 
     started = time.perf_counter()
     summary = await generate_dataset(
-        shape=shape_path, n=n, out=out, batch_size=batch_size, concurrency=concurrency,
-        parallel_batches=2, seed=int(time.time()), backends_file=backends, record_attempts=1, monitor=False,
-    )  # fmt: skip
+        shape=shape_path,
+        n=n,
+        out=out,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        parallel_batches=2,
+        seed=int(time.time()),
+        backends_file=backends,
+        record_attempts=1,
+        monitor=False,
+    )
     return time.perf_counter() - started, summary.records
 
 
-def measure(label: str, base_url: str, model: str, structured: str, backends: str | None, n: int, concurrency: int, batch_size: int, work: Path, repeat: int = 1) -> dict:
+def measure(
+    label: str,
+    base_url: str,
+    model: str,
+    structured: str,
+    backends: str | None,
+    n: int,
+    concurrency: int,
+    batch_size: int,
+    work: Path,
+    repeat: int = 1,
+) -> dict:
     """Raw loop and flow, alternating `repeat` times; the figures are the medians (one machine with
     2 cores runs the stub, the Prefect server and the client, so single runs are noisy)."""
     from apprentice.shapes.schema import compile_shape
 
     schema = compile_shape(SHAPE).json_schema
+    assert isinstance(schema, dict)  # an example shape compiles to an object schema
     shape_path = work / "city.json"
     shape_path.write_text(json.dumps(SHAPE))
-    runs = []
+    runs: list[dict[str, Any]] = []
     for i in range(repeat):
         raw_s, raw_valid = asyncio.run(raw_loop(base_url, model, n, concurrency, schema, structured))
         flow_s, flow_valid = asyncio.run(flow_run(str(shape_path), backends, n, concurrency, batch_size, str(work / f"{label}-{i}.jsonl")))
@@ -97,7 +118,7 @@ def measure(label: str, base_url: str, model: str, structured: str, backends: st
     flow_s = statistics.median(r["flow_s"] for r in runs)
     raw_valid = min(r["raw_valid"] for r in runs)
     flow_valid = min(r["flow_valid"] for r in runs)
-    row = {
+    row: dict[str, Any] = {
         "n": n,
         "concurrency": concurrency,
         "repeat": repeat,
@@ -110,7 +131,11 @@ def measure(label: str, base_url: str, model: str, structured: str, backends: st
         "runs": runs,
     }
     row["ratio"] = round(row["flow_records_per_s"] / row["raw_records_per_s"], 3) if row["raw_records_per_s"] else None
-    print(f"{label:>6}: raw {row['raw_records_per_s']:>8} rec/s | flow {row['flow_records_per_s']:>8} rec/s | ratio {row['ratio']} (n={n}, median of {repeat})", flush=True)
+    print(
+        f"{label:>6}: raw {row['raw_records_per_s']:>8} rec/s | flow {row['flow_records_per_s']:>8} rec/s | ratio {row['ratio']} (n={n}, "
+        f"median of {repeat})",
+        flush=True,
+    )
     return row
 
 
@@ -142,13 +167,18 @@ def main() -> None:
     backends = work / "stub.toml"
     backends.write_text(
         f'[[backends]]\nname = "stub"\nbase_url = "{stub_url}"\nmodel = "stub"\n'
-        f"max_concurrency = {args.concurrency}\nstructured_output = \"none\"\n"
+        f'max_concurrency = {args.concurrency}\nstructured_output = "none"\n'
     )
     results: dict = {
-        "benchmark": "throughput", "quick": args.quick, "stub_delay_ms": args.delay_ms, "batch_size": args.batch_size,
+        "benchmark": "throughput",
+        "quick": args.quick,
+        "stub_delay_ms": args.delay_ms,
+        "batch_size": args.batch_size,
         "prefect_api": args.api_url or "test harness (SQLite)",
-    }  # fmt: skip
-    server_context = temporary_settings(updates={PREFECT_API_URL: args.api_url}) if args.api_url else prefect_test_harness(server_startup_timeout=120)
+    }
+    server_context = (
+        temporary_settings(updates={PREFECT_API_URL: args.api_url}) if args.api_url else prefect_test_harness(server_startup_timeout=120)
+    )
     try:
         with server_context:
             time.sleep(1.0)
@@ -162,7 +192,9 @@ def main() -> None:
             local.start(server)
             try:
                 asyncio.run(raw_loop(server.base_url, local.MODEL_ALIAS, 1, 1, {"type": "object"}, "llama_cpp"))  # warm the model
-                results["real"] = measure("real", server.base_url, local.MODEL_ALIAS, "llama_cpp", None, real_n, 2, real_n, work, min(repeat, 3))
+                results["real"] = measure(
+                    "real", server.base_url, local.MODEL_ALIAS, "llama_cpp", None, real_n, 2, real_n, work, min(repeat, 3)
+                )
             finally:
                 local.stop(server)
     finally:

@@ -24,7 +24,6 @@ import numpy as np
 from _report import report  # bench/ is on sys.path when a bench runs as a script
 
 
-
 def populate(versions: int, days: int, per_day: int, seed: int = 0) -> set[str]:
     from sqlalchemy import insert
 
@@ -48,10 +47,22 @@ def populate(versions: int, days: int, per_day: int, seed: int = 0) -> set[str]:
                 validity = rng.binomial(20, 0.97, per_day) / 20
                 cost = 0.001 * rng.lognormal(0, 0.2, per_day)
                 rows = [
-                    {"run_id": f"{name}-{d}-{i}", "kind": "flow", "at": at, "workflow": name, "version": "1.0.0", "state": "Completed",
-                     "latency_s": float(latency[i]), "validity": float(validity[i]), "cost_usd": float(cost[i]), "input_tokens": 500, "output_tokens": 300, "records": 20}
+                    {
+                        "run_id": f"{name}-{d}-{i}",
+                        "kind": "flow",
+                        "at": at,
+                        "workflow": name,
+                        "version": "1.0.0",
+                        "state": "Completed",
+                        "latency_s": float(latency[i]),
+                        "validity": float(validity[i]),
+                        "cost_usd": float(cost[i]),
+                        "input_tokens": 500,
+                        "output_tokens": 300,
+                        "records": 20,
+                    }
                     for i in range(per_day)
-                ]  # fmt: skip
+                ]
                 conn.execute(insert(ExecutionRecord), rows)
     return trending
 
@@ -78,8 +89,7 @@ def main() -> None:
     versions, days, per_day = (20, 30, 100) if args.quick else (args.versions, args.days, args.per_day)
     os.environ["APPRENTICE_HOME"] = tempfile.mkdtemp(prefix="apprentice-trends-")
 
-    from apprentice.trends import daily_series
-    from apprentice.trends import analyse
+    from apprentice.trends import analyse, daily_series
 
     started = time.perf_counter()
     trending = populate(versions, days, per_day)
@@ -93,13 +103,13 @@ def main() -> None:
     analysed = 0
     for (workflow, _version), metrics in series.items():
         for metric, values in metrics.items():
-            result = analyse(metric, values)
+            found = analyse(metric, values)
             analysed += 1
             if metric != "latency_s":
                 continue
             idx = 1 if workflow in trending else 0
             mk, ols = baselines(values)
-            counts["ours"][idx] += result.warning
+            counts["ours"][idx] += found.warning
             counts["plain_mann_kendall"][idx] += mk
             counts["plain_ols"][idx] += ols
     analyse_s = time.perf_counter() - started
@@ -107,16 +117,31 @@ def main() -> None:
     tracemalloc.stop()
     flat, trend = versions - len(trending), len(trending)
     result = {
-        "benchmark": "trends", "quick": args.quick, "versions": versions, "days": days, "executions_per_day": per_day,
-        "executions": versions * days * per_day, "series_analysed": analysed,
-        "populate_s": round(populate_s, 1), "aggregate_s": round(aggregate_s, 2), "analyse_s": round(analyse_s, 2),
+        "benchmark": "trends",
+        "quick": args.quick,
+        "versions": versions,
+        "days": days,
+        "executions_per_day": per_day,
+        "executions": versions * days * per_day,
+        "series_analysed": analysed,
+        "populate_s": round(populate_s, 1),
+        "aggregate_s": round(aggregate_s, 2),
+        "analyse_s": round(analyse_s, 2),
         "peak_memory_mb_aggregate_and_analyse": round(peak / 2**20, 1),
-        "latency_warnings": {k: {"flat_false_warning_rate": round(v[0] / flat, 3), "trending_detected_rate": round(v[1] / trend, 3)} for k, v in counts.items()},
-    }  # fmt: skip
+        "latency_warnings": {
+            k: {"flat_false_warning_rate": round(v[0] / flat, 3), "trending_detected_rate": round(v[1] / trend, 3)}
+            for k, v in counts.items()
+        },
+    }
     for name, row in result["latency_warnings"].items():
-        print(f"{name:>19}: false warnings on flat versions {row['flat_false_warning_rate']:.1%} | trends detected {row['trending_detected_rate']:.1%}")
-    print(f"{versions} versions × {days} days × {per_day}/day: aggregate {result['aggregate_s']} s, analyse {result['analyse_s']} s "
-          f"({analysed} series), peak {result['peak_memory_mb_aggregate_and_analyse']} MB")  # fmt: skip
+        print(
+            f"{name:>19}: false warnings on flat versions {row['flat_false_warning_rate']:.1%} | trends detected "
+            f"{row['trending_detected_rate']:.1%}"
+        )
+    print(
+        f"{versions} versions × {days} days × {per_day}/day: aggregate {result['aggregate_s']} s, analyse {result['analyse_s']} s "
+        f"({analysed} series), peak {result['peak_memory_mb_aggregate_and_analyse']} MB"
+    )
     report("trends", result)
 
 

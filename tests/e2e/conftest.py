@@ -6,13 +6,16 @@ when that server is reachable, else in SQLite; `APPRENTICE_TEST_PREFECT_DB=sqlit
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -40,7 +43,7 @@ def postgres_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def local_model() -> str:
+def local_model() -> Iterator[str]:
     """The embedded SmolLM2 server on a free port, as every apprentice default points at it."""
     port = free_port()
     os.environ["APPRENTICE_LOCAL_PORT"] = str(port)
@@ -66,7 +69,7 @@ def prefect_db_url():
 
 
 @pytest.fixture(scope="session")
-def prefect_server(prefect_db_url, tmp_path_factory) -> str:
+def prefect_server(prefect_db_url, tmp_path_factory) -> Iterator[str]:
     """A real `prefect server start`; the test process and its subprocesses all use it."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -79,8 +82,11 @@ def prefect_server(prefect_db_url, tmp_path_factory) -> str:
     with log.open("wb") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -108,3 +114,15 @@ def prefect_server(prefect_db_url, tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def project_dir() -> Path:
     return Path(__file__).resolve().parents[2]
+
+
+T = TypeVar("T")
+
+
+def run_flow(call: Awaitable[T]) -> T:
+    """`asyncio.run` of an async flow's call: Prefect types the call (a coroutine) as an Awaitable."""
+
+    async def wait() -> T:
+        return await call
+
+    return asyncio.run(wait())

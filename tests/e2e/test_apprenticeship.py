@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from apprentice.monitor.apprenticeship import load_state, transitions
 from apprentice.store import CallRecord, session
+from tests.e2e.conftest import run_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +27,9 @@ def latest_artifact(key: str) -> str:
 
     async def read():
         async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1)
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), sort=ArtifactSort.CREATED_DESC, limit=1
+            )
 
     return asyncio.run(read())[0].data
 
@@ -35,15 +38,24 @@ def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefec
     from apprentice.orchestration.dataset import generate_dataset
 
     spec = tmp_path / "cities.workflow.yaml"
-    spec.write_text(yaml.safe_dump({
-        "name": "apprenticed-cities", "version": "1.0.0",
-        "options": {"graduate_after": 3, "stability_tolerance": 1.0},
-        "stages": [{"name": "generate", "role": "generate"}, {"name": "check", "role": "validate"}],
-    }))  # fmt: skip
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "apprenticed-cities",
+                "version": "1.0.0",
+                "options": {"graduate_after": 3, "stability_tolerance": 1.0},
+                "stages": [{"name": "generate", "role": "generate"}, {"name": "check", "role": "validate"}],
+            }
+        )
+    )
     shape = str(project_dir / "tests/data/city.json")
 
     def run(seed: int, **options):
-        return asyncio.run(generate_dataset(shape=shape, spec=str(spec), n=2, batch_size=2, out=str(tmp_path / f"{seed}.jsonl"), seed=seed, return_state=True, **options))
+        return run_flow(
+            generate_dataset(
+                shape=shape, spec=str(spec), n=2, batch_size=2, out=str(tmp_path / f"{seed}.jsonl"), seed=seed, return_state=True, **options
+            )
+        )
 
     assert run(100, monitor=False).is_completed()  # warm the model: a cold first call is not the workflow's latency
     for seed in range(6):  # a run whose records the checks find defects in is refused, not learned: it may take more than 3
@@ -53,7 +65,9 @@ def test_graduates_stops_judging_then_investigates_a_failure(local_model, prefec
         if load_state("apprenticed-cities", "1.0.0").state == "graduated":
             break
     status = latest_artifact("apprenticeship-apprenticed-cities")
-    judge_row = next(line for line in status.splitlines() if line.startswith("| local |"))  # the embedded judge, calibrated on planted defects
+    judge_row = next(
+        line for line in status.splitlines() if line.startswith("| local |")
+    )  # the embedded judge, calibrated on planted defects
     assert any(word in judge_row for word in ("measuring", "reliable", "unreliable")) and "planted" in status
     assert "Good executions rest on:" in status
     assert load_state("apprenticed-cities", "1.0.0").state == "graduated"

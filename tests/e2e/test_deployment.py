@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from prefect.client.schemas.sorting import FlowRunSort
 
 pytestmark = pytest.mark.e2e
 
@@ -29,15 +30,22 @@ def test_nightly_deployment_runs_through_a_worker(local_model, prefect_server, p
     job = tmp_path / "job.yaml"
     job.write_text(f"shape: {project_dir / 'tests/data/city.json'}\nn: 3\nbatch_size: 3\nconcurrency: 2\nout_dir: {out_dir}\n")
     run = prefect(
-        "deployment", "run", "nightly-generation/nightly",
-        "--param", f"job={job}", "--param", "run_key=2026-11-23", cwd=project_dir, env=env,
-    )  # fmt: skip
+        "deployment",
+        "run",
+        "nightly-generation/nightly",
+        "--param",
+        f"job={job}",
+        "--param",
+        "run_key=2026-11-23",
+        cwd=project_dir,
+        env=env,
+    )
     assert "Created flow run" in run.stdout
     prefect("worker", "start", "--pool", "apprentice-process", "--run-once", cwd=project_dir, env=env, timeout=900)
 
     async def last_run():
         async with get_client() as client:
-            runs = await client.read_flow_runs(limit=5, sort="START_TIME_DESC")
+            runs = await client.read_flow_runs(limit=5, sort=FlowRunSort.START_TIME_DESC)
             return [r for r in runs if r.deployment_id is not None][0]
 
     flow_run = asyncio.run(last_run())

@@ -20,16 +20,25 @@ def test_a_degraded_version_is_evolved_and_the_fix_promoted(local_model, prefect
     from apprentice.orchestration.evolution import evolve_workflow
 
     spec = tmp_path / "towns.workflow.yaml"
-    spec.write_text(yaml.safe_dump({
-        "name": "evolving-towns", "version": "1.0.0",
-        "stages": [{"name": "generate", "role": "generate", "max_tokens": 8, "corrections": 0, "temperature": 0.2}],
-    }))  # fmt: skip  (8 tokens cut every city record short: the live version is degraded)
-    report = asyncio.run(evolve_workflow(shape=str(project_dir / "tests/data/city.json"), spec=str(spec), shadow_records=6, max_candidates=5))
+    # 8 tokens cut every city record short: the live version is degraded
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "evolving-towns",
+                "version": "1.0.0",
+                "stages": [{"name": "generate", "role": "generate", "max_tokens": 8, "corrections": 0, "temperature": 0.2}],
+            }
+        )
+    )
+    report = asyncio.run(
+        evolve_workflow(shape=str(project_dir / "tests/data/city.json"), spec=str(spec), shadow_records=6, max_candidates=5)
+    )
     assert report.promoted is not None, report
     rows = {v.key: v for v in versions("evolving-towns")}
     promoted = rows[report.promoted]
     assert promoted.status == "live" and promoted.traffic == 1.0 and promoted.parent == "evolving-towns@1.0.0"
-    assert WorkflowSpec.model_validate_json(promoted.spec_json).stages[0].max_tokens > 8, "the promoted fix gives the model room"
+    max_tokens = WorkflowSpec.model_validate_json(promoted.spec_json).stages[0].max_tokens
+    assert max_tokens is not None and max_tokens > 8, "the promoted fix gives the model room"
     assert [step["traffic"] for step in report.ramp] == [0.1, 0.5, 1.0] and all(step["passed"] for step in report.ramp)
     assert rows["evolving-towns@1.0.0"].status == "retired"
 
@@ -52,8 +61,13 @@ def served_runs_follow_the_registry(project_dir, tmp_path, spec, promoted: str) 
     def served(seed: int) -> str:
         out = tmp_path / f"served-{seed}.jsonl"
         try:
-            summary = asyncio.run(generate_dataset(shape=str(project_dir / "tests/data/city.json"), spec=str(spec), n=1, out=str(out), seed=seed, monitor=False))
+            summary = asyncio.run(
+                generate_dataset(
+                    shape=str(project_dir / "tests/data/city.json"), spec=str(spec), n=1, out=str(out), seed=seed, monitor=False
+                )
+            )
         except RunIncomplete as failed:  # the degraded parent's 8 tokens make no valid record: its run fails, and says who served it
+            assert failed.summary is not None
             summary = failed.summary
         facts = [json.loads(line) for line in out.with_suffix(".meta.jsonl").read_text().splitlines()]
         assert {f["version"] for f in facts} == {f"{summary.workflow}@{summary.version}"}, "each record names the version that made it"
@@ -76,7 +90,13 @@ def test_a_bad_candidate_is_rejected_and_a_second_workflow_skips_its_mutation(lo
     from apprentice.workflows import parse_spec
 
     def spec(name: str, version: str, **stage):
-        return parse_spec({"name": name, "version": version, "stages": [{"name": "generate", "role": "generate", "corrections": 0, "temperature": 0.2, **stage}]})
+        return parse_spec(
+            {
+                "name": name,
+                "version": version,
+                "stages": [{"name": "generate", "role": "generate", "corrections": 0, "temperature": 0.2, **stage}],
+            }
+        )
 
     live = spec("first-towns", "1.0.0")
     mutation, _ = next((m, c) for m, c in propose(live, limit=10) if m.operator == "tune_temperature")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -17,6 +18,7 @@ from apprentice.realism import check_record
 from apprentice.shapes.schema import load_shape
 from apprentice.shapes.validate import validate
 from apprentice.store import CallRecord, ExecutionRecord, session
+from tests.e2e.conftest import run_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -31,13 +33,17 @@ def test_sequential_flow_generates_valid_records_and_feeds_the_store(local_model
     from apprentice.orchestration.dataset import generate_dataset
 
     out = tmp_path / "profiles.jsonl"
-    state = asyncio.run(
+    state = run_flow(
         generate_dataset(
             shape=str(project_dir / "deployments/user_profile.json"),
             spec=str(project_dir / "deployments/user_profile.workflow.yaml"),
-            n=6, batch_size=3, out=str(out), seed=11, return_state=True,
+            n=6,
+            batch_size=3,
+            out=str(out),
+            seed=11,
+            return_state=True,
         )
-    )  # fmt: skip
+    )
     summary = state.result()
     schema = load_shape(project_dir / "deployments/user_profile.json").json_schema
     records = read_jsonl(out)
@@ -66,11 +72,12 @@ def test_killed_dataset_run_resumes_without_duplicates(local_model, prefect_serv
     out = tmp_path / "resume.jsonl"
     shape = str(project_dir / "tests/data/city.json")
     args = [
-        sys.executable, "-c",
+        sys.executable,
+        "-c",
         "import asyncio, sys; from apprentice.orchestration.dataset import generate_dataset as g; "
         f"asyncio.run(g(shape={shape!r}, n=6, batch_size=2, "
         f"parallel_batches=1, concurrency=2, seed=5, out={str(out)!r}))",
-    ]  # fmt: skip
+    ]
     process = subprocess.Popen(args, env=os.environ.copy(), start_new_session=True)
     deadline = time.monotonic() + 300
     done_batches = 0
@@ -90,16 +97,23 @@ def test_killed_dataset_run_resumes_without_duplicates(local_model, prefect_serv
         calls_before = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city", CallRecord.purpose == "generation")).all())
     summary = asyncio.run(
         generate_dataset(
-            shape=shape, n=6, batch_size=2, parallel_batches=1,
-            concurrency=1, seed=5, out=str(out),
+            shape=shape,
+            n=6,
+            batch_size=2,
+            parallel_batches=1,
+            concurrency=1,
+            seed=5,
+            out=str(out),
         )
-    )  # fmt: skip
+    )
     assert summary.batches_reused >= 1
     records = read_jsonl(out)
     assert len(records) == 6
     assert len({json.dumps(r, sort_keys=True) for r in records}) == 6, "no record is duplicated"
     with session() as s:
-        new_calls = len(s.exec(select(CallRecord).where(CallRecord.workflow == "city", CallRecord.purpose == "generation")).all()) - calls_before
+        new_calls = (
+            len(s.exec(select(CallRecord).where(CallRecord.workflow == "city", CallRecord.purpose == "generation")).all()) - calls_before
+        )
     assert new_calls < summary.per_backend["local"].calls, "reused batches made no new model calls"
 
 
@@ -108,8 +122,11 @@ def test_cli_generate_writes_valid_records(local_model, prefect_server, project_
     shape = project_dir / "tests/data/city.json"
     result = subprocess.run(
         [sys.executable, "-m", "apprentice.cli", "generate", str(shape), "-n", "5", "--out", str(out)],
-        env=os.environ.copy(), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     records = read_jsonl(out)
     schema = load_shape(shape).json_schema
@@ -125,13 +142,17 @@ def test_a_dask_task_runner_spreads_the_batches_over_worker_processes_and_resume
 
     shape = str(project_dir / "tests/data/city.json")
     out = tmp_path / "dask.jsonl"
-    kwargs = dict(shape=shape, n=4, batch_size=2, concurrency=1, out=str(out), seed=23, monitor=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        flow = generate_dataset.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
+    kwargs: dict[str, Any] = dict(shape=shape, n=4, batch_size=2, concurrency=1, out=str(out), seed=23, monitor=False)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        # A TaskRunner of PrefectDaskFuture: with_options' parameter is invariant in the future type.
+        flow = generate_dataset.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))  # type: ignore[arg-type]
         with distributed.get_task_stream(client) as stream:
-            first = asyncio.run(flow(**kwargs))
+            first = run_flow(flow(**kwargs))
         records = read_jsonl(out)
-        again = asyncio.run(flow(**kwargs))
+        again = run_flow(flow(**kwargs))
 
     assert len(stream.data) >= 2, "each batch ran as a task on the cluster"
     schema = load_shape(shape).json_schema
@@ -146,7 +167,18 @@ def test_a_hundred_events_on_the_real_model_have_no_realism_defect(local_model, 
     from apprentice.realism import DatasetChecker
 
     shape = tmp_path / "event.json"
-    shape.write_text(json.dumps({"title": "string", "city": "string", "starts_at": "ISO-8601", "ends_at": "ISO-8601", "attendees": 0, "organizer_email": "email"}))
+    shape.write_text(
+        json.dumps(
+            {
+                "title": "string",
+                "city": "string",
+                "starts_at": "ISO-8601",
+                "ends_at": "ISO-8601",
+                "attendees": 0,
+                "organizer_email": "email",
+            }
+        )
+    )
     out = tmp_path / "events.jsonl"
     summary = asyncio.run(generate_dataset(shape=str(shape), n=100, batch_size=25, concurrency=2, out=str(out), seed=3))
     records = read_jsonl(out)

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from prefect.client.schemas.sorting import FlowRunSort
 
 from apprentice.backends import local
 from apprentice.config import load_settings
 from apprentice.errors import RunIncomplete
+from tests.e2e.conftest import run_flow
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +59,9 @@ def backends_file(tmp_path: Path, url: str) -> Path:
     return path
 
 
-def test_a_model_server_that_dies_by_sigill_mid_run_is_restarted_and_the_run_delivers_every_record(local_model, prefect_server, project_dir, tmp_path):
+def test_a_model_server_that_dies_by_sigill_mid_run_is_restarted_and_the_run_delivers_every_record(
+    local_model, prefect_server, project_dir, tmp_path
+):
     from apprentice.orchestration.dataset import generate_dataset
 
     server = local.LocalServer.from_settings(load_settings())
@@ -72,10 +76,19 @@ def test_a_model_server_that_dies_by_sigill_mid_run_is_restarted_and_the_run_del
     killer = threading.Thread(target=kill_after_first_batch, daemon=True)
     killer.start()
     out = tmp_path / "restart.jsonl"
-    state = asyncio.run(
-        generate_dataset(shape=str(project_dir / "tests/data/city.json"), n=6, batch_size=2, parallel_batches=1,
-                         concurrency=1, seed=101, out=str(out), monitor=False, return_state=True)
-    )  # fmt: skip
+    state = run_flow(
+        generate_dataset(
+            shape=str(project_dir / "tests/data/city.json"),
+            n=6,
+            batch_size=2,
+            parallel_batches=1,
+            concurrency=1,
+            seed=101,
+            out=str(out),
+            monitor=False,
+            return_state=True,
+        )
+    )
     killer.join(timeout=5)
     assert not victim.is_running(), "the server was killed mid-run"
     assert state.is_completed(), state.message
@@ -88,8 +101,25 @@ def test_an_outage_fails_the_run_keeps_what_was_made_and_the_rerun_makes_only_th
 
     out = tmp_path / "outage.jsonl"
     plain = backends_file(tmp_path, local_model)
-    command = [sys.executable, "-m", "apprentice.cli", "generate", str(project_dir / "tests/data/city.json"), "-n", "8",
-               "--batch-size", "2", "--concurrency", "1", "--seed", "202", "--out", str(out), "--backends", str(plain)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "apprentice.cli",
+        "generate",
+        str(project_dir / "tests/data/city.json"),
+        "-n",
+        "8",
+        "--batch-size",
+        "2",
+        "--concurrency",
+        "1",
+        "--seed",
+        "202",
+        "--out",
+        str(out),
+        "--backends",
+        str(plain),
+    ]
     baseline = finished_batches()
     run = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -107,8 +137,8 @@ def test_an_outage_fails_the_run_keeps_what_was_made_and_the_rerun_makes_only_th
 
     async def last_dataset_state():
         async with get_client() as client:
-            runs = await client.read_flow_runs(sort="START_TIME_DESC", limit=5)
-            return next(r.state.name for r in runs if r.name and r.parameters.get("out") == str(out))
+            runs = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=5)
+            return next((r.state.name if r.state else None) for r in runs if r.name and r.parameters.get("out") == str(out))
 
     assert asyncio.run(last_dataset_state()) == "Failed"
 
@@ -124,21 +154,37 @@ def test_a_run_whose_backends_all_fail_ends_failed_and_says_so(prefect_server, p
 
     dead = backends_file(tmp_path, "http://127.0.0.1:9/v1")  # nothing listens on the discard port
     out = tmp_path / "nothing.jsonl"
-    state = asyncio.run(
-        generate_dataset(shape=str(project_dir / "tests/data/city.json"), n=3, out=str(out), backends_file=str(dead),
-                         monitor=False, return_state=True)
-    )  # fmt: skip
+    state = run_flow(
+        generate_dataset(
+            shape=str(project_dir / "tests/data/city.json"), n=3, out=str(out), backends_file=str(dead), monitor=False, return_state=True
+        )
+    )
     assert state.is_failed()
     failure = state.result(raise_on_failure=False)
-    assert isinstance(failure, RunIncomplete) and failure.summary.not_made == 3
+    assert isinstance(failure, RunIncomplete) and failure.summary is not None and failure.summary.not_made == 3
     assert "made 0 of 3 records; 3 were not made because backends failed" in str(failure)
     assert read_jsonl(out) == []
 
 
 def test_an_interrupted_run_ends_in_one_line_and_the_same_command_resumes(local_model, prefect_server, project_dir, tmp_path):
     out = tmp_path / "interrupted.jsonl"
-    command = [sys.executable, "-m", "apprentice.cli", "generate", str(project_dir / "tests/data/city.json"), "-n", "6",
-               "--batch-size", "2", "--concurrency", "1", "--seed", "303", "--out", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "apprentice.cli",
+        "generate",
+        str(project_dir / "tests/data/city.json"),
+        "-n",
+        "6",
+        "--batch-size",
+        "2",
+        "--concurrency",
+        "1",
+        "--seed",
+        "303",
+        "--out",
+        str(out),
+    ]
     baseline = finished_batches()
     run = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: finished_batches() > baseline or run.poll() is not None)

@@ -21,10 +21,16 @@ def run(project_dir, tmp_path, shape: str, spec: str, n: int, **options):
     from apprentice.orchestration.dataset import generate_dataset
 
     out = tmp_path / f"{shape}.jsonl"
-    summary = asyncio.run(generate_dataset(
-        shape=str(project_dir / f"deployments/{shape}.json"), spec=str(project_dir / f"deployments/{spec}"),
-        n=n, out=str(out), seed=5, **options,
-    ))  # fmt: skip
+    summary = asyncio.run(
+        generate_dataset(
+            shape=str(project_dir / f"deployments/{shape}.json"),
+            spec=str(project_dir / f"deployments/{spec}"),
+            n=n,
+            out=str(out),
+            seed=5,
+            **options,
+        )
+    )
     records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     schema = load_shape(project_dir / f"deployments/{shape}.json").json_schema
     assert all(validate(r, schema) == [] for r in records), "only valid records reach the output"

@@ -38,14 +38,27 @@ def mock_api(local_model, tmp_path_factory, project_dir):
     """`apprentice serve` on a free port, its three seed backends all the embedded model."""
     home = tmp_path_factory.mktemp("serve")
     backends = home / "backends.toml"
-    backends.write_text("".join(
-        f'[[backends]]\nname = "{name}"\nprovider = "openai"\nbase_url = "{local_model}"\nmodel = "smollm2-135m-instruct"\n'
-        f'tier = "{tier}"\nstructured_output = "llama_cpp"\nmax_tokens = 512\ntimeout_s = 120\nmax_concurrency = 2\n\n'
-        for name, tier in (("generator", "fast"), ("enricher", "fast"), ("validator", "quality"))
-    ))  # fmt: skip
+    backends.write_text(
+        "".join(
+            f'[[backends]]\nname = "{name}"\nprovider = "openai"\nbase_url = "{local_model}"\nmodel = "smollm2-135m-instruct"\n'
+            f'tier = "{tier}"\nstructured_output = "llama_cpp"\nmax_tokens = 512\ntimeout_s = 120\nmax_concurrency = 2\n\n'
+            for name, tier in (("generator", "fast"), ("enricher", "fast"), ("validator", "quality"))
+        )
+    )
     port = free_port()
     env = {**os.environ, "APPRENTICE_HOME": str(home)}
-    command = [sys.executable, "-m", "apprentice.cli", "serve", "--port", str(port), "--backends", str(backends), "--workflows", str(project_dir / "deployments")]
+    command = [
+        sys.executable,
+        "-m",
+        "apprentice.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--backends",
+        str(backends),
+        "--workflows",
+        str(project_dir / "deployments"),
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -102,7 +115,9 @@ def test_validation_loop_corrects_until_the_rule_holds(mock_api):
             for round_ in range(3):
                 if event["start_day"] <= event["end_day"]:
                     return event, round_
-                event = await call(client, "events/correct", EVENT, "validator", event=event, problem="end_day must not be before start_day")
+                event = await call(
+                    client, "events/correct", EVENT, "validator", event=event, problem="end_day must not be before start_day"
+                )
             return event, 3
 
     event, _rounds = asyncio.run(loop())
@@ -113,7 +128,12 @@ def test_a_workflow_spec_is_one_request(mock_api, project_dir):
     import json
 
     shape = json.loads((project_dir / "deployments" / "product.json").read_text())
-    response = httpx.post(f"{mock_api}/api/mock/products", json={"shape": shape}, headers={"X-Workflow": "product.parallel", "X-LLM-Backend": "generator"}, timeout=900)
+    response = httpx.post(
+        f"{mock_api}/api/mock/products",
+        json={"shape": shape},
+        headers={"X-Workflow": "product.parallel", "X-LLM-Backend": "generator"},
+        timeout=900,
+    )
     assert response.status_code in (200, 502), response.text  # a 502 says why, never a bad body
     if response.status_code == 200:
         assert valid(shape, response.json()) and response.headers["X-Workflow-Version"] == "products@1.0.0"

@@ -27,9 +27,22 @@ def test_trend_flow_warns_on_the_degrading_workflow_only(prefect_server):
     for name, growth in (("slowing-down", 0.02), ("steady", 0.0)):
         for day in range(30):
             for i in range(20):
-                rows.append({"run_id": f"{name}-{day}-{i}", "kind": "flow", "at": now - timedelta(days=29 - day, hours=1), "workflow": name,
-                             "version": "1.0.0", "state": "Completed", "latency_s": float(2.0 * (1 + growth * day) * rng.lognormal(0, 0.1)),
-                             "validity": 1.0, "quality": 1.0, "cost_usd": 0.001, "input_tokens": 500, "output_tokens": 300})  # fmt: skip
+                rows.append(
+                    {
+                        "run_id": f"{name}-{day}-{i}",
+                        "kind": "flow",
+                        "at": now - timedelta(days=29 - day, hours=1),
+                        "workflow": name,
+                        "version": "1.0.0",
+                        "state": "Completed",
+                        "latency_s": float(2.0 * (1 + growth * day) * rng.lognormal(0, 0.1)),
+                        "validity": 1.0,
+                        "quality": 1.0,
+                        "cost_usd": 0.001,
+                        "input_tokens": 500,
+                        "output_tokens": 300,
+                    }
+                )
     with default_engine().begin() as conn:
         conn.execute(insert(ExecutionRecord), rows)
 

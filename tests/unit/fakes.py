@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 from apprentice.config import BackendConfig, PoolConfig
+from apprentice.shapes.schema import Shape
 
 
 def chat_reply(content: str, *, prompt_tokens: int = 10, completion_tokens: int = 5) -> httpx.Response:
@@ -47,3 +49,10 @@ def pool_config(*backends: dict, attempts: int = 3, failure_threshold: int = 5) 
 
 def transports(scripts: dict[str, Script]):
     return lambda cfg: httpx.MockTransport(scripts[cfg.name])
+
+
+def object_schema(shape: Shape) -> dict[str, Any]:
+    """A compiled shape's JSON Schema as a dict: what every shape the tests compile gives (only a
+    user's bare `true`/`false` schema is a bool)."""
+    assert isinstance(shape.json_schema, dict), shape.json_schema
+    return shape.json_schema

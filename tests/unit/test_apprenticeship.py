@@ -10,11 +10,11 @@ import pytest
 from sqlmodel import select
 
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, observe, transitions
+from apprentice.monitor.calibration import OFF_TOPIC_TEXT
 from apprentice.monitor.drift import DriftMonitor
 from apprentice.monitor.judges import judge_execution
 from apprentice.monitor.profile import MetricProfile, QualityProfile
 from apprentice.store import CallRecord, engine_for, session
-from apprentice.monitor.calibration import OFF_TOPIC_TEXT
 from tests.unit.test_calibration import SAMPLE, sharp_judge
 from tests.unit.test_patterns import Backend, make_pool
 
@@ -30,7 +30,9 @@ def test_profile_quantiles_track_the_data_in_bounded_memory():
     for x in data:
         metric.add(float(x))
     summary = metric.summary()
-    assert abs(summary["median"] / np.median(data) - 1) < 0.03 and abs(summary["p95"] / np.percentile(data, 95) - 1) < 0.05
+    median, p95 = summary["median"], summary["p95"]
+    assert median is not None and p95 is not None
+    assert abs(median / np.median(data) - 1) < 0.03 and abs(p95 / np.percentile(data, 95) - 1) < 0.05
     assert len(metric.model_dump_json()) < 2000, "a profile is a few numbers, not the samples"
 
 
@@ -57,7 +59,7 @@ def test_judges_escalate_only_when_unsure_and_survive_garbage():
     fast, quality, premium = Backend(verdict(confidence=0.93)), Backend(lambda _p, _n: "garbage"), Backend(verdict("suspicious", 0.97))
     pool = make_pool(f=("fast", fast), q=("quality", quality), p=("premium", premium))
     judged = asyncio.run(judge_execution(pool, {"metrics": {}}))
-    assert [v.tier.value for v in judged.chain] == ["fast", "quality", "premium"]
+    assert [v.tier for v in judged.chain] == ["fast", "quality", "premium"]
     assert judged.verdict.status == "suspicious" and len(judged.calls) == 3
     sure = make_pool(f=("fast", Backend(verdict(confidence=0.99))), p=("premium", premium))
     assert len(asyncio.run(judge_execution(sure, {})).calls) == 1 and premium.calls == 1
@@ -113,7 +115,8 @@ def test_a_spot_check_catches_what_only_a_judge_can_see_and_costs_nothing_when_o
         obs = Observation(workflow="w", version="1", run_id=f"r{i}", values=values, sample=off_topic if i >= 20 else SAMPLE)
         steps.append(asyncio.run(observe(pool, obs, policy, engine=engine, rng=random.Random(i))))
     graduated_at = next(i for i, s in enumerate(steps) if s.state is State.graduated)
-    assert graduated_at < 20 and steps[graduated_at].verdict.trusted
+    verdict = steps[graduated_at].verdict
+    assert graduated_at < 20 and verdict is not None and verdict.trusted
     after = steps[graduated_at + 1 :]
     if spot_check:
         caught = next(s for s in steps[20:] if s.previous is State.graduated)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -19,9 +20,14 @@ from tests.conftest import SHARED
 
 
 def big_schema(optional: int, required: int = 2, text: int = 200) -> dict:
-    props = {f"req{i}": {"type": "string", "format": "date"} for i in range(required)}
+    props: dict[str, Any] = {f"req{i}": {"type": "string", "format": "date"} for i in range(required)}
     props |= {f"opt{i}": {"type": "object", "description": "x" * text, "properties": {"v": {"type": "integer"}}} for i in range(optional)}
-    return {"type": "object", "properties": props, "required": [f"req{i}" for i in range(required)], "definitions": {"Unused": {"type": "string"}}}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": [f"req{i}" for i in range(required)],
+        "definitions": {"Unused": {"type": "string"}},
+    }
 
 
 def test_a_big_schema_keeps_its_required_fields_and_fits_the_budget():
@@ -47,23 +53,40 @@ def test_what_the_fitted_schema_allows_the_full_schema_allows(optional, required
 
 def test_the_smallest_record_follows_refs_branches_and_minimums():
     schema = {
-        "$defs": {"Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}, "id": {"type": "integer", "minimum": 3}}, "required": ["id", "next"]}},
-        "type": "object", "required": ["tags", "node", "kind"],
-        "properties": {"tags": {"type": "array", "minItems": 2, "items": {"type": "string", "minLength": 3}}, "node": {"$ref": "#/$defs/Node"},
-                       "kind": {"anyOf": [{"type": "string", "minLength": 40}, {"type": "boolean"}]}},
-    }  # fmt: skip
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {"next": {"$ref": "#/$defs/Node"}, "id": {"type": "integer", "minimum": 3}},
+                "required": ["id", "next"],
+            }
+        },
+        "type": "object",
+        "required": ["tags", "node", "kind"],
+        "properties": {
+            "tags": {"type": "array", "minItems": 2, "items": {"type": "string", "minLength": 3}},
+            "node": {"$ref": "#/$defs/Node"},
+            "kind": {"anyOf": [{"type": "string", "minLength": 40}, {"type": "boolean"}]},
+        },
+    }
     assert smallest_record(schema) == {"tags": ["xxx", "xxx"], "node": {"id": 3, "next": None}, "kind": False}
     assert floor_tokens(schema) >= 10
 
 
 def test_a_shape_too_big_for_every_backend_is_refused_in_one_line():
-    wide = {"type": "object", "properties": {f"field_number_{i}": {"type": "string", "description": "a required value"} for i in range(400)}}
+    wide = {
+        "type": "object",
+        "properties": {f"field_number_{i}": {"type": "string", "description": "a required value"} for i in range(400)},
+    }
     wide["required"] = list(wide["properties"])
     pool, settings_ = load_pool_config(), load_settings()
-    with pytest.raises(ShapeTooLargeError, match=r"about [\d,]+ prompt tokens even without its optional fields.*backend 'local' has a 4,096-token context"):
+    with pytest.raises(
+        ShapeTooLargeError, match=r"about [\d,]+ prompt tokens even without its optional fields.*backend 'local' has a 4,096-token context"
+    ):
         check_fits(default_spec("wide"), compile_shape(wide), pool, settings_)
     check_fits(default_spec("wide"), compile_shape({"name": "Ada"}), pool, settings_)  # fits: no error
-    parallel = parse_spec({"name": "wide", "pattern": "parallel", "stages": [{"name": "a", "role": "generate", "fields": ["field_number_0"]}]})
+    parallel = parse_spec(
+        {"name": "wide", "pattern": "parallel", "stages": [{"name": "a", "role": "generate", "fields": ["field_number_0"]}]}
+    )
     check_fits(parallel, compile_shape(wide), pool, settings_)  # written in parts: not held to the whole shape
     roomy = pool.model_copy(update={"backends": [b.model_copy(update={"context_tokens": 32_000}) for b in pool.backends]})
     check_fits(default_spec("wide"), compile_shape(wide), roomy, settings_)

@@ -22,15 +22,34 @@ from apprentice.store import engine_for
 from tests.unit.test_patterns import Backend, make_pool
 
 SAMPLE = [
-    {"name": "Maria Jensen", "email": "maria.jensen@example.org", "signed_up_at": "2023-04-11T09:12:00Z", "bio": "Maria restores old sailing boats on weekends and bakes lemon cake for her crew."},
-    {"name": "Tom Okafor", "email": "tom.okafor@example.net", "signed_up_at": "2021-10-02T17:40:00Z", "bio": "Tom runs the night shift at a hospital pharmacy and trains for marathons at dawn."},
-    {"name": "Lena Duarte", "email": "lena.duarte@example.com", "signed_up_at": "2024-01-20T08:05:00Z", "bio": "Lena teaches chess to children at the library and collects vinyl jazz records."},
+    {
+        "name": "Maria Jensen",
+        "email": "maria.jensen@example.org",
+        "signed_up_at": "2023-04-11T09:12:00Z",
+        "bio": "Maria restores old sailing boats on weekends and bakes lemon cake for her crew.",
+    },
+    {
+        "name": "Tom Okafor",
+        "email": "tom.okafor@example.net",
+        "signed_up_at": "2021-10-02T17:40:00Z",
+        "bio": "Tom runs the night shift at a hospital pharmacy and trains for marathons at dawn.",
+    },
+    {
+        "name": "Lena Duarte",
+        "email": "lena.duarte@example.com",
+        "signed_up_at": "2024-01-20T08:05:00Z",
+        "bio": "Lena teaches chess to children at the library and collects vinyl jazz records.",
+    },
 ]
 SCHEMA = {
     "type": "object",
-    "properties": {"name": {"type": "string"}, "email": {"type": "string", "format": "email"}, "signed_up_at": {"type": "string", "format": "date-time"},
-                   "bio": {"type": "string", "description": "A two-sentence biography"}},
-}  # fmt: skip
+    "properties": {
+        "name": {"type": "string"},
+        "email": {"type": "string", "format": "email"},
+        "signed_up_at": {"type": "string", "format": "date-time"},
+        "bio": {"type": "string", "description": "A two-sentence biography"},
+    },
+}
 
 
 def shown_records(prompt: str) -> list:
@@ -59,8 +78,11 @@ def test_every_planted_defect_changes_the_sample_and_the_rules_see_the_ones_rule
     for i, record in enumerate(planted):
         checker.add(i, record)
     found = {kind for kind, n in checker.report().defects.items() if n}
-    visible = {PlantKind.DUPLICATE_IDENTIFIER: DefectKind.DUPLICATE_IDENTIFIER, PlantKind.PLACEHOLDER: DefectKind.PLACEHOLDER,
-               PlantKind.IMPLAUSIBLE_DATE: DefectKind.IMPLAUSIBLE_DATE}  # fmt: skip
+    visible = {
+        PlantKind.DUPLICATE_IDENTIFIER: DefectKind.DUPLICATE_IDENTIFIER,
+        PlantKind.PLACEHOLDER: DefectKind.PLACEHOLDER,
+        PlantKind.IMPLAUSIBLE_DATE: DefectKind.IMPLAUSIBLE_DATE,
+    }
     if kind in visible:
         assert visible[kind] in found
 
@@ -138,7 +160,9 @@ def test_realism_is_learned_and_watched_like_validity():
         profile.add(clean_run(i, rng).values)
     monitor = DriftMonitor()
     assert not any(monitor.check(profile, clean_run(i, rng).values).alarm for i in range(2000))
-    dropped = [t for t in range(1, 30) if monitor.check(profile, {**clean_run(t, rng).values, "realism": float(rng.binomial(20, 0.9) / 20)}).alarm]
+    dropped = [
+        t for t in range(1, 30) if monitor.check(profile, {**clean_run(t, rng).values, "realism": float(rng.binomial(20, 0.9) / 20)}).alarm
+    ]
     assert dropped and dropped[0] <= 10
     collapsed = DriftMonitor().check(profile, {**clean_run(0, rng).values, "realism": 0.2})
     assert collapsed.sudden and collapsed.metrics == ["realism"]

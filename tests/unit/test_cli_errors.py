@@ -26,7 +26,9 @@ def test_malformed_shape(tmp_path):
 
 def test_unsatisfiable_schema(tmp_path):
     shape = tmp_path / "s.schema.json"
-    shape.write_text(json.dumps({"type": "object", "properties": {"age": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["age"]}))
+    shape.write_text(
+        json.dumps({"type": "object", "properties": {"age": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["age"]})
+    )
     code, out = run("generate", str(shape), "--out", str(tmp_path / "o.jsonl"))
     assert code == 2 and "cannot be satisfied: /age: minimum 5 is greater than maximum 1" in out
 

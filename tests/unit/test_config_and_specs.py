@@ -22,7 +22,10 @@ def test_embedded_default_points_at_the_local_port(monkeypatch):
         ("[[backends]\nname=", "is not valid TOML"),
         ('[[backends]]\nname = "a"\nbase_url = "ftp://x"\nmodel = "m"', "base_url must start with http"),
         ('[[backends]]\nname = "a"\nbase_url = "http://x"\nmodel = "m"\ntier = "gold"', "backends.0.tier"),
-        ('[[backends]]\nname = "a"\nbase_url = "http://x"\nmodel = "m"\n[[backends]]\nname = "a"\nbase_url = "http://y"\nmodel = "m"', "repeated: a"),
+        (
+            '[[backends]]\nname = "a"\nbase_url = "http://x"\nmodel = "m"\n[[backends]]\nname = "a"\nbase_url = "http://y"\nmodel = "m"',
+            "repeated: a",
+        ),
         ('[[backends]]\nname = "a"\nbase_url = "http://x"\nmodel = "m"\nenabled = false', "no backend is enabled"),
         ('[[backends]]\nname = "a"\nbase_url = "http://x"\nmodel = "m"\napi_key = "sk-1"', "api_key: Extra inputs"),
     ],

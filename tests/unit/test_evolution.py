@@ -8,7 +8,7 @@ import pytest
 from apprentice.errors import ConfigError
 from apprentice.evolution.compare import compare
 from apprentice.evolution.mutations import propose
-from apprentice.evolution.registry import add_avoidance, avoided_signatures, bump, live, register, set_split, versions
+from apprentice.evolution.registry import VersionStatus, add_avoidance, avoided_signatures, bump, live, register, set_split, versions
 from apprentice.store import engine_for
 from apprentice.workflows import default_spec, parse_spec
 
@@ -27,16 +27,17 @@ def test_mutations_are_valid_specs_and_avoidance_rules_skip_them_everywhere(tmp_
 def test_registry_keeps_versions_immutable_with_lineage_and_a_traffic_split(tmp_path):
     engine = engine_for(f"sqlite:///{tmp_path}/r.db")
     parent = default_spec("alpha")
-    register(parent, status="live", traffic=1.0, engine=engine)
+    register(parent, status=VersionStatus.live, traffic=1.0, engine=engine)
     mutation, child = propose(parent, limit=1)[0]
     child = child.model_copy(update={"version": bump(parent.version)})
     register(child, parent=parent.key, mutation=mutation, engine=engine)
     with pytest.raises(ConfigError, match="immutable|different content"):
         register(parse_spec({**child.model_dump(mode="json"), "max_rounds": 9}), engine=engine)
-    set_split("alpha", {parent.key: 0.9, child.key: 0.1}, {child.key: "canary"}, engine)
+    set_split("alpha", {parent.key: 0.9, child.key: 0.1}, {child.key: VersionStatus.canary}, engine)
     rows = {v.key: v for v in versions("alpha", engine)}
     assert rows[child.key].parent == parent.key and rows[child.key].traffic == 0.1 and rows[child.key].status == "canary"
-    assert live("alpha", engine).key == parent.key
+    serving = live("alpha", engine)
+    assert serving is not None and serving.key == parent.key
     with pytest.raises(ValueError):
         set_split("alpha", {parent.key: 0.9}, {}, engine)
 
@@ -95,12 +96,17 @@ def test_model_proposed_mutations_are_legal_spec_edits_only():
     from tests.unit.test_patterns import Backend, make_pool
 
     spec = parse_spec({"name": "w", "stages": [{"name": "g", "role": "generate", "max_tokens": 64}]})
-    assert apply_proposal(spec, {"stage": "g", "field": "max_tokens", "value": 256})[1].stages[0].max_tokens == 256
+    applied = apply_proposal(spec, {"stage": "g", "field": "max_tokens", "value": 256})
+    assert applied is not None and applied[1].stages[0].max_tokens == 256
     assert apply_proposal(spec, {"stage": "g", "field": "prompt", "value": "import os"}) is None  # not an allowed field
     assert apply_proposal(spec, {"stage": "nope", "field": "tier", "value": "premium"}) is None
     assert apply_proposal(spec, {"stage": "g", "field": "temperature", "value": 9}) is None  # out of range
-    answer = {"mutations": [{"stage": "g", "field": "tier", "value": "quality", "reason": "fast tier truncates"},
-                            {"stage": "g", "field": "max_tokens", "value": "lots"}]}  # fmt: skip
+    answer = {
+        "mutations": [
+            {"stage": "g", "field": "tier", "value": "quality", "reason": "fast tier truncates"},
+            {"stage": "g", "field": "max_tokens", "value": "lots"},
+        ]
+    }
     pool = make_pool(q=("quality", Backend(lambda _p, _n: answer)))
     proposed = asyncio.run(model_proposals(pool, spec, {"validity": 0.4}))
     assert [(m.operator, c.stages[0].tier.value) for m, c in proposed] == [("model_set_tier", "quality")]
@@ -118,12 +124,14 @@ def test_the_registry_decides_which_version_serves_a_run(tmp_path):
 
     base, promoted, by_hand = version("1.0.0"), version("1.1.0"), version("2.0.0")
     assert serving(base, "night-1", engine) == base, "nothing registered: the spec serves as given"
-    register(base, status="live", traffic=1.0, engine=engine)
+    register(base, status=VersionStatus.live, traffic=1.0, engine=engine)
     register(promoted, parent=base.key, engine=engine)
-    set_split("towns", {base.key: 0.5, promoted.key: 0.5}, {promoted.key: "canary"}, engine)
+    set_split("towns", {base.key: 0.5, promoted.key: 0.5}, {promoted.key: VersionStatus.canary}, engine)
     served = [serving(base, f"night-{i}", engine).key for i in range(200)]
     assert served == [serving(base, f"night-{i}", engine).key for i in range(200)], "a rerun is served the same version"
     assert 60 < served.count(promoted.key) < 140, "a canary gets its share of runs"
-    set_split("towns", {promoted.key: 1.0}, {promoted.key: "live", base.key: "retired"}, engine)
-    assert {serving(base, f"night-{i}", engine).key for i in range(20)} == {promoted.key}, "the spec file's version is replaced by the promoted one"
+    set_split("towns", {promoted.key: 1.0}, {promoted.key: VersionStatus.live, base.key: VersionStatus.retired}, engine)
+    assert {serving(base, f"night-{i}", engine).key for i in range(20)} == {promoted.key}, (
+        "the spec file's version is replaced by the promoted one"
+    )
     assert serving(by_hand, "night-1", engine) == by_hand, "a version written by hand serves as given"

@@ -19,7 +19,13 @@ from apprentice.run import BatchRun, generate_async, resolve_shape
 from .fakes import Script, chat_reply
 from .test_run import lines, pool_of, record_number
 
-SPEC = {"name": "towns", "version": "2", "sampling": False, "realism_checks": False, "stages": [{"name": "draft", "role": "generate", "corrections": 1}]}
+SPEC = {
+    "name": "towns",
+    "version": "2",
+    "sampling": False,
+    "realism_checks": False,
+    "stages": [{"name": "draft", "role": "generate", "corrections": 1}],
+}
 NESTED = {"city": "string", "population": 0, "area_km2": 1.5, "coastal": True, "tags": ["string"], "mayor": {"name": "string", "age": 0}}
 LOOSE = {  # anyOf, a free object, an array of anything: no definite Arrow type
     "type": "object",
@@ -37,13 +43,22 @@ OPEN = {"type": "object", "properties": {"id": {"type": "integer"}}, "required":
 
 def nested_town(index: int) -> dict:
     return {
-        "city": f"Tromsø {index} «nord», \"quoted\"", "population": 1000 + index, "area_km2": 2.5 * index, "coastal": index % 2 == 0,
-        "tags": [f"t{index}", "fjord"][: 1 + index % 2], "mayor": {"name": f"Ola {index}", "age": 40 + index},
-    }  # fmt: skip
+        "city": f'Tromsø {index} «nord», "quoted"',
+        "population": 1000 + index,
+        "area_km2": 2.5 * index,
+        "coastal": index % 2 == 0,
+        "tags": [f"t{index}", "fjord"][: 1 + index % 2],
+        "mayor": {"name": f"Ola {index}", "age": 40 + index},
+    }
 
 
 def loose_record(index: int) -> dict:
-    return {"id": index, "value": f"v{index}" if index % 2 else index, "attributes": {"k": [index, {"deep": None}]} if index % 3 else {}, "history": [index, "x", {"a": 1}]}
+    return {
+        "id": index,
+        "value": f"v{index}" if index % 2 else index,
+        "attributes": {"k": [index, {"deep": None}]} if index % 3 else {},
+        "history": [index, "x", {"a": 1}],
+    }
 
 
 def open_record(index: int) -> dict:

@@ -77,7 +77,10 @@ def test_any_backend_file_gives_a_usable_pool_or_one_line(backends, tail):
 
 
 @FUZZ
-@given(st.binary(max_size=120) | st.sampled_from([b"[[backends]]\nname = \"\xff\"\n", b"\xef\xbb\xbf[[backends]]\n", b"backends = 3\n", b"backends = []\n"]))
+@given(
+    st.binary(max_size=120)
+    | st.sampled_from([b'[[backends]]\nname = "\xff"\n', b"\xef\xbb\xbf[[backends]]\n", b"backends = 3\n", b"backends = []\n"])
+)
 def test_any_backend_file_bytes_load_or_fail_in_one_line(content):
     with tempfile.TemporaryDirectory() as home:
         path = Path(home) / "backends.toml"
@@ -92,22 +95,31 @@ BODIES = st.one_of(
     JSON_DOCS.map(lambda d: json.dumps(d).encode()),
     st.fixed_dictionaries(
         {"choices": st.lists(st.fixed_dictionaries({}, optional={"message": JSON_DOCS, "finish_reason": JSON_DOCS}), max_size=2)},
-        optional={"usage": JSON_DOCS | st.fixed_dictionaries({}, optional={"prompt_tokens": JSON_DOCS, "completion_tokens": JSON_DOCS}), "model": JSON_DOCS},
+        optional={
+            "usage": JSON_DOCS | st.fixed_dictionaries({}, optional={"prompt_tokens": JSON_DOCS, "completion_tokens": JSON_DOCS}),
+            "model": JSON_DOCS,
+        },
     ).map(lambda d: json.dumps(d).encode()),
     st.binary(max_size=60),
-)  # fmt: skip
+)
 
 
 @FUZZ
-@given(BODIES, st.sampled_from([200, 200, 201, 400, 401, 404, 422, 429, 500, 503]), st.sampled_from(["openai", "ollama"]),
-       st.sampled_from([None, "abc", "-5", "1e9", "Wed, 21 Oct 2015 07:28:00 GMT", "nan"]))  # fmt: skip
+@given(
+    BODIES,
+    st.sampled_from([200, 200, 201, 400, 401, 404, 422, 429, 500, 503]),
+    st.sampled_from(["openai", "ollama"]),
+    st.sampled_from([None, "abc", "-5", "1e9", "Wed, 21 Oct 2015 07:28:00 GMT", "nan"]),
+)
 @example(b'{"choices": [{"message": {"content": "{}"}}], "usage": {"prompt_tokens": "many"}}', 200, "openai", None)
 @example(b'{"choices": [{"message": {"content": "{}"}}], "usage": []}', 200, "openai", None)
 @example(b'{"message": {"content": "{}"}, "prompt_eval_count": "x"}', 200, "ollama", None)
 def test_any_server_answer_is_a_result_or_a_reported_backend_failure(body, status, provider, retry_after):
     headers = {"content-type": "application/json"} | ({"retry-after": retry_after} if retry_after else {})
     config = pool_config({"name": "local", "provider": provider}, attempts=1)
-    pool = BackendPool(config, transport_factory=lambda _cfg: httpx.MockTransport(lambda _r: httpx.Response(status, content=body, headers=headers)))
+    pool = BackendPool(
+        config, transport_factory=lambda _cfg: httpx.MockTransport(lambda _r: httpx.Response(status, content=body, headers=headers))
+    )
 
     async def call() -> None:
         try:

@@ -54,12 +54,15 @@ def records_for(schema: Any, values: list[Any]) -> list[Any]:
 
 
 @FUZZ
-@given(st.lists(st.tuples(INJECTIONS.filter(lambda k: k != "$cache"), FREE_TEXT), min_size=1, max_size=4, unique_by=lambda kv: kv[0]), st.lists(JSON_DOCS, max_size=3))
+@given(
+    st.lists(st.tuples(INJECTIONS.filter(lambda k: k != "$cache"), FREE_TEXT), min_size=1, max_size=4, unique_by=lambda kv: kv[0]),
+    st.lists(JSON_DOCS, max_size=3),
+)
 def test_hints_and_field_names_do_not_change_what_an_example_shape_validates(fields, values):
     # kind="example": a document with a `$ref` or `$schema` key is read as a JSON Schema, by design
     injected = compile_shape({**dict(fields), "age": 0}, kind="example")
     plain = compile_shape({**{name: "a plain hint" for name, _ in fields}, "age": 0}, kind="example")
-    named = [dict(zip([n for n, _ in fields], v.values())) if isinstance(v, dict) else v for v in values]
+    named = [dict(zip([n for n, _ in fields], v.values(), strict=False)) if isinstance(v, dict) else v for v in values]
     for record in records_for(plain.json_schema, named) + [{n: "x" for n, _ in fields} | {"age": 1}, {}]:
         assert validate(record, injected.json_schema) == validate(record, plain.json_schema)
 
@@ -86,7 +89,7 @@ def test_the_prompt_quotes_the_schema_as_json_the_text_cannot_break_out_of(name,
     assert json.loads(quoted.removeprefix("Schema: ")) == fit_schema(shape.json_schema, MAX_SCHEMA_CHARS)
 
 
-OBEYED = st.sampled_from([{}, [], None, {"admin": True}, "yes", 42, {"name": "}"}])
+OBEYED: st.SearchStrategy[Any] = st.sampled_from([{}, [], None, {"admin": True}, "yes", 42, {"name": "}"}])
 
 
 def obedient_model(obeyed: Any):
@@ -108,7 +111,9 @@ def test_a_record_the_model_built_by_obeying_a_hint_is_checked_against_the_shape
     spec = parse_spec({"name": "injected", "stages": [{"name": "g", "role": "generate", "corrections": 1}], "sampling": False})
     _, presets = plan_presets(spec, shape, 2, seed=0)
     (plan,) = plan_batches(2, 2, seed=0, presets=presets)
-    pool = BackendPool(pool_config({"name": "local"}, attempts=1), transport_factory=lambda _cfg: httpx.MockTransport(obedient_model(obeyed)))
+    pool = BackendPool(
+        pool_config({"name": "local"}, attempts=1), transport_factory=lambda _cfg: httpx.MockTransport(obedient_model(obeyed))
+    )
     batch = asyncio.run(generate_batch(pool, spec, shape, plan, record_attempts=1))
     for outcome in batch.outcomes:
         if outcome.valid:

@@ -35,7 +35,8 @@ def backends_file(tmp_path: Path) -> Path:
     path = tmp_path / "backends.toml"
     path.write_text(
         '[[backends]]\nname = "hosted"\nbase_url = "https://api.hosted.test/v1"\nmodel = "m"\napi_key_env = "APPRENTICE_TEST_KEY"\n'
-        '[[backends]]\nname = "proxy"\nbase_url = "https://proxy.test/v1"\nmodel = "m"\napi_key_env = "APPRENTICE_TEST_KEY"\ntier = "quality"\n'
+        '[[backends]]\nname = "proxy"\nbase_url = "https://proxy.test/v1"\nmodel = "m"\napi_key_env = "APPRENTICE_TEST_KEY"\ntier = '
+        '"quality"\n'
         "[retry]\nattempts = 2\ninitial_wait_s = 0\nmax_wait_s = 0\n[breaker]\nfailure_threshold = 100\n"
     )
     return path
@@ -54,7 +55,9 @@ class LeakyServers:
         self.keys_seen.add(request.headers.get("authorization", ""))
         n = next(self.calls)
         if n % 5 == 0:
-            return httpx.Response(401, json={"error": {"message": f"Incorrect API key provided: {KEY}. Find your key at https://hosted.test"}})
+            return httpx.Response(
+                401, json={"error": {"message": f"Incorrect API key provided: {KEY}. Find your key at https://hosted.test"}}
+            )
         if n % 5 == 1:
             return httpx.Response(500, text=f"upstream failed for request with headers {dict(request.headers)}")
         if n % 7 == 2:
@@ -62,7 +65,14 @@ class LeakyServers:
         if n % 11 == 3:
             raise httpx.ConnectError("connection refused", request=request)
         reply = {"city": f"Bergen {n}", "country": "Norway", "population": 285_000 + n}
-        return httpx.Response(200, json={"model": "m", "choices": [{"message": {"content": json.dumps(reply)}}], "usage": {"prompt_tokens": 9, "completion_tokens": 9}})
+        return httpx.Response(
+            200,
+            json={
+                "model": "m",
+                "choices": [{"message": {"content": json.dumps(reply)}}],
+                "usage": {"prompt_tokens": 9, "completion_tokens": 9},
+            },
+        )
 
 
 async def run_dataset(pool: BackendPool, out: Path):
@@ -72,7 +82,12 @@ async def run_dataset(pool: BackendPool, out: Path):
     batches = []
     for plan in plan_batches(12, 4, seed=7):
         batch = await generate_batch(pool, spec, SHAPE, plan, concurrency=2, record_attempts=2)
-        record_calls([(m.stage, c) for o in batch.outcomes for m in o.stages for c in o.calls[: m.calls]], run_id="r1", workflow=spec.name, version=spec.version)
+        record_calls(
+            [(m.stage, c) for o in batch.outcomes for m in o.stages for c in o.calls[: m.calls]],
+            run_id="r1",
+            workflow=spec.name,
+            version=spec.version,
+        )
         resume.keep(plan.cache_key(spec, SHAPE), batch.outcomes)
         batches.append(batch)
     summary = summarise(spec, 12, batches, SHAPE.json_schema)
@@ -84,7 +99,9 @@ async def run_dataset(pool: BackendPool, out: Path):
 def store_dump() -> str:
     engine = default_engine()
     with engine.connect() as connection:
-        return "\n".join(repr(row) for table in inspect(engine).get_table_names() for row in connection.execute(text(f'SELECT * FROM "{table}"')))
+        return "\n".join(
+            repr(row) for table in inspect(engine).get_table_names() for row in connection.execute(text(f'SELECT * FROM "{table}"'))
+        )
 
 
 def test_no_api_key_is_logged_stored_or_written(tmp_path, monkeypatch, caplog):
@@ -101,8 +118,13 @@ def test_no_api_key_is_logged_stored_or_written(tmp_path, monkeypatch, caplog):
     assert summary.records and summary.invalid + summary.not_made, "the run made records and saw failures"
     files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "backends.toml"}
     assert any(p.suffix == ".db" for p in files) and out in files
-    places = {"logs": caplog.text + "".join(str(r.exc_info) for r in caplog.records), "store": store_dump(), "artifact": summary_markdown(summary),
-              "summary": summary.model_dump_json(), "messages": "\n".join(messages)}  # fmt: skip
+    places = {
+        "logs": caplog.text + "".join(str(r.exc_info) for r in caplog.records),
+        "store": store_dump(),
+        "artifact": summary_markdown(summary),
+        "summary": summary.model_dump_json(),
+        "messages": "\n".join(messages),
+    }
     places |= {str(p): content.decode("utf-8", "replace") for p, content in files.items()}
     leaked = [where for where, content in places.items() if KEY in content or KEY[8:24] in content]
     assert not leaked, f"the API key is in: {leaked}"

@@ -42,7 +42,7 @@ def prepare(shape: Shape, values: list[Any]) -> None:
 
 def works_or_one_line(document: Any, values: list[Any], *, kind: str | None = None) -> Shape | None:
     try:
-        shape = compile_shape(document, kind=kind)  # type: ignore[arg-type]
+        shape = compile_shape(document, kind=kind)  # type: ignore[arg-type]  # fuzzed: any kind, not only the literals
         prepare(shape, values)
         return shape
     except Exception as exc:  # noqa: BLE001 - the property: only a one-line ApprenticeError may escape
@@ -98,7 +98,9 @@ SHAPE_BYTES = st.one_of(
     JSON_DOCS.map(lambda d: json_text(d).encode()),
     ROOT_SCHEMAS.map(lambda d: json_text(d).encode()),
     st.binary(max_size=200),
-    st.sampled_from([b"\xff\xfe{}", b"{\"a\": \"\xe9\"}", b"", b"\x00", "[" * 100_000 + "]" * 100_000, b"{\"a\": 1} trailing", b"\xef\xbb\xbf{\"a\": 1}"]),
+    st.sampled_from(
+        [b"\xff\xfe{}", b'{"a": "\xe9"}', b"", b"\x00", "[" * 100_000 + "]" * 100_000, b'{"a": 1} trailing', b'\xef\xbb\xbf{"a": 1}']
+    ),
 )
 
 
@@ -137,7 +139,9 @@ def test_a_run_over_any_usable_shape_writes_only_valid_records(document, answers
     spec = default_spec("fuzz")
     _, presets = plan_presets(spec, shape, 2, seed=0)
     (plan,) = plan_batches(2, 2, seed=0, presets=presets)
-    pool = BackendPool(pool_config({"name": "local"}, attempts=1), transport_factory=lambda _cfg: httpx.MockTransport(obeying_backend(answers)))
+    pool = BackendPool(
+        pool_config({"name": "local"}, attempts=1), transport_factory=lambda _cfg: httpx.MockTransport(obeying_backend(answers))
+    )
     try:
         batch = asyncio.run(generate_batch(pool, spec, shape, plan, concurrency=2, record_attempts=2))
     except ApprenticeError as exc:

@@ -53,9 +53,20 @@ SPEC_BYTES = st.one_of(
     SPECS.map(lambda d: yaml.safe_dump(d, allow_unicode=True).encode()),
     JSON_DOCS.map(lambda d: yaml.safe_dump(d).encode()),
     st.binary(max_size=120),
-    st.sampled_from([b"name: w\nstages: [\n", b"name: \xff\xfe\n", b"\t- a", b"{", b"", b"--- !!python/object:os.system ls\n",
-                     b"name: w\nname: v\nstages: []\n", b"a: &x [*x]\n", b"a: !!binary AAAA\n"]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            b"name: w\nstages: [\n",
+            b"name: \xff\xfe\n",
+            b"\t- a",
+            b"{",
+            b"",
+            b"--- !!python/object:os.system ls\n",
+            b"name: w\nname: v\nstages: []\n",
+            b"a: &x [*x]\n",
+            b"a: !!binary AAAA\n",
+        ]
+    ),
+)
 
 
 @FUZZ
@@ -70,10 +81,21 @@ def test_any_spec_file_loads_or_fails_in_one_line(content, name):
             assert_one_line(exc)
 
 
-JOBS = st.fixed_dictionaries(
-    {}, optional={"shape": st.sampled_from(["city.json", "", "/nonexistent.json", 3]), "spec": JSON_DOCS, "n": JSON_DOCS | st.integers(-2, 5),
-                  "batch_size": st.integers(-1, 3), "concurrency": JSON_DOCS, "out_dir": JSON_DOCS, "extra": JSON_DOCS},
-) | JSON_DOCS  # fmt: skip
+JOBS = (
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "shape": st.sampled_from(["city.json", "", "/nonexistent.json", 3]),
+            "spec": JSON_DOCS,
+            "n": JSON_DOCS | st.integers(-2, 5),
+            "batch_size": st.integers(-1, 3),
+            "concurrency": JSON_DOCS,
+            "out_dir": JSON_DOCS,
+            "extra": JSON_DOCS,
+        },
+    )
+    | JSON_DOCS
+)
 
 
 @FUZZ

@@ -56,8 +56,10 @@ def test_patterns_are_written_in_the_escapes_llamas_parser_knows():
 def test_a_grammar_the_parser_rejects_is_relaxed_instead_of_sent():
     dotted = {
         "definitions": {"My.Def": {"type": "object", "properties": {"next": {"$ref": "#/definitions/My.Def"}, "a": {"type": "string"}}}},
-        "type": "object", "properties": {"x": {"$ref": "#/definitions/My.Def"}}, "required": ["x"],
-    }  # fmt: skip
+        "type": "object",
+        "properties": {"x": {"$ref": "#/definitions/My.Def"}},
+        "required": ["x"],
+    }
     assert grammar_parses(grammar_safe(dotted)) is False, "llama.cpp's converter writes the recursive rule's name with its dot"
     assert servable_schema(dotted) is None, "the server gets plain JSON; validation still holds the record to the schema"
     assert grammar_parses(servable_schema({"type": "object", "properties": {"a": {"type": "string"}}})) is True

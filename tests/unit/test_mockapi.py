@@ -92,7 +92,9 @@ async def test_n_asks_for_an_array_of_valid_records(served):
 
 
 async def test_body_fields_of_the_shape_are_kept_and_the_rest_written_to_agree(served):
-    response = await served.client.post("/api/mock/users/enrich", json={"shape": USER, "name": "Ada Lovelace", "city": "London", "note": "a mathematician"})
+    response = await served.client.post(
+        "/api/mock/users/enrich", json={"shape": USER, "name": "Ada Lovelace", "city": "London", "note": "a mathematician"}
+    )
     record = response.json()
     assert (record["name"], record["city"]) == ("Ada Lovelace", "London")
     assert any("a mathematician" in p for p in served.models["generator"].prompts)
@@ -114,7 +116,9 @@ async def test_backend_query_names_a_tier(served):
 
 
 async def test_a_backend_outside_the_pool_is_refused_without_any_call(served):
-    response = await served.client.get("/api/mock/users", params={"shape": json.dumps(USER)}, headers={"X-LLM-Backend": "http://evil.test/v1"})
+    response = await served.client.get(
+        "/api/mock/users", params={"shape": json.dumps(USER)}, headers={"X-LLM-Backend": "http://evil.test/v1"}
+    )
     assert response.status_code == 400
     assert "unknown backend" in response.json()["error"]["message"]
     assert served.calls("generator") == served.calls("other") == 0
@@ -124,7 +128,9 @@ async def test_x_workflow_runs_a_spec_from_the_workflow_directory(tmp_path):
     shutil.copy(PROJECT / "deployments" / "user_profile.workflow.yaml", tmp_path / "profiles.workflow.yaml")
     served = Served(tmp_path, workflows_dir=tmp_path)
     shape = json.loads((PROJECT / "deployments" / "user_profile.json").read_text())
-    response = await served.client.post("/api/mock/users", json={"shape": shape}, headers={"X-Workflow": "profiles", "X-LLM-Backend": "generator"})
+    response = await served.client.post(
+        "/api/mock/users", json={"shape": shape}, headers={"X-Workflow": "profiles", "X-LLM-Backend": "generator"}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["X-Workflow-Version"] == "user-profiles@1.0.0"
     assert valid_for(shape, response.json())
@@ -250,7 +256,9 @@ async def test_error_query_answers_with_that_status_and_no_model_call(served):
 
 
 async def test_x_error_code_header_and_shape_error_simulate_too(served):
-    by_header = await served.client.get("/api/mock/users", params={"shape": json.dumps(USER)}, headers={"X-Error-Code": "503", "X-Error-Details": "maintenance"})
+    by_header = await served.client.get(
+        "/api/mock/users", params={"shape": json.dumps(USER)}, headers={"X-Error-Code": "503", "X-Error-Details": "maintenance"}
+    )
     in_shape = await served.client.post("/api/mock/users", json={"shape": {**USER, "$error": {"code": 404, "message": "no such user"}}})
     both = await served.client.get("/api/mock/users", params={"shape": json.dumps({**USER, "$error": 500}), "error": "418"})
     assert by_header.status_code == 503 and by_header.json()["error"]["details"] == "maintenance"

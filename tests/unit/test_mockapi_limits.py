@@ -7,7 +7,8 @@ import json
 
 import httpx
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apprentice.backends.pool import BackendPool
 from apprentice.mockapi import Limits, MockEngine, create_app, parse_request
@@ -21,19 +22,29 @@ from tests.unit.mockapi_fakes import FakeModel
 USER = {"name": "string", "age": 0}
 
 
+class MockClient(httpx.AsyncClient):
+    """A client of the mock app that also holds the fake model behind it."""
+
+    model: FakeModel
+
+
 @pytest.fixture
 async def client(tmp_path):
     model = FakeModel()
     pool = BackendPool(pool_config({"name": "generator"}, attempts=1), transport_factory=lambda cfg: httpx.MockTransport(model))
-    engine = MockEngine(pool, store=engine_for(f"sqlite:///{tmp_path}/s.db"), limits=Limits(max_body_bytes=2_000, max_n=5, max_shape_chars=500))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine, api_key="k" * 20)), base_url="http://mock.test") as c:
+    engine = MockEngine(
+        pool, store=engine_for(f"sqlite:///{tmp_path}/s.db"), limits=Limits(max_body_bytes=2_000, max_n=5, max_shape_chars=500)
+    )
+    async with MockClient(transport=httpx.ASGITransport(app=create_app(engine, api_key="k" * 20)), base_url="http://mock.test") as c:
         c.model = model
         yield c
     await engine.drain()
 
 
 async def test_a_body_over_the_limit_is_refused_with_413(client):
-    response = await client.post("/api/mock/users", content=json.dumps({"shape": USER, "pad": "x" * 3_000}), headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/mock/users", content=json.dumps({"shape": USER, "pad": "x" * 3_000}), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and not client.model.requests
 
 
@@ -94,5 +105,6 @@ def test_a_context_keeps_its_newest_answers_within_its_character_budget():
     for i in range(5):
         memory.add("c", "users", {"n": i, "pad": "x" * 30})
     hint = memory.hint("c")
+    assert hint is not None
     assert '"n": 4' in hint and '"n": 1' not in hint and len(hint) < 400
     assert memory.hint("unknown") is None

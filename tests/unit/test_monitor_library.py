@@ -21,7 +21,13 @@ from apprentice.store import ExecutionRecord, engine_for
 from apprentice.store.models import utcnow
 from apprentice.workflows import default_spec
 
-LIBRARY = ("apprentice.monitor.observe", "apprentice.monitor.status", "apprentice.monitor.hooks", "apprentice.trends", "apprentice.evolution.candidates")
+LIBRARY = (
+    "apprentice.monitor.observe",
+    "apprentice.monitor.status",
+    "apprentice.monitor.hooks",
+    "apprentice.trends",
+    "apprentice.evolution.candidates",
+)
 
 
 def test_the_monitoring_library_imports_no_prefect():
@@ -32,7 +38,9 @@ def test_the_monitoring_library_imports_no_prefect():
 
 def batch(workflow: str = "w", version: str = "1", *, made: bool = True) -> BatchResult:
     stage = StageMetrics(stage="g", role="generate", valid=made, latency_s=2.0, input_tokens=30, output_tokens=10, cost_usd=0.01)
-    outcome = RecordOutcome(index=0, valid=made, record={"a": 1} if made else None, stages=[stage], failure=None if made else FailureKind.backend)
+    outcome = RecordOutcome(
+        index=0, valid=made, record={"a": 1} if made else None, stages=[stage], failure=None if made else FailureKind.backend
+    )
     return BatchResult(workflow=workflow, version=version, plan=BatchPlan(index=0, start=0, count=1, seed=0), outcomes=[outcome])
 
 
@@ -66,8 +74,12 @@ def test_status_says_how_far_an_apprentice_is_and_that_a_graduate_graduated(monk
     from apprentice.store import WorkflowState
 
     monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/s.db")
-    learning = WorkflowState(key="a@1", workflow="a", version="1", state=State.apprentice.value, good_executions=4, graduate_after=10, executions=5)
-    done = WorkflowState(key="b@1", workflow="b", version="1", state=State.graduated.value, good_executions=12, graduate_after=10, executions=30)
+    learning = WorkflowState(
+        key="a@1", workflow="a", version="1", state=State.apprentice.value, good_executions=4, graduate_after=10, executions=5
+    )
+    done = WorkflowState(
+        key="b@1", workflow="b", version="1", state=State.graduated.value, good_executions=12, graduate_after=10, executions=30
+    )
     for row in (learning, done):
         save_state(row, Step(state=State(row.state), previous=State(row.state)), None)
     assert {r["workflow"]: r["graduation"] for r in status_rows()} == {"a@1": "4/10", "b@1": "graduated"}
@@ -83,10 +95,22 @@ def test_the_daily_series_is_fed_per_record_under_the_names_its_bounds_are_decla
     engine = engine_for(f"sqlite:///{tmp_path}/t.db")
     now = utcnow()
     rows = [
-        {"run_id": f"r{d}", "kind": "flow", "at": now - timedelta(days=20 - d, hours=1), "workflow": "w", "version": "1", "state": "Completed",
-         "records": 10, "latency_s": 2.0, "validity": 1.0, "cost_usd": 0.1, "input_tokens": int(300 * 1.04**d), "output_tokens": 100}
+        {
+            "run_id": f"r{d}",
+            "kind": "flow",
+            "at": now - timedelta(days=20 - d, hours=1),
+            "workflow": "w",
+            "version": "1",
+            "state": "Completed",
+            "records": 10,
+            "latency_s": 2.0,
+            "validity": 1.0,
+            "cost_usd": 0.1,
+            "input_tokens": int(300 * 1.04**d),
+            "output_tokens": 100,
+        }
         for d in range(21)
-    ]  # fmt: skip
+    ]
     with engine.begin() as conn:
         conn.execute(insert(ExecutionRecord), rows)
     series = daily_series(30, engine)[("w", "1")]

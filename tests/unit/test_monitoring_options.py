@@ -44,16 +44,26 @@ def test_a_spec_without_monitoring_options_gets_todays_policy(monkeypatch, tmp_p
 def test_spec_options_override_the_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/p.db")
     monkeypatch.setenv("APPRENTICE_SPOT_CHECK", "0.3")
-    spec = parse_spec({**default_spec("tuned").model_dump(mode="json"), "monitoring": {"graduate_after": 7, "cusum_h": 6, "spot_check": 0.0}})
+    spec = parse_spec(
+        {**default_spec("tuned").model_dump(mode="json"), "monitoring": {"graduate_after": 7, "cusum_h": 6, "spot_check": 0.0}}
+    )
     policy = policy_for(spec)
     assert (policy.graduate_after, policy.cusum_h, policy.spot_check) == (7, 6.0, 0.0), "an explicit 0 is not 'unset'"
     assert policy_for(default_spec("plain")).spot_check == 0.3
 
 
 def test_options_written_the_old_way_still_count_and_hash_as_before():
-    old = parse_spec({**default_spec("legacy").model_dump(mode="json"), "options": {"graduate_after": 3, "stability_tolerance": 1.0, "team": "data"}})
+    old = parse_spec(
+        {**default_spec("legacy").model_dump(mode="json"), "options": {"graduate_after": 3, "stability_tolerance": 1.0, "team": "data"}}
+    )
     assert (old.monitoring.graduate_after, old.monitoring.stability_tolerance, old.options) == (3, 1.0, {"team": "data"})
-    typed = parse_spec({**default_spec("legacy").model_dump(mode="json"), "monitoring": {"graduate_after": 3, "stability_tolerance": 1.0}, "options": {"team": "data"}})
+    typed = parse_spec(
+        {
+            **default_spec("legacy").model_dump(mode="json"),
+            "monitoring": {"graduate_after": 3, "stability_tolerance": 1.0},
+            "options": {"team": "data"},
+        }
+    )
     assert typed.content_hash == old.content_hash
     assert typed.content_hash != default_spec("legacy").content_hash, "a monitoring option is part of the version's content"
 

@@ -66,9 +66,7 @@ async def test_timeout_and_connection_refused_fail_over_to_next_backend_of_the_t
         "dead": Script(httpx.ConnectError("connection refused")),
         "good": Script(chat_reply("ok")),
     }
-    config = pool_config(
-        {"name": "slow", "weight": 1000}, {"name": "dead", "weight": 100}, {"name": "good", "weight": 0.001}, attempts=2
-    )
+    config = pool_config({"name": "slow", "weight": 1000}, {"name": "dead", "weight": 100}, {"name": "good", "weight": 0.001}, attempts=2)
     pool, _ = make_pool(config, scripts)
     result = await pool.complete(REQUEST, backend="slow")
     assert result.backend == "good"
@@ -175,7 +173,13 @@ async def test_structured_output_is_asked_the_way_each_server_takes_it():
 
 @pytest.mark.parametrize(
     ("status", "with_schema", "kind"),
-    [(429, False, "rate_limited"), (401, False, "auth"), (400, True, "schema_rejected"), (400, False, "http_status"), (500, True, "schema_rejected")],
+    [
+        (429, False, "rate_limited"),
+        (401, False, "auth"),
+        (400, True, "schema_rejected"),
+        (400, False, "http_status"),
+        (500, True, "schema_rejected"),
+    ],
 )
 async def test_a_failure_carries_its_kind_so_callers_never_parse_messages(status, with_schema, kind):
     script = Script(*[httpx.Response(status, text="nope")] * 3)
@@ -193,6 +197,8 @@ async def test_a_stage_asks_again_without_the_schema_a_server_rejected():
     script = Script(httpx.Response(400, text="failed to compile grammar"), chat_reply('{"a": 1}'))
     pool, _ = make_pool(pool_config({"name": "a", "structured_output": "llama_cpp"}), {"a": script})
     stage = StageSpec(name="draft", role="generate", corrections=0)
-    outcome = await produce_valid(pool, stage, {"type": "object", "properties": {"a": {"type": "integer"}}}, [ChatMessage(role="user", content="a")])
+    outcome = await produce_valid(
+        pool, stage, {"type": "object", "properties": {"a": {"type": "integer"}}}, [ChatMessage(role="user", content="a")]
+    )
     assert outcome.valid and outcome.value == {"a": 1}
     assert "schema" in script.requests[0]["response_format"] and "schema" not in script.requests[1].get("response_format", {})

@@ -39,7 +39,9 @@ def batch(*outcomes: RecordOutcome) -> BatchResult:
 
 def fake_pool() -> BackendPool:
     model = FakeModel()
-    return BackendPool(pool_config({"name": "generator", "tier": "fast"}, attempts=1), transport_factory=lambda cfg: httpx.MockTransport(model))
+    return BackendPool(
+        pool_config({"name": "generator", "tier": "fast"}, attempts=1), transport_factory=lambda cfg: httpx.MockTransport(model)
+    )
 
 
 # --- the progress model ------------------------------------------------------------------------
@@ -130,10 +132,12 @@ def test_the_preview_command_prints_records_plan_and_profile(tmp_path, monkeypat
 
 def test_the_sample_table_shows_the_records_own_fields_first():
     long_meta = {"tier": "fast", "votes": list(range(200))}
-    rows = sample_rows([
-        outcome(1, valid=False, reason="age: -1 is less than 0", failure=FailureKind.content),
-        outcome(0, record={"name": "Kari", "tags": ["a"], "reason": "a record field"}, meta=long_meta),
-    ])  # fmt: skip
+    rows = sample_rows(
+        [
+            outcome(1, valid=False, reason="age: -1 is less than 0", failure=FailureKind.content),
+            outcome(0, record={"name": "Kari", "tags": ["a"], "reason": "a record field"}, meta=long_meta),
+        ]
+    )
     assert list(rows[0]) == ["name", "tags", "reason", "valid", "_reason", "index", "pattern"]
     assert rows[0]["tags"] == '["a"]' and rows[0]["reason"] == "a record field" and rows[0]["valid"] is True
     assert len(rows[0]["pattern"]) == PATTERN_CHARS and rows[0]["pattern"].startswith('{"tier": "fast"')

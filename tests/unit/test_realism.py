@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,26 +14,29 @@ from hypothesis import strategies as st
 from apprentice.fieldplan import plan_fields, sample_record
 from apprentice.realism import DatasetChecker, DefectKind, check_record, hints_of
 from apprentice.shapes.schema import compile_shape
+from tests.unit.fakes import object_schema
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
-SHAPE = compile_shape(
-    {
-        "name": "string",
-        "email": "email",
-        "age": 0,
-        "country": "string",
-        "plan": "free|pro|enterprise",
-        "signed_up_at": "ISO-8601",
-        "birthday": "date",
-        "bio": "A two-sentence biography",
-        "phone": "string",
-        "website": "uri",
-        "interests": ["string"],
-    }
-).json_schema
-CLEAN = {
+SHAPE = object_schema(
+    compile_shape(
+        {
+            "name": "string",
+            "email": "email",
+            "age": 0,
+            "country": "string",
+            "plan": "free|pro|enterprise",
+            "signed_up_at": "ISO-8601",
+            "birthday": "date",
+            "bio": "A two-sentence biography",
+            "phone": "string",
+            "website": "uri",
+            "interests": ["string"],
+        }
+    )
+)
+CLEAN: dict[str, Any] = {
     "name": "Maria Garcia",
     "email": "maria.garcia@example.net",
     "age": 34,
@@ -116,7 +120,11 @@ def test_normal_variations_raise_no_alarm(record):
         ("interests", '["hiking", "chess"]', "debris"),
         # seen in a nightly run: the prompt's guidance written into the bio, and bios cut off
         ("bio", "Crystal is a geophysicist who enjoys climbing, starting texts with 'Crystal' and end them.", "debris"),
-        ("bio", "Mike is a pharmacist. He used to work at the Johnson Company, where he was responsible of designing a pharmacy with", "truncated"),
+        (
+            "bio",
+            "Mike is a pharmacist. He used to work at the Johnson Company, where he was responsible of designing a pharmacy with",
+            "truncated",
+        ),
         ("bio", "It was a team of people who had been working on this project for 120+", "truncated"),
         # seen in bench/realism.py: a grammar-forced stop after a dangling word, a token soup
         ("bio", "Deanna loves fly fishing, which can be found in any city or!", "truncated"),
@@ -220,13 +228,40 @@ def test_schema_breaks_are_reported_as_broken_constraints():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_any_json_value_can_be_checked(value):
     check_record(value, SHAPE, now=NOW)
     DatasetChecker(SHAPE, now=NOW).add(0, value)
 
 
-WORDS = st.sampled_from(["maria", "runs", "a", "bakery", "in", "porto", "and", "loves", "long", "walks", "with", "her", "dog", "near", "the", "river", "every", "sunday"])
+WORDS = st.sampled_from(
+    [
+        "maria",
+        "runs",
+        "a",
+        "bakery",
+        "in",
+        "porto",
+        "and",
+        "loves",
+        "long",
+        "walks",
+        "with",
+        "her",
+        "dog",
+        "near",
+        "the",
+        "river",
+        "every",
+        "sunday",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -240,11 +275,27 @@ def test_plain_prose_is_never_debris(words, glue):
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32), st.integers(0, 10**6))
 def test_sampled_records_are_realistic(seed, index):
-    schema = compile_shape(
-        {"name": "string", "email": "email", "username": "string", "age": 0, "city": "string", "country": "string",
-         "phone": "string", "company": "string", "job_title": "string", "created_at": "ISO-8601", "updated_at": "ISO-8601",
-         "birthday": "date", "website": "uri", "address": "string", "zip": "string"}
-    ).json_schema
+    schema = object_schema(
+        compile_shape(
+            {
+                "name": "string",
+                "email": "email",
+                "username": "string",
+                "age": 0,
+                "city": "string",
+                "country": "string",
+                "phone": "string",
+                "company": "string",
+                "job_title": "string",
+                "created_at": "ISO-8601",
+                "updated_at": "ISO-8601",
+                "birthday": "date",
+                "website": "uri",
+                "address": "string",
+                "zip": "string",
+            }
+        )
+    )
     record = sample_record(plan_fields(schema), schema, seed=seed, index=index)
     assert check_record(record, schema) == []
 
@@ -252,13 +303,24 @@ def test_sampled_records_are_realistic(seed, index):
 def test_duplicate_identifiers_are_caught_case_insensitively():
     checker = DatasetChecker(SHAPE, now=NOW)
     assert checker.add(0, CLEAN) == []
-    assert checker.add(1, {**CLEAN, "email": "ana.lopez@example.com", "bio": "Ana restores old sailboats in Gdansk. She also teaches kayaking to kids."}) == []
-    [dup] = checker.add(2, {**CLEAN, "email": "Maria.Garcia@Example.net", "bio": "Piotr builds violins by hand. His workshop smells of spruce and varnish."})
+    assert (
+        checker.add(
+            1,
+            {**CLEAN, "email": "ana.lopez@example.com", "bio": "Ana restores old sailboats in Gdansk. She also teaches kayaking to kids."},
+        )
+        == []
+    )
+    [dup] = checker.add(
+        2, {**CLEAN, "email": "Maria.Garcia@Example.net", "bio": "Piotr builds violins by hand. His workshop smells of spruce and varnish."}
+    )
     assert (dup.kind, dup.path) == (DefectKind.DUPLICATE_IDENTIFIER, "/email") and "record 0" in dup.message
 
 
 def test_identifier_fields_by_name_and_format():
-    schema = {"type": "object", "properties": {"order_id": {"type": "integer"}, "contact": {"type": "string", "format": "email"}, "sku": {}, "note": {}}}
+    schema = {
+        "type": "object",
+        "properties": {"order_id": {"type": "integer"}, "contact": {"type": "string", "format": "email"}, "sku": {}, "note": {}},
+    }
     checker = DatasetChecker(schema, now=NOW)
     checker.add(0, {"order_id": 7, "contact": "a.b@example.com", "sku": "ABC-1", "note": "same"})
     found = checker.add(1, {"order_id": 7, "contact": "a.b@example.com", "sku": "abc-1", "note": "same"})
@@ -283,7 +345,15 @@ def test_report_sums_up_the_dataset():
     checker.add(0, CLEAN)
     checker.add(1, {**CLEAN, "email": "maria.garcia@example.net", "bio": "[Your Bio]", "name": "Jon Park"})
     checker.add(2, {**CLEAN, "email": "ana.sousa@example.org", "name": "Ana Sousa", "signed_up_at": "0948-01-01T00:00:00Z"})
-    checker.add(3, {**CLEAN, "email": "lee.chen@example.com", "name": "Lee Chen", "bio": "Lee Chen is a ceramicist in Taipei. She sells mugs at weekend markets."})
+    checker.add(
+        3,
+        {
+            **CLEAN,
+            "email": "lee.chen@example.com",
+            "name": "Lee Chen",
+            "bio": "Lee Chen is a ceramicist in Taipei. She sells mugs at weekend markets.",
+        },
+    )
     report = checker.report()
     assert (report.records, report.clean_records, report.clean_share) == (4, 2, 0.5)
     assert report.defects[DefectKind.DUPLICATE_IDENTIFIER] == 1 and report.defects[DefectKind.PLACEHOLDER] == 1
@@ -306,11 +376,24 @@ def test_sampled_fields_can_be_left_out_of_the_near_duplicate_check():
 
 
 def test_a_sampled_dataset_is_clean_and_varied():
-    schema = compile_shape({"name": "string", "email": "email", "age": 0, "country": "string", "signed_up_at": "ISO-8601", "bio": "A two-sentence biography"}).json_schema
+    schema = object_schema(
+        compile_shape(
+            {
+                "name": "string",
+                "email": "email",
+                "age": 0,
+                "country": "string",
+                "signed_up_at": "ISO-8601",
+                "bio": "A two-sentence biography",
+            }
+        )
+    )
     plan = plan_fields(schema)
     checker = DatasetChecker(schema, no_near_duplicates=plan.filled_fields())
     for i in range(300):
-        record = sample_record(plan, schema, seed=8, index=i) | {"bio": f"Record {i} has its own story, told in plain words number {i * 7919}."}
+        record = sample_record(plan, schema, seed=8, index=i) | {
+            "bio": f"Record {i} has its own story, told in plain words number {i * 7919}."
+        }
         checker.add(i, record)
     report = checker.report()
     assert report.clean_share == 1.0, report.defects
@@ -318,10 +401,16 @@ def test_a_sampled_dataset_is_clean_and_varied():
 
 
 # Defects seen in a real nightly run of the embedded model (2026-11-29), each caught as its kind.
-NIGHTLY_PROFILE = {"name": "Linda Snyder", "email": "linda.snyder22@example.net", "age": 75, "country": "Canada",
-                   "plan": "free", "signed_up_at": "2024-05-12T19:53:50Z",
-                   "bio": "Linda Snyder is a retired nurse who paints watercolours. She lives near the sea.",
-                   "interests": ["painting", "sailing"]}  # fmt: skip
+NIGHTLY_PROFILE = {
+    "name": "Linda Snyder",
+    "email": "linda.snyder22@example.net",
+    "age": 75,
+    "country": "Canada",
+    "plan": "free",
+    "signed_up_at": "2024-05-12T19:53:50Z",
+    "bio": "Linda Snyder is a retired nurse who paints watercolours. She lives near the sea.",
+    "interests": ["painting", "sailing"],
+}
 
 
 @pytest.mark.parametrize(
@@ -339,7 +428,7 @@ NIGHTLY_PROFILE = {"name": "Linda Snyder", "email": "linda.snyder22@example.net"
     ],
 )
 def test_defects_from_a_real_nightly_run_are_caught(field, value, kind):
-    schema = compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())).json_schema
+    schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
     defects = check_record({**NIGHTLY_PROFILE, field: value}, schema)
     assert [d.kind.value for d in defects] == [kind]
     assert check_record(NIGHTLY_PROFILE, schema) == []

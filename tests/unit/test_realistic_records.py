@@ -14,7 +14,7 @@ from apprentice.records import FailureKind
 from apprentice.shapes.schema import compile_shape
 from apprentice.workflows import default_spec, parse_spec
 
-from .fakes import Script, chat_reply, pool_config, transports
+from .fakes import Script, chat_reply, object_schema, pool_config, transports
 
 PROFILE = compile_shape({"name": "string", "email": "email", "age": 0, "signed_up_at": "ISO-8601", "bio": "A two-sentence biography"})
 BIO = "She restores old sailing boats on weekends. Her friends know her for her lemon cake."
@@ -47,7 +47,7 @@ def asked_schema(request: dict) -> dict:
 async def test_sampled_fields_are_given_and_the_model_writes_only_the_rest():
     spec = default_spec("profiles")
     field_plan, presets = plan_presets(spec, PROFILE, 3, seed=4)
-    assert field_plan is not None and field_plan.model_fields() == ["bio"]
+    assert field_plan is not None and field_plan.model_fields() == ["bio"] and presets is not None
     script = Script(lambda _request: varied_bios(script.requests))
     batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(3, 3, 4, presets)[0])
     assert all(o.valid for o in batch.outcomes)
@@ -71,6 +71,7 @@ async def test_a_bio_that_echoes_the_hint_is_corrected_at_its_path():
 async def test_a_record_that_keeps_copying_a_given_value_is_rejected_for_its_content():
     spec = default_spec("profiles")
     _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    assert presets is not None
     name = presets[0]["name"]
     script = Script(chat_reply(json.dumps({"bio": name})))
     batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=2)
@@ -108,7 +109,9 @@ def test_a_bad_field_override_is_one_clear_error():
 
     from apprentice.errors import ApprenticeError
 
-    spec = parse_spec({"name": "p", "stages": [{"name": "g", "role": "generate"}], "fields": {"nickname": {"source": "sampled", "sampler": "full_name"}}})
+    spec = parse_spec(
+        {"name": "p", "stages": [{"name": "g", "role": "generate"}], "fields": {"nickname": {"source": "sampled", "sampler": "full_name"}}}
+    )
     with pytest.raises(ApprenticeError) as error:
         plan_presets(spec, PROFILE, 1, seed=0)
     assert "nickname" in str(error.value)
@@ -118,6 +121,7 @@ def test_requests_left_for_the_model_are_smaller():
     """Samplers replace model tokens: the schema a model fills shrinks to the fields it writes."""
     script_schema = json.dumps(PROFILE.json_schema)
     _plan, presets = plan_presets(default_spec("p"), PROFILE, 1, seed=1)
+    assert presets is not None
     from apprentice.patterns.given import without_fields
 
     assert len(json.dumps(without_fields(PROFILE.json_schema, presets[0]))) < len(script_schema) / 2
@@ -149,16 +153,31 @@ async def test_a_pattern_that_failed_stays_failed_when_values_were_given():
     async def failed_merge(pool, spec, shape, *, index, seed, context):
         return RecordOutcome(index=index, record={}, reason="branch 'text' failed: backend down")
 
-    schema = {**PROFILE.json_schema, "required": ["name"]}  # every other field optional: a partial record would validate
-    outcome = await run_with_given(failed_merge, None, default_spec("p"), PROFILE.model_copy(update={"json_schema": schema}),
-                                   {"name": "Linda Snyder"}, index=0, seed=1, context=RecordContext())  # fmt: skip
+    schema = {**object_schema(PROFILE), "required": ["name"]}  # every other field optional: a partial record would validate
+    outcome = await run_with_given(
+        failed_merge,
+        pool_with(Script()),  # the failing pattern never calls a model
+        default_spec("p"),
+        PROFILE.model_copy(update={"json_schema": schema}),
+        {"name": "Linda Snyder"},
+        index=0,
+        seed=1,
+        context=RecordContext(),
+    )
     assert not outcome.valid and "branch 'text' failed" in (outcome.reason or "")
 
 
 def test_a_plain_field_may_equal_a_given_value():
     from apprentice.realistic import copied_values
 
-    schema = {"type": "object", "properties": {"country": {"type": "string"}, "home_country": {"type": "string"}, "bio": {"type": "string", "description": "A bio"}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "country": {"type": "string"},
+            "home_country": {"type": "string"},
+            "bio": {"type": "string", "description": "A bio"},
+        },
+    }
     assert copied_values({"country": "France", "home_country": "France"}, {"country": "France"}, schema) == []
     assert [d.path for d in copied_values({"country": "France", "bio": "France"}, {"country": "France"}, schema)] == ["/bio"]
 
@@ -166,14 +185,23 @@ def test_a_plain_field_may_equal_a_given_value():
 def test_another_fields_name_written_as_a_value_is_a_placeholder():
     from apprentice.realistic import field_names_as_values
 
-    found = field_names_as_values({"country": "Canada", "interests": ["country:", "sailing"]}, PROFILE.json_schema | {"properties": {"country": {}, "interests": {}}})
+    found = field_names_as_values(
+        {"country": "Canada", "interests": ["country:", "sailing"]},
+        object_schema(PROFILE) | {"properties": {"country": {}, "interests": {}}},
+    )
     assert [(d.kind.value, d.path) for d in found] == [("placeholder", "/interests/0")]
 
 
 async def test_a_unique_rule_on_a_model_field_holds_with_given_values():
     """The pattern checks the rule on its part of the record; the whole record must not then collide with itself."""
-    spec = parse_spec({"name": "p", "pattern": "correct_loop", "stages": [{"name": "g", "role": "generate"}],
-                       "rules": [{"kind": "unique", "field": "bio"}]})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "p",
+            "pattern": "correct_loop",
+            "stages": [{"name": "g", "role": "generate"}],
+            "rules": [{"kind": "unique", "field": "bio"}],
+        }
+    )
     _plan, presets = plan_presets(spec, PROFILE, 2, seed=3)
     script = Script(lambda _request: varied_bios(script.requests))
     batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(2, 2, 3, presets)[0], concurrency=1)
@@ -187,9 +215,13 @@ def test_a_bio_is_steered_to_start_with_the_persons_first_name_in_the_grammar_on
     from apprentice.patterns.given import about_person
     from apprentice.shapes.validate import validate
 
-    schema = {"type": "object", "properties": {
-        "bio": {"type": "string", "description": "A two-sentence biography"},
-        "headline": {"type": "string", "description": "A short headline of the profile"}}}  # fmt: skip
+    schema = {
+        "type": "object",
+        "properties": {
+            "bio": {"type": "string", "description": "A two-sentence biography"},
+            "headline": {"type": "string", "description": "A short headline of the profile"},
+        },
+    }
     steered = about_person(schema, {"name": "Mary-Jane Watson"})
     grammar = grammar_safe(steered)["properties"]
     assert re.match(grammar["bio"]["pattern"], "Mary-Jane Watson photographs the city at night. She sells prints.")

@@ -93,7 +93,12 @@ async def test_the_supervisor_restarts_a_dead_server_once_then_gives_up(tmp_path
     server.exit_file.write_text("132\n")
     started: list[int] = []
     monkeypatch.setattr(local, "is_listening", lambda *_a, **_k: False)
-    monkeypatch.setattr(local, "start", lambda s, **_k: started.append(s.port) or 1)
+
+    def fake_start(s, **_k) -> int:
+        started.append(s.port)
+        return 1
+
+    monkeypatch.setattr(local, "start", fake_start)
     supervisor = local.EmbeddedSupervisor(settings)
     backend = pool_config(EMBEDDED).backends[0]
     first = await supervisor.recover(backend)
@@ -141,8 +146,13 @@ def test_a_run_whose_records_were_all_rejected_for_content_fails_and_a_partial_o
     from apprentice.records import RecordOutcome
 
     def run(valid: list[bool]):
-        outcomes = [RecordOutcome(index=i, valid=v, failure=None if v else FailureKind.content, reason=None if v else "bad") for i, v in enumerate(valid)]
-        return summarise(spec, len(valid), [BatchResult(workflow="c", version="1", plan=plan_batches(len(valid), 10, 0)[0], outcomes=outcomes)])
+        outcomes = [
+            RecordOutcome(index=i, valid=v, failure=None if v else FailureKind.content, reason=None if v else "bad")
+            for i, v in enumerate(valid)
+        ]
+        return summarise(
+            spec, len(valid), [BatchResult(workflow="c", version="1", plan=plan_batches(len(valid), 10, 0)[0], outcomes=outcomes)]
+        )
 
     assert "every one was rejected for its content" in (shortfall(run([False, False])) or "")
     assert shortfall(run([True, False])) is None
@@ -188,13 +198,21 @@ def test_a_record_past_its_time_budget_is_rejected_as_timed_out_and_the_batch_go
         return {"city": "Oslo", "population": 700_000} if n != 2 else {"town": "?"}
 
     slow = Backend(answer, delay=0.2)
-    spec = parse_spec({"name": "towns", "record_timeout_s": 0.3, "sampling": False, "realism_checks": False,
-                       "stages": [{"name": "draft", "role": "generate", "corrections": 2}]})  # fmt: skip
+    spec = parse_spec(
+        {
+            "name": "towns",
+            "record_timeout_s": 0.3,
+            "sampling": False,
+            "realism_checks": False,
+            "stages": [{"name": "draft", "role": "generate", "corrections": 2}],
+        }
+    )
     (plan,) = plan_batches(2, 2, 1)
     batch = asyncio.run(generate_batch(pool_of(local=("fast", slow)), spec, shape, plan, concurrency=1))
     made, stopped = batch.outcomes
     assert made.valid and made.failure is None
     assert stopped.failure is FailureKind.timed_out and not stopped.valid
+    assert stopped.reason is not None
     assert "timed out after 0.3 s" in stopped.reason and "stage 'draft'" in stopped.reason and "after 1 model calls" in stopped.reason
     assert len(stopped.calls) == 1 and stopped.stages[0].calls == 1, "the calls it made are still booked"
     summary = summarise(spec, 2, [batch])

@@ -32,10 +32,13 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 
 
 def reviews_spec(path: Path, mode: str = "each") -> WorkflowSpec:
-    return parse_spec({
-        "name": "reviews", "seed_data": {"path": str(path), "mode": mode},
-        "stages": [{"name": "review", "role": "generate"}, {"name": "check", "role": "validate"}],
-    })  # fmt: skip
+    return parse_spec(
+        {
+            "name": "reviews",
+            "seed_data": {"path": str(path), "mode": mode},
+            "stages": [{"name": "review", "role": "generate"}, {"name": "check", "role": "validate"}],
+        }
+    )
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
@@ -75,9 +78,17 @@ def test_a_bad_seed_file_is_one_clear_error(tmp_path, name, content, columns, sa
 def test_a_column_named_like_a_field_fills_it_when_valid_and_the_rest_is_what_the_record_is_about():
     schema = {
         "type": "object",
-        "properties": {"product": {"type": "string"}, "rating": {"type": "integer", "minimum": 1, "maximum": 5}, "review": {"type": "string"}},
+        "properties": {
+            "product": {"type": "string"},
+            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+            "review": {"type": "string"},
+        },
     }
-    assert split_row({"product": "Kettle", "rating": "4", "maker": "Fellow"}, schema) == {"product": "Kettle", "rating": 4, ABOUT: {"maker": "Fellow"}}
+    assert split_row({"product": "Kettle", "rating": "4", "maker": "Fellow"}, schema) == {
+        "product": "Kettle",
+        "rating": 4,
+        ABOUT: {"maker": "Fellow"},
+    }
     # a value the field cannot take is not forced into it: the model is told it instead
     assert split_row({"product": "Kettle", "rating": "9"}, schema) == {"product": "Kettle", ABOUT: {"rating": "9"}}
 
@@ -121,7 +132,9 @@ async def test_the_model_is_told_what_each_record_is_about_and_the_row_fills_its
     spec = reviews_spec(write_csv(tmp_path / "p.csv", ROWS))
     _plan, presets = plan_presets(spec, shape, 2, seed=5)
     texts = ["Brews a clean cup every morning before work; easy to rinse.", "Light and grippy on muddy trails, my feet stayed dry."]
-    script = Script(lambda _r: chat_reply(json.dumps({"headline": f"Worth it, take {len(script.requests)}", "review": texts[len(script.requests) % 2]})))
+    script = Script(
+        lambda _r: chat_reply(json.dumps({"headline": f"Worth it, take {len(script.requests)}", "review": texts[len(script.requests) % 2]}))
+    )
     batch = await generate_batch(pool_with(script), spec, shape, plan_batches(2, 2, 5, presets)[0], concurrency=1)
     prompts = {r["messages"][-1]["content"].split(":", 1)[0]: r["messages"][-1]["content"] for r in script.requests}
     assert '"category": "kitchen"' in prompts["Create record number 1"] and '"category": "apparel"' in prompts["Create record number 2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from apprentice.errors import ShapeError, UnsatisfiableSchemaError
 from apprentice.shapes.repair import RepairCounts, Unparseable, coerce, parse_json
 from apprentice.shapes.schema import compile_shape, load_shape
 from apprentice.shapes.validate import validate, validator
+from tests.unit.fakes import object_schema
 
 EXAMPLE = {
     "id": 0,
@@ -28,7 +30,7 @@ EXAMPLE = {
 def test_example_shape_becomes_a_strict_schema():
     shape = compile_shape(EXAMPLE)
     assert shape.kind == "example"
-    schema = shape.json_schema
+    schema = object_schema(shape)
     props = schema["properties"]
     assert props["id"]["type"] == "integer" and props["price"]["type"] == "number"
     assert props["status"]["enum"] == ["draft", "live", "retired"]
@@ -49,7 +51,7 @@ def test_json_schema_shape_is_recognised_and_kept():
 
 def test_cache_directive_is_read_and_not_part_of_the_schema():
     shape = compile_shape({"$cache": 5, "name": "string"})
-    assert shape.cache_variants == 5 and "$cache" not in shape.json_schema["properties"]
+    assert shape.cache_variants == 5 and "$cache" not in object_schema(shape)["properties"]
 
 
 @pytest.mark.parametrize(
@@ -107,7 +109,7 @@ def test_text_without_json_is_unparseable():
 
 
 def test_coerce_fixes_unambiguous_types_and_counts_them():
-    schema = compile_shape({"n": 0, "x": 0.0, "ok": True, "s": "string", "tags": ["string"], "e": "A|B"}).json_schema
+    schema = object_schema(compile_shape({"n": 0, "x": 0.0, "ok": True, "s": "string", "tags": ["string"], "e": "A|B"}))
     counts = RepairCounts()
     value = coerce({"n": "42", "x": "3.5", "ok": "yes", "s": 7, "tags": "solo", "e": "b", "extra": 1}, schema, counts)
     assert value == {"n": 42, "x": 3.5, "ok": True, "s": "7", "tags": ["solo"], "e": "B"}
@@ -116,13 +118,18 @@ def test_coerce_fixes_unambiguous_types_and_counts_them():
 
 
 def test_coerce_never_invents_values():
-    schema = compile_shape({"n": 0}).json_schema
+    schema = object_schema(compile_shape({"n": 0}))
     value = coerce({"n": "many"}, schema, RepairCounts())
     assert value == {"n": "many"} and validate(value, schema)[0].path == "/n"
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        max_leaves=10,
+    )
+)
 def test_any_json_value_survives_fenced_round_trip(value):
     text = f"Here you go:\n```json\n{json.dumps(value)}\n```"
     assert parse_json(text, RepairCounts()) == value
@@ -148,7 +155,7 @@ def test_each_schema_is_validated_in_its_own_dialect_whatever_prefect_registers(
 def test_grammar_schema_loosens_what_crashes_grammar_engines_but_keeps_the_rest():
     from apprentice.backends.grammar import grammar_safe
 
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "body": {"type": "string", "maxLength": 131072},
@@ -169,16 +176,21 @@ def test_fixups_replace_bad_formats_and_break_oneof_ties():
     from apprentice.shapes.repair import RepairCounts
     from apprentice.shapes.validate import validate
 
-    schema = {"type": "object", "properties": {"to": {"type": "string", "format": "email"}, "at": {"type": "string", "format": "date-time"}}}
+    schema = {
+        "type": "object",
+        "properties": {"to": {"type": "string", "format": "email"}, "at": {"type": "string", "format": "date-time"}},
+    }
     record = {"to": "The email address of the recipient", "at": "tomorrow"}
     counts = RepairCounts()
     fixed = fix(record, schema, validate(record, schema), counts)
     assert validate(fixed, schema) == [] and counts.fixed == 2 and record["to"].startswith("The email")
 
-    ambiguous = {"oneOf": [
-        {"type": "object", "properties": {"id": {"type": "string"}}, "patternProperties": {"^[a-z]+$": {"type": ["string", "number"]}}},
-        {"type": "object", "properties": {"id": {"type": "string"}, "rows": {"type": "array"}}},
-    ]}  # fmt: skip
+    ambiguous = {
+        "oneOf": [
+            {"type": "object", "properties": {"id": {"type": "string"}}, "patternProperties": {"^[a-z]+$": {"type": ["string", "number"]}}},
+            {"type": "object", "properties": {"id": {"type": "string"}, "rows": {"type": "array"}}},
+        ]
+    }
     value = {"id": "a1"}
     assert validate(value, ambiguous)[0].keyword == "oneOf"
     chosen = fix(value, ambiguous, validate(value, ambiguous), RepairCounts())
@@ -188,11 +200,14 @@ def test_fixups_replace_bad_formats_and_break_oneof_ties():
 def test_prose_and_free_lists_are_steered_in_the_grammar_but_not_in_validation():
     from apprentice.backends.grammar import grammar_safe
 
-    schema = {"type": "object", "properties": {
-        "bio": {"type": "string", "minLength": 1, "description": "A two-sentence biography"},
-        "name": {"type": "string", "minLength": 1, "description": "first name"},
-        "tags": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-    }}  # fmt: skip
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "bio": {"type": "string", "minLength": 1, "description": "A two-sentence biography"},
+            "name": {"type": "string", "minLength": 1, "description": "first name"},
+            "tags": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        },
+    }
     steered = grammar_safe(schema)["properties"]
     assert (steered["bio"]["minLength"], steered["bio"]["maxLength"]) == (30, 250), "a one-word bio cannot be decoded"
     short = grammar_safe({"type": "string", "maxLength": 20, "description": "One sentence"})

@@ -17,7 +17,9 @@ from apprentice.monitor.hooks import record_executions
 from apprentice.orchestration.hooks import on_task_state
 from apprentice.store import ExecutionRecord, engine_for, session
 
-CALL = CallResult(backend="b", model="m", tier=Tier.fast, text="{}", latency_s=0.1, input_tokens=3, output_tokens=2, cost_usd=0.01, attempts=1)
+CALL = CallResult(
+    backend="b", model="m", tier=Tier.fast, text="{}", latency_s=0.1, input_tokens=3, output_tokens=2, cost_usd=0.01, attempts=1
+)
 
 
 def row(i: int, run: str = "r") -> ExecutionRecord:
@@ -107,8 +109,12 @@ def test_execution_rows_carry_a_first_pass_quality_score():
     def outcome(i: int, valid: bool, corrections: int) -> RecordOutcome:
         return RecordOutcome(index=i, valid=valid, stages=[StageMetrics(stage="g", role="generate", valid=valid, corrections=corrections)])
 
-    result = BatchResult(workflow="w", version="1", plan=BatchPlan(index=0, start=0, count=3, seed=0),
-                         outcomes=[outcome(0, True, 0), outcome(1, True, 1), outcome(2, False, 2)])  # fmt: skip
+    result = BatchResult(
+        workflow="w",
+        version="1",
+        plan=BatchPlan(index=0, start=0, count=3, seed=0),
+        outcomes=[outcome(0, True, 0), outcome(1, True, 1), outcome(2, False, 2)],
+    )
     (row,) = batch_rows("run", "Completed", ("w", "1"), result, None)
     assert row.quality == pytest.approx((1 + 0.5 + 0) / 3) and row.validity == pytest.approx(2 / 3)
 
@@ -117,26 +123,34 @@ def test_flow_rows_carry_the_runs_quality_and_time_per_record_for_the_trend_flow
     from apprentice.dataset import BatchPlan, BatchResult, summarise
     from apprentice.generation import StageMetrics
     from apprentice.orchestration.hooks import on_flow_state
-    from apprentice.trends import daily_series
     from apprentice.records import RecordOutcome
+    from apprentice.trends import daily_series
     from apprentice.workflows import default_spec
 
     monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/trends.db")
-    stages = [StageMetrics(stage="g", role="generate", valid=True, latency_s=1.0), StageMetrics(stage="g", role="generate", valid=True, latency_s=3.0, corrections=1)]
+    stages = [
+        StageMetrics(stage="g", role="generate", valid=True, latency_s=1.0),
+        StageMetrics(stage="g", role="generate", valid=True, latency_s=3.0, corrections=1),
+    ]
     outcomes = [RecordOutcome(index=i, valid=True, stages=[m]) for i, m in enumerate(stages)]
-    summary = summarise(default_spec("w"), 2, [BatchResult(workflow="w", version="1", plan=BatchPlan(index=0, start=0, count=2, seed=0), outcomes=outcomes)])
+    summary = summarise(
+        default_spec("w"), 2, [BatchResult(workflow="w", version="1", plan=BatchPlan(index=0, start=0, count=2, seed=0), outcomes=outcomes)]
+    )
     made = summary.model_copy(update={"generated": 2})
     reused = summary.model_copy(update={"generated": 0, "quality": 1.0, "seconds_per_record": 0.0})  # e.g. served from `$cache`
 
     def finish(result) -> str:
         run_id = uuid.uuid4()
         state = SimpleNamespace(name="Completed", is_completed=lambda: True, result=lambda **_: result)
-        on_flow_state(flow=SimpleNamespace(name="generate-dataset"), flow_run=SimpleNamespace(id=run_id, tags=[], parameters={}), state=state)
+        on_flow_state(
+            flow=SimpleNamespace(name="generate-dataset"), flow_run=SimpleNamespace(id=run_id, tags=[], parameters={}), state=state
+        )
         return str(run_id)
 
     finish(made)
     with session() as s:
-        assert s.get(ExecutionRecord, finish(reused)).state == "Cached"
+        row = s.get(ExecutionRecord, finish(reused))
+        assert row is not None and row.state == "Cached"
 
     series = daily_series(30)[(summary.workflow, summary.version)]
     assert series["quality"] == [pytest.approx((1 + 0.5) / 2)]  # first-pass quality, one correction halves it
@@ -156,11 +170,14 @@ def test_a_store_from_an_older_apprentice_gains_new_columns_and_keeps_its_rows(t
 
     with session(engine) as s:
         kept = s.get(WorkflowState, "w@1")
+    assert kept is not None
     assert (kept.state, kept.source_json, kept.recent_json) == ("graduated", "{}", "[]")
     assert kept.updated_at is not None  # a default factory (utcnow) fills old rows too
     from sqlalchemy import inspect
 
-    assert "ix_workflow_states_workflow" in {i["name"] for i in inspect(engine).get_indexes("workflow_states")}, "an added indexed column gets its index"
+    assert "ix_workflow_states_workflow" in {i["name"] for i in inspect(engine).get_indexes("workflow_states")}, (
+        "an added indexed column gets its index"
+    )
     assert record_executions([row(1)], engine=engine)  # tables the old store never had are created too
 
 
