@@ -42,7 +42,11 @@ nightly: setup
 	# exit 3: completed, some records rejected for their content (listed in NAME.rejects.jsonl): the job ran
 	$(BIN)/apprentice nightly || [ $$? -eq 3 ]
 
+# The style gates first (configured in pyproject.toml), then the tests.
 test: setup
+	$(BIN)/ruff check src tests bench flows
+	$(BIN)/ruff format --check src tests bench flows
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra
 
 unit: setup
