@@ -21,6 +21,8 @@ import json
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,12 +73,44 @@ def _interrupt(run: asyncio.Task) -> None:
     global _signals
     _signals += 1
     if _signals > 1:  # counted here: the terminal filter may have seen Prefect's report of this same first signal
+        _say_interrupted()  # Prefect may re-raise the first signal before the run's own clean-up has said it
         os._exit(130)
     _TerminalFilter.interrupted, logging.raiseExceptions = True, False
     run.cancel()
 
 
 _signals = 0
+_said = False
+
+
+def _exit_after_cleanup_or(seconds: float) -> None:
+    """Give Prefect's clean-up `seconds` to end the process, then end it: a second signal during
+    the clean-up can leave Prefect's event-loop threads running, and the interpreter waits on them
+    forever. A further signal ends it at once (the line was said)."""
+
+    def give_up() -> None:
+        time.sleep(seconds)
+        os._exit(130)
+
+    threading.Thread(target=give_up, daemon=True).start()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: os._exit(130))
+
+
+def _say_interrupted() -> None:
+    """The one line an interrupted run ends with, said once whichever way the run stops."""
+    from apprentice.run import RunProgress
+
+    global _said
+    if _said:
+        return
+    _said = True
+    p = RunProgress
+    err.print(
+        f"interrupted: {p.done} of {p.batches} batches finished and kept ({p.records} valid records); run the same command again to resume",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 class _TerminalFilter(logging.Filter):
@@ -112,8 +146,6 @@ def run_flow(flow_call: Awaitable[Any], *, records: int | None = None) -> Any:
     stopped."""
     from prefect.exceptions import TerminationSignal
 
-    from apprentice.orchestration.dataset import RunProgress
-
     async def main() -> Any:
         loop, run = asyncio.get_running_loop(), asyncio.current_task()
         assert run is not None  # main() is asyncio.run's task
@@ -127,13 +159,8 @@ def run_flow(flow_call: Awaitable[Any], *, records: int | None = None) -> Any:
             return asyncio.run(main())
     except (KeyboardInterrupt, TerminationSignal, asyncio.CancelledError):
         _TerminalFilter.interrupted, logging.raiseExceptions = True, False
-        p = RunProgress
-        err.print(
-            f"interrupted: {p.done} of {p.batches} batches finished and kept ({p.records} valid records); "
-            "run the same command again to resume",
-            highlight=False,
-            soft_wrap=True,
-        )
+        _say_interrupted()
+        _exit_after_cleanup_or(seconds=20)
         raise typer.Exit(130) from None
 
 

@@ -420,8 +420,9 @@ def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> boo
     return leaf.pointer.count("/") == 1 and (hinted or snake_case(leaf.name) in _PROSE_NAMES)
 
 
+# Not "her": a sentence may well end on it ("...shares her garden with her.")
 _DANGLING = re.compile(
-    r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|her|their|its|which|that|who|whose|is|are|was|were|he's|she's|it's|they're)\s*[.!?]$",
+    r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|their|its|which|that|who|whose|is|are|was|were|he's|she's|it's|they're)\s*[.!?]$",
     re.IGNORECASE,
 )
 

@@ -79,6 +79,8 @@ def test_a_clean_realistic_record_raises_no_alarm():
         {**CLEAN, "bio": "Maria is a 34-year-old nurse who joined on 2023-04-05. Her 3-year-old cat naps at 10:30 sharp."},
         {**CLEAN, "bio": "Maria, aged 34, has a 12 years old bike she rides to work. She loves pottery."},
         {**CLEAN, "bio": "Maria is a thirty-four-year-old nurse. She runs. She runs a lot more than most nurses do."},
+        # seen from `apprentice serve`: a sentence that ends on the object pronoun is whole
+        {**CLEAN, "bio": "Maria runs a pottery studio in Valencia. Her sister shares a wide range of interests with her."},
     ],
 )
 def test_normal_variations_raise_no_alarm(record):

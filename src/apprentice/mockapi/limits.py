@@ -20,4 +20,4 @@ class Limits(BaseModel):
     context_chars: int = Field(4_000, gt=0, description="characters of earlier answers a model is shown")
     context_ttl_s: float = Field(900.0, gt=0, description="a context unused this long is forgotten")
     concurrency: int = Field(8, gt=0, description="records one request generates at once")
-    record_attempts: int = Field(2, gt=0, description="fresh attempts at a record that stays invalid before the request is a 502")
+    record_attempts: int = Field(3, gt=0, description="fresh attempts at a record that stays invalid before the request is a 502")
