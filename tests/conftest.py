@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _ROOT = Path(tempfile.mkdtemp(prefix="apprentice-tests-"))
 os.environ["PREFECT_HOME"] = str(_ROOT / "prefect")
 os.environ["APPRENTICE_HOME"] = str(_ROOT / "apprentice")
@@ -20,3 +22,7 @@ os.environ.pop("APPRENTICE_DATABASE_URL", None)
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT.parent / "shared"
+# The JSONSchemaBench subsets live beside the project (as in CI); a clone elsewhere skips what reads them.
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "data" / "jsonschemabench").is_dir(), reason="../shared/data/jsonschemabench is not beside the project"
+)

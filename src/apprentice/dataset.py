@@ -101,8 +101,9 @@ class BatchResult(BaseModel):
 
     @property
     def not_made(self) -> list[RecordOutcome]:
-        """Records no backend could make: a batch with any is incomplete and must not be cached."""
-        return [o for o in self.outcomes if o.failure is FailureKind.backend]
+        """Records not made (no backend could, or not in time): a batch with any is incomplete and
+        must not be cached."""
+        return [o for o in self.outcomes if o.unmade]
 
     @property
     def made_now(self) -> list[RecordOutcome]:
@@ -133,8 +134,9 @@ class DatasetSummary(BaseModel):
     requested: int
     records: int = 0
     invalid: int = Field(0, description="records rejected for their content (in NAME.rejects.jsonl)")
-    not_made: int = Field(0, description="records no backend could make; a rerun makes them")
+    not_made: int = Field(0, description="records not made (no backend could, or not within record_timeout_s); a rerun makes them")
     not_made_reason: str | None = None
+    timed_out: int = Field(0, description="of the records not made, those not made within the spec's record_timeout_s")
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
@@ -225,7 +227,7 @@ async def make_batch(
         version=spec.version,
     )
     if result.not_made:
-        await asyncio.to_thread(resume.keep, key, [o for o in result.outcomes if o.failure is not FailureKind.backend])
+        await asyncio.to_thread(resume.keep, key, [o for o in result.outcomes if not o.unmade])
     elif earlier:
         await asyncio.to_thread(resume.forget, key)
     return result
@@ -349,9 +351,10 @@ class RunTotals:
     def _count(self, outcome: RecordOutcome) -> None:
         summary = self.summary
         summary.records += outcome.valid
-        summary.invalid += not outcome.valid and outcome.failure is not FailureKind.backend
-        if outcome.failure is FailureKind.backend:
+        summary.invalid += not outcome.valid and not outcome.unmade
+        if outcome.unmade:
             summary.not_made += 1
+            summary.timed_out += outcome.failure is FailureKind.timed_out
             summary.not_made_reason = summary.not_made_reason or outcome.reason
         self.quality += outcome.quality
         self.seconds += outcome.seconds
@@ -395,9 +398,17 @@ def shortfall(summary: DatasetSummary) -> str | None:
     """
     if summary.not_made:
         return (
-            f"made {summary.records} of {summary.requested} records; {summary.not_made} were not made because "
-            f"backends failed ({summary.not_made_reason}); run the same command again to make the rest"
+            f"made {summary.records} of {summary.requested} records; {summary.not_made} were not made {_why_not_made(summary)}; "
+            "run the same command again to make the rest"
         )
     if summary.requested and not summary.records:
         return f"made 0 of {summary.requested} records: every one was rejected for its content (reasons in {summary.rejects})"
     return None
+
+
+def _why_not_made(summary: DatasetSummary) -> str:
+    if not summary.timed_out:
+        return f"because backends failed ({summary.not_made_reason})"
+    if summary.timed_out == summary.not_made:
+        return f"in time ({summary.not_made_reason}; a larger record_timeout_s gives slow backends longer)"
+    return f"because backends failed or ran out of time ({summary.timed_out} of them; {summary.not_made_reason})"

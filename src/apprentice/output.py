@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from apprentice.formats import Format, JsonLines, RecordsWriter, records_writer
 from apprentice.numeric import NumericReport
-from apprentice.records import FailureKind, RecordOutcome
+from apprentice.records import RecordOutcome
 
 if TYPE_CHECKING:
     from apprentice.dataset import BatchResult
@@ -38,7 +38,7 @@ def _temporary(path: Path) -> Path:
 
 def meta_row(outcome: RecordOutcome, version: str) -> dict[str, Any]:
     row = {"index": outcome.index, "valid": outcome.valid, "version": version, **outcome.meta}
-    if outcome.failure is FailureKind.backend:
+    if outcome.unmade:
         row["not_made"] = outcome.reason
     return row
 
@@ -60,11 +60,7 @@ class DatasetWriter:
         """Append a batch's outcomes (made by `version`, `workflow@version`)."""
         self._records.write([o.record for o in outcomes if o.valid])
         self._meta.write([meta_row(o, version) for o in outcomes])
-        rejects = [
-            {"index": o.index, "reason": o.reason, "record": o.record}
-            for o in outcomes
-            if not o.valid and o.failure is not FailureKind.backend
-        ]
+        rejects = [{"index": o.index, "reason": o.reason, "record": o.record} for o in outcomes if not o.valid and not o.unmade]
         if rejects:
             self._rejects = self._rejects or JsonLines(_temporary(rejects_path(self.out)))
             self._rejects.write(rejects)

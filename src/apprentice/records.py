@@ -16,13 +16,19 @@ from apprentice.seeddata import ABOUT
 
 class FailureKind(StrEnum):
     """Why a record is not in the output. Content failures may stay rejected; a record that no
-    backend could make was never tried on its merits, so a rerun makes it."""
+    backend could make, or that was not made in time, was never judged on its merits, so it is
+    *unmade*: its batch is not finished and a rerun makes it."""
 
     content = "content"
     backend = "backend"
     timed_out = "timed_out"
-    """The record used up the spec's `record_timeout_s`; rejected like a content failure (a rerun
-    would spend the same time again)."""
+    """The record used up the spec's `record_timeout_s` (a busy or slow backend, usually): not made
+    in time, so a rerun tries it again; a record that keeps timing out asks for a larger budget."""
+
+    @property
+    def unmade(self) -> bool:
+        """The record was not made (rather than made and rejected): a rerun makes it."""
+        return self is not FailureKind.content
 
 
 class RecordOutcome(BaseModel):
@@ -52,6 +58,11 @@ class RecordOutcome(BaseModel):
     @property
     def quality(self) -> float:
         return first_pass_quality(self.valid, sum(s.corrections for s in self.stages))
+
+    @property
+    def unmade(self) -> bool:
+        """Not made (no backend could, or not in time), as opposed to made and rejected."""
+        return self.failure is not None and self.failure.unmade
 
 
 def failure_of(outcome: RecordOutcome) -> FailureKind | None:

@@ -16,7 +16,7 @@ from apprentice.shapes.budget import fit_schema, floor_tokens, smallest_record
 from apprentice.shapes.schema import compile_shape
 from apprentice.shapes.validate import validate
 from apprentice.workflows import default_spec, parse_spec
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 
 
 def big_schema(optional: int, required: int = 2, text: int = 200) -> dict:
@@ -92,6 +92,7 @@ def test_a_shape_too_big_for_every_backend_is_refused_in_one_line():
     check_fits(default_spec("wide"), compile_shape(wide), roomy, settings_)
 
 
+@needs_shared
 def test_the_shared_schemas_over_the_prompt_budget_are_fitted_or_refused():
     checked = refused = 0
     pool, settings_ = load_pool_config(), load_settings()

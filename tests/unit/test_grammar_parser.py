@@ -13,7 +13,7 @@ from apprentice.backends.grammar import grammar_safe, portable_pattern
 from apprentice.backends.openai import OpenAICompatibleClient
 from apprentice.backends.types import ModelRequest
 from apprentice.config import load_pool_config
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 
 BENCH = SHARED / "data" / "jsonschemabench"
 
@@ -26,6 +26,7 @@ def sent_schema(schema: dict) -> dict | None:
     return body["response_format"].get("schema")
 
 
+@needs_shared
 def test_every_shared_jsonschemabench_schema_reaches_the_server_as_a_grammar_its_parser_accepts():
     relaxed, checked = [], 0
     for path in sorted(BENCH.glob("*.jsonl")):

@@ -33,7 +33,7 @@ from apprentice.mockapi.shape_memory import ShapeMemory
 from apprentice.mockapi.variant_cache import VariantCache
 from apprentice.mockapi.workflow import SpecResolver
 from apprentice.numeric import sample
-from apprentice.records import FailureKind, RecordOutcome
+from apprentice.records import RecordOutcome
 from apprentice.shapes.schema import Shape, compile_shape
 from apprentice.variants import variant_key_of
 from apprentice.workflows import Pattern, StageRole, WorkflowSpec
@@ -204,7 +204,7 @@ class MockEngine:
         failed = [o for o in batch.outcomes if not o.valid]
         if not failed:
             return [o.record for o in sorted(batch.outcomes, key=lambda o: o.index)]
-        outage = any(o.failure is FailureKind.backend for o in failed)
+        outage = any(o.unmade for o in failed)
         reasons = [{"index": o.index, "reason": o.reason} for o in failed]
         what = "no backend could answer" if outage else f"{len(failed)} of {len(batch.outcomes)} records could not be made valid"
         raise NoValidAnswer(f"{what}: {failed[0].reason}", status=503 if outage else 502, extra={"reasons": reasons})
@@ -300,7 +300,7 @@ def _item_event(outcome: RecordOutcome, total: int) -> dict[str, Any]:
     if outcome.valid:
         return {"data": outcome.record, "index": outcome.index, "total": total, "done": False}
     return {
-        "error": {"code": 503 if outcome.failure is FailureKind.backend else 502, "message": outcome.reason},
+        "error": {"code": 503 if outcome.unmade else 502, "message": outcome.reason},
         "index": outcome.index,
         "total": total,
         "done": False,
