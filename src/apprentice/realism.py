@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from apprentice.fieldplan import pronouns
 from apprentice.shapes.fields import resolve_ref, snake_case
 from apprentice.shapes.validate import validate
 
@@ -274,6 +275,8 @@ _PLACEHOLDER_PATTERNS = (
         re.compile(r"\[[a-z]+(_[a-z]+)+\]|\[(occupation|job title|company|name|city|country|date|hobby|age)\]", re.IGNORECASE),
         "a template slot",
     ),
+    # "meet him at the [address]", "flying over [land]", "[Your Name]": no real text brackets a word or two
+    (re.compile(r"\[(?!sic\])(your |the |a )?[a-z]+( [a-z]+)?\]|\[Your [A-Z]?[a-z]+( [A-Z]?[a-z]+)?\]"), "a template slot"),
     (
         re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE),
         "a fill-in instruction",
@@ -350,6 +353,7 @@ _DEBRIS_PATTERNS = (
     ),
     (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=|</[a-z]", re.IGNORECASE), "a markup tag"),
     (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
+    (re.compile(r"\n\s*[.!?,;:]+\s*$"), "a stray line of punctuation"),
     (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),
 )
 
@@ -422,7 +426,8 @@ def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> boo
 
 # Not "her": a sentence may well end on it ("...shares her garden with her.")
 _DANGLING = re.compile(
-    r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|their|its|which|that|who|whose|is|are|was|were|he's|she's|it's|they're)\s*[.!?]$",
+    r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|their|its|your|my|our|which|that|who|whose|is|are|was|were"
+    r"|he's|she's|it's|they're)\s*[.!?]$",
     re.IGNORECASE,
 )
 
@@ -563,7 +568,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         message = _implausible(leaf, now)
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
-    return defects + _age_contradictions(record)
+    return defects + _age_contradictions(record) + _pronoun_contradictions(record)
 
 
 _AGE_FIELDS = ("age", "age_years")
@@ -596,6 +601,31 @@ def _age_contradictions(record: Any) -> list[Defect]:
         if stated and age not in stated:  # "a 34-year-old nurse with a 3-year-old cat" is fine
             message = f"says {stated[0]} years old where the record's age is {age}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
+    return found
+
+
+_NAME_FIELDS = ("name", "full_name", "first_name")
+_SENTENCE_PRONOUN = re.compile(r"(?:^|[.!?]\s+)(He|She)\b")
+
+
+def _pronoun_contradictions(record: Any) -> list[Defect]:
+    """Prose that calls the record's person by the other gender's pronoun (Amanda ... "He enjoys
+    swimming"): the first sentence that starts with "He" or "She" is about the person, and a name
+    that Faker's lists give one gender fixes which. Other people in the text ("her dedication",
+    of a mentor) rarely start a sentence in a two-sentence bio, so only sentence starts count."""
+    if not isinstance(record, dict):
+        return []
+    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str) and v.strip()), None)
+    first = name.split()[0] if name else ""
+    expected = pronouns(first)[0] if first else "they"
+    if expected == "they":
+        return []
+    found = []
+    for field, value in record.items():
+        said = _SENTENCE_PRONOUN.search(value) if isinstance(value, str) and snake_case(str(field)) not in _NAME_FIELDS else None
+        if said and said.group(1).casefold() != expected:
+            message = f"calls {first} {said.group(1)!r} where the name says {expected!r}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
 
 

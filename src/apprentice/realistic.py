@@ -23,8 +23,10 @@ REALISM_STAGE = StageSpec(name="realism", role=StageRole.correct, corrections=0)
 
 
 def defects_of(record: Any, shape: Shape, given: dict[str, Any], context: RecordContext, index: int) -> list[Defect]:
-    """The record's defects in fields the model wrote (given values were checked when planned)."""
-    found = [d for d in check_record(record, shape.json_schema) if d.kind is not DefectKind.BROKEN_CONSTRAINT]
+    """The record's defects in fields the model wrote (given values were checked when planned).
+    The record is valid for its schema here, so a broken constraint is one its own text states
+    (an age or a pronoun the other fields contradict)."""
+    found = check_record(record, shape.json_schema)
     found += copied_values(record, given, shape.json_schema) + field_names_as_values(record, shape.json_schema)
     found = [d for d in found if _top(d.path) not in given]
     if not found and context.realism is not None:

@@ -67,12 +67,12 @@ def test_a_clean_realistic_record_raises_no_alarm():
     [
         {**CLEAN, "name": "Dr. Aisha O'Connor-Nakamura", "email": "a.oconnor@example.org"},
         {**CLEAN, "bio": "Former chef turned data analyst (Lisbon, 2019). She writes about food [sic] and statistics."},
-        {**CLEAN, "bio": "He fixed 3 < 4 bugs before lunch; the sample size was small, but the test suite passed."},
+        {**CLEAN, "bio": "She fixed 3 < 4 bugs before lunch; the sample size was small, but the test suite passed."},
         {**CLEAN, "bio": 'Runs a night shift at the hospital pharmacy and trains for marathons at dawn (she calls it "therapy")'},
         {**CLEAN, "country": "Bosnia and Herzegovina"},
         {**CLEAN, "bio": "Maria set up the WH-1000XM5 headphones and an RTX4090 rig. She streams at 1080p60."},
         {**CLEAN, "bio": "Maria runs 10.0.0.1 at home, upgraded to 2.1.4 and paid 1.299,50 euros on 25.12.2024."},
-        {**CLEAN, "bio": "Sure, the commute is long, but Tom loves his job.\nHe rides a bike to work every day."},
+        {**CLEAN, "bio": "Sure, the commute is long, but Maria loves her job.\nShe rides a bike to work every day."},
         {**CLEAN, "interests": ["chess", "sample-based music production", "open-water swimming"]},
         {**CLEAN, "website": "https://example.com/maria", "email": "maria.garcia27@example.com"},
         {**CLEAN, "signed_up_at": "2025-12-01T00:00:00Z", "birthday": "1906-01-01"},
@@ -353,7 +353,7 @@ def test_report_sums_up_the_dataset():
             **CLEAN,
             "email": "lee.chen@example.com",
             "name": "Lee Chen",
-            "bio": "Lee Chen is a ceramicist in Taipei. She sells mugs at weekend markets.",
+            "bio": "Lee Chen is a ceramicist in Taipei who sells mugs at weekend markets.",
         },
     )
     report = checker.report()
@@ -434,6 +434,42 @@ def test_defects_from_a_real_nightly_run_are_caught(field, value, kind):
     defects = check_record({**NIGHTLY_PROFILE, field: value}, schema)
     assert [d.kind.value for d in defects] == [kind]
     assert check_record(NIGHTLY_PROFILE, schema) == []
+
+
+# Seen in the nightly of 2026-11-30 (a fresh clone on a new machine), written as valid records.
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [
+        ("bio", "Linda Snyder is a four-year-old veterinary surgeon with a passion for theatre.", "broken_constraint"),
+        ("bio", "Linda Snyder is a recruitment consultant. He enjoys sailing, which makes her the go to guy.", "broken_constraint"),
+        ("bio", "Linda Snyder is cabin crew. You can meet her at the [address] where she lives.", "placeholder"),
+        ("bio", "Linda Snyder paints. She flies over [land] on weekends.", "placeholder"),
+        ("bio", "Linda Snyder paints watercolours. She wants to stay connected with your.", "truncated"),
+        ("bio", "Linda Snyder paints watercolours. She wants to stay connected with your\n.", "debris"),
+        ("bio", "Linda Snyder is a nurse. Most people will soon know her story. \n.", "debris"),
+    ],
+)
+def test_defects_from_the_fresh_clone_nightly_are_caught(field, value, kind):
+    schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
+    assert [d.kind.value for d in check_record({**NIGHTLY_PROFILE, field: value}, schema)] == [kind]
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "Linda Snyder is a retired nurse. She was inspired by Dr. Jim Hart and his care for patients.",
+        "Linda Snyder, inspired by her late husband and his garden, grows tomatoes.",  # nobody else starts a sentence
+        "Linda Snyder is a painter [1] who lives near the sea. She sells her work at markets.",
+    ],
+)
+def test_other_people_and_citations_in_a_bio_are_not_contradictions(bio):
+    schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
+    assert check_record({**NIGHTLY_PROFILE, "bio": bio}, schema) == []
+
+
+def test_a_name_of_either_gender_or_none_sets_no_pronoun():
+    record = {**NIGHTLY_PROFILE, "name": "Zxqv Ortega", "bio": "Zxqv Ortega is a nurse. He paints. She sails."}
+    assert [d for d in check_record(record, {"type": "object"}) if d.kind is DefectKind.BROKEN_CONSTRAINT] == []
 
 
 def test_a_lone_surrogate_is_a_defect_and_does_not_crash_the_dataset_checker():

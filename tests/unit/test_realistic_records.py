@@ -17,7 +17,7 @@ from apprentice.workflows import default_spec, parse_spec
 from .fakes import Script, chat_reply, object_schema, pool_config, transports
 
 PROFILE = compile_shape({"name": "string", "email": "email", "age": 0, "signed_up_at": "ISO-8601", "bio": "A two-sentence biography"})
-BIO = "She restores old sailing boats on weekends. Her friends know her for her lemon cake."
+BIO = "Restores old sailing boats on weekends; friends know this sailor for a famous lemon cake."
 BIOS = [
     BIO,
     "A retired postman who now keeps bees in a small orchard outside town.",
@@ -66,6 +66,20 @@ async def test_a_bio_that_echoes_the_hint_is_corrected_at_its_path():
     assert outcome.meta["realism_corrected"] == ["echo"]
     correction = script.requests[1]["messages"][-1]["content"]
     assert "/bio" in correction and "echo" in correction
+
+
+async def test_a_bio_that_states_another_age_than_the_sampled_one_is_corrected():
+    """Seen in a nightly: bios of "a four-year-old veterinary surgeon" beside `age: 50` were written,
+    because the record loop ignored what the checker calls a broken constraint."""
+    spec = default_spec("profiles")
+    _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    assert presets is not None and presets[0]["age"] != 4
+    script = Script(chat_reply(json.dumps({"bio": "A four-year-old nurse who keeps bees. Loves her lemon cake."})), varied_bios([0]))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0])
+    outcome = batch.outcomes[0]
+    assert outcome.valid and outcome.record["bio"] == BIO
+    assert outcome.meta["realism_corrected"] == ["broken_constraint"]
+    assert "4 years old where the record's age is" in script.requests[1]["messages"][-1]["content"]
 
 
 async def test_a_record_that_keeps_copying_a_given_value_is_rejected_for_its_content():
