@@ -11,7 +11,8 @@ import asyncio
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -31,6 +32,20 @@ from apprentice.records import FailureKind, RecordContext, RecordOutcome, failur
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
 from apprentice.workflows import WorkflowSpec
+
+RUN_REALISM: ContextVar[DatasetChecker | None] = ContextVar("apprentice_run_realism", default=None)
+"""The run's realism index (`realism_index`) while `run.generate_async` runs: its batches share
+it, so a batch does not write an identifier or a near-duplicate text that another batch of the
+run already wrote. Batches in another process (a Dask worker) check within themselves."""
+
+
+def realism_index(shape: Shape, presets: Iterable[dict[str, Any]] | None) -> DatasetChecker | None:
+    """A checker for a run's or a batch's records; given fields (sampled from lists, so a job
+    title may well repeat) are left out of the near-duplicate check."""
+    if not isinstance(shape.json_schema, dict):
+        return None
+    given_fields = {k for p in presets or [] for k in p if k != ABOUT}
+    return DatasetChecker(shape.json_schema, no_near_duplicates=given_fields)
 
 
 class BatchPlan(BaseModel):
@@ -176,8 +191,8 @@ async def generate_batch(
     kept = kept or {}
     limit = asyncio.Semaphore(concurrency)
     presets = {plan.start + i: p for i, p in enumerate(plan.presets or [])}
-    given_fields = {k for p in presets.values() for k in p if k != ABOUT}
-    checker = DatasetChecker(shape.json_schema, no_near_duplicates=given_fields) if isinstance(shape.json_schema, dict) else None
+    shared = RUN_REALISM.get()
+    checker = shared if shared is not None else realism_index(shape, presets.values())
     context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker)
     for earlier in (o for o in kept.values() if o.valid):  # new records must not collide with kept ones
         context.unique.claim(earlier.record, spec.rules)

@@ -22,6 +22,7 @@ from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
 from apprentice.dataset import (
+    RUN_REALISM,
     BatchPlan,
     BatchResult,
     DatasetSummary,
@@ -30,6 +31,7 @@ from apprentice.dataset import (
     batch_plans,
     make_batch,
     plan_presets,
+    realism_index,
     shortfall,
     summarise,
 )
@@ -214,6 +216,8 @@ async def _run_batches(run: _Run, count: int, run_seed: int, make: MakeBatch, ha
         for plan in plans:  # one iterator shared by the workers: each plan is taken once, in order
             await order.turn(plan.index)
             result, was_reused = await make(plan)
+            if was_reused:
+                _known_to_later_batches(result)
             reused += was_reused
             run.generated += 0 if was_reused else plan.count
             RunProgress.finished(result)
@@ -317,12 +321,14 @@ async def generate_async(
         )
 
     writer, totals = DatasetWriter(run.out, run.fmt, run.shape.json_schema), RunTotals(run.workflow, run.n, run.shape.json_schema)
+    shared_realism = RUN_REALISM.set(realism_index(run.shape, run.presets))
     try:
         summary = await _produce(run, make, _recorder(writer, totals), totals, (shape, spec), monitor)
     except BaseException:
         writer.discard()
         raise
     finally:
+        RUN_REALISM.reset(shared_realism)
         if owned is not None:
             await owned.aclose()
     writes: list[Awaitable[Any]] = [asyncio.to_thread(writer.commit, run.numeric)] + ([publish(summary, totals.sample)] if publish else [])
@@ -331,6 +337,17 @@ async def generate_async(
     if failure := shortfall(summary):
         raise RunIncomplete(failure, summary)  # the records made are written
     return summary
+
+
+def _known_to_later_batches(batch: BatchResult) -> None:
+    """A batch reused from an earlier run joins the run's realism index, so the batches made now
+    do not repeat its identifiers or texts."""
+    index = RUN_REALISM.get()
+    if index is None:
+        return
+    for outcome in batch.outcomes:
+        if outcome.valid:
+            index.add(outcome.index, outcome.record, record_defects=[])
 
 
 def _recorder(writer: DatasetWriter, totals: RunTotals) -> Callable[[BatchResult], None]:

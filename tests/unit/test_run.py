@@ -261,3 +261,30 @@ async def test_the_apprenticeship_observes_from_running_totals_what_it_observed_
     assert (summary.records, summary.invalid) == (8, 3) and summary.realism is not None and summary.realism.records == 8
     assert monitored[0].model_dump() == observed_from_every_record(spec, summary, batches).model_dump()
     assert monitored[0].sample == [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()[:3]]
+
+
+async def test_a_batch_does_not_repeat_a_text_another_batch_of_the_run_wrote(tmp_path):
+    """Batches used to check near duplicates only among themselves: batch 1 could write the very
+    story batch 0 wrote. The run's batches now share one realism index."""
+    stories = [
+        "A lighthouse keeper finds a message in a bottle and sails to the island it names.",
+        "Two rival bakers in a small town are forced to share one oven for a winter festival.",
+        "A lighthouse keeper finds a message in a bottle and sails to the island it names.",  # batch 1 repeats batch 0
+        "An astronaut on the night shift hears a radio station that went off the air in 1962.",
+        "A retired detective takes up beekeeping and finds a clue in the honey.",
+    ]
+    script = Script(lambda _r: chat_reply(json.dumps({"story": stories[min(len(script.requests), len(stories)) - 1]})))
+    spec = {"name": "stories", "sampling": False, "stages": [{"name": "draft", "role": "generate", "corrections": 0}]}
+    summary = await generate_async(
+        {"story": "A two-sentence story"},
+        n=4,
+        spec=spec,
+        out=tmp_path / "s.jsonl",
+        batch_size=2,
+        concurrency=1,
+        parallel_batches=1,
+        pool=pool_of(script),
+    )
+    written = [json.loads(line)["story"] for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert len(written) == 4 and len(set(written)) == 4, written
+    assert summary.realism is not None and summary.realism.near_duplicate_rate == 0
