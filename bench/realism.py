@@ -27,7 +27,7 @@ from _report import report  # bench/ is on sys.path when a bench runs as a scrip
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
-from apprentice.dataset import generate_batch, plan_batches, plan_presets, realism_report
+from apprentice.dataset import RUN_REALISM, generate_batch, plan_batches, plan_presets, realism_index, realism_report
 from apprentice.realism import DefectKind
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
 from apprentice.workflows import WorkflowSpec, default_spec, load_spec
@@ -49,8 +49,12 @@ async def run_path(pool: BackendPool, shape: Shape, spec: WorkflowSpec, n: int, 
     _plan, presets = plan_presets(spec, shape, n, seed=7)
     started = time.perf_counter()
     outcomes = []
-    for plan in plan_batches(n, batch, 7, presets):
-        outcomes += (await generate_batch(pool, spec, shape, plan, concurrency=2)).outcomes
+    shared = RUN_REALISM.set(realism_index(shape, presets))  # as a run's batches share it in `apprentice.run`
+    try:
+        for plan in plan_batches(n, batch, 7, presets):
+            outcomes += (await generate_batch(pool, spec, shape, plan, concurrency=2)).outcomes
+    finally:
+        RUN_REALISM.reset(shared)
     seconds = time.perf_counter() - started
     written = [o for o in outcomes if o.valid]
     realism = realism_report(shape.json_schema, written)
