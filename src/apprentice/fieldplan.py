@@ -22,7 +22,7 @@ import re
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -44,6 +44,7 @@ __all__ = [
     "FieldPlanError",
     "FieldSource",
     "RecordPlan",
+    "event_span",
     "persona",
     "plan_fields",
     "sample_record",
@@ -166,6 +167,29 @@ def _by_name(table: dict[tuple[str, ...], tuple[str, ...]]) -> dict[str, tuple[s
     return {name: samplers for names, samplers in table.items() for name in names}
 
 
+# Counts of people or things by field name: their typical range, drawn log-uniformly (most events
+# have dozens of attendees, a few thousands), within the schema's own bounds when it has them. A
+# model asked for an unbounded count writes 103456789.
+COUNT_RANGES: dict[tuple[str, ...], tuple[int, int]] = {
+    (
+        "attendees",
+        "attendee_count",
+        "attendance",
+        "participants",
+        "participant_count",
+        "guests",
+        "guest_count",
+        "registrations",
+        "rsvps",
+        "tickets_sold",
+    ): (8, 2000),
+    ("capacity", "seats", "max_attendees", "max_participants", "max_guests"): (20, 5000),
+    ("quantity", "qty", "units", "item_count", "items_count"): (1, 12),
+    ("employees", "employee_count", "staff_count", "team_size"): (2, 5000),
+    ("review_count", "reviews_count", "rating_count", "ratings_count", "num_reviews"): (0, 4000),
+    ("stock", "in_stock", "stock_quantity", "inventory", "units_in_stock"): (0, 500),
+}
+
 # Normalised (snake_case) field name → samplers to try in order; the first whose trial draws
 # validate wins (so `color` with a hex pattern falls through to `hex_color`).
 NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
@@ -219,6 +243,7 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
         ("date",): ("date",),
         ("timestamp", "created", "updated", "modified"): ("date_time",),
     }
+    | {names: ("count",) for names in COUNT_RANGES}
 )
 
 # Name suffixes, tried when the whole name is not in NAME_SAMPLERS.
@@ -280,6 +305,11 @@ AFTER: dict[str, tuple[str, ...]] = {
     "due": ("issued", "created"),
 }
 SHORT_SPANS = frozenset({"end", "ended", "finished", "completed", "closed", "resolved", "shipped", "delivered", "due"})
+# A record with a start, an end and a title or a place is an event (not a subscription): its
+# title is an event's, it starts on the quarter hour and ends hours later.
+EVENT_STARTS, EVENT_ENDS = frozenset({"start", "starts", "begin", "begins"}), frozenset({"end", "ends"})
+EVENT_TITLES = frozenset({"title", "name", "event_name", "event_title"})
+EVENT_PLACES = frozenset({"city", "venue", "location", "place", "address"})
 
 # The sampler a field would have → the derivation that replaces it when its sources exist.
 DERIVATION_FOR: dict[str, str] = {
@@ -668,6 +698,14 @@ def _s_date_time(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
     return _render(_moment_between(ctx.rng(fp.name), *_window(ctx, fp)), sub, "date-time")
 
 
+def _s_event_start(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
+    """A day in the field's window, on the quarter hour between 08:00 and 20:00, as people
+    schedule an event."""
+    moment = _moment_between(ctx.rng(fp.name), *_window(ctx, fp))
+    quarter = int(ctx.rng(fp.name + ":clock").integers(8 * 4, 20 * 4))
+    return _render(moment.replace(hour=quarter // 4, minute=15 * (quarter % 4), second=0, microsecond=0), sub, "date-time")
+
+
 def _s_birth_date(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
     return _render(_birth(ctx, fp.name, _draw_age(ctx.rng("age"), {})), sub, "date")
 
@@ -782,6 +820,43 @@ def _s_hobbies(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> list[str]:
     return ctx.hobbies[:count]
 
 
+def _s_count(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> int:
+    """A count of the field's kind (`attendees`, `quantity`...), log-uniform in its typical range
+    cut to the schema's bounds."""
+    typical = next(span for names, span in COUNT_RANGES.items() if snake_case(fp.name) in names)
+    lo, hi = _int_bounds(sub)
+    low, high = max(typical[0], lo if lo is not None else typical[0]), min(typical[1], hi if hi is not None else typical[1])
+    if low > high:  # the schema's range lies outside the typical one: its own bounds decide
+        low, high = lo if lo is not None else high, hi if hi is not None else low
+    draw = math.exp(ctx.rng(fp.name).uniform(math.log(low + 1), math.log(high + 2))) - 1
+    return min(max(int(draw), low), high)
+
+
+_EVENT_TOPICS = tuple(
+    "Jazz|Python|Data Science|Open Source|Street Food|Craft Beer|Photography|Startup|Climate|Film|Poetry|Robotics|Design"
+    "|Cloud Native|Indie Game|Urban Gardening|Chess|Wine|Classical Music|Comedy|Book|Yoga|Cybersecurity|Machine Learning"
+    "|Blues|Folk Music|Vintage Car|Ceramics|Women in Tech|Product Management|DevOps|Sustainability|Fintech|Salsa|Science"
+    "|Local History|Architecture|Coffee|Running|Mobile Dev".split("|")
+)
+_EVENT_KINDS = tuple("Festival Meetup Conference Summit Workshop Night Fair Expo Hackathon Symposium Showcase Forum Market Days".split())
+_EVENT_PREFIXES = ("International", "Community", "Downtown", "Regional", "Annual", "Open", "Global", "City", "Grand", "Spotlight")
+
+
+def _s_event_title(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> str:
+    """An event's title composed from a topic and a kind ("Downtown Craft Beer Festival", "12th
+    Annual Robotics Summit"): a 135M model asked for one names a person or a city instead."""
+    rng = ctx.rng(fp.name)
+    topic, kind = _EVENT_TOPICS[int(rng.integers(len(_EVENT_TOPICS)))], _EVENT_KINDS[int(rng.integers(len(_EVENT_KINDS)))]
+    form = int(rng.integers(1, 4))
+    if form == 2:
+        return f"{_EVENT_PREFIXES[int(rng.integers(len(_EVENT_PREFIXES)))]} {topic} {kind}"
+    if form == 3:
+        nth = int(rng.integers(2, 26))
+        suffix = "th" if 10 <= nth % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(nth % 10, "th")
+        return f"{nth}{suffix} Annual {topic} {kind}"
+    return f"{topic} {kind}"
+
+
 SAMPLERS: dict[str, Sampler] = {
     "first_name": lambda ctx, sub, fp: ctx.person[0],
     "last_name": lambda ctx, sub, fp: ctx.person[1],
@@ -819,6 +894,9 @@ SAMPLERS: dict[str, Sampler] = {
     "boolean": _s_boolean,
     "integer": _s_integer,
     "number": _s_number,
+    "count": _s_count,
+    "event_title": _s_event_title,
+    "event_start": _s_event_start,
 }
 
 
@@ -857,9 +935,27 @@ def _d_after(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan, values: list[Any]) -
         return _MISSING
     _, window_end = _window(ctx, fp)
     stem = _date_stem(snake_case(fp.name))
-    end = start + timedelta(days=30) if stem in SHORT_SPANS else max(window_end, start)
     default = "date-time" if isinstance(values[0], str) and "T" in values[0] else "date"
+    end = start + timedelta(days=30) if stem in SHORT_SPANS else max(window_end, start)
     return _render(_moment_between(ctx.rng(fp.name), start, end), sub, default)
+
+
+def _d_event_end(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan, values: list[Any]) -> Any:
+    """When an event that started at the source ends (`_end_of`)."""
+    start = _parse_moment(values[0])
+    if start is None:
+        return _MISSING
+    timed = isinstance(values[0], str) and "T" in values[0] or sub.get("format") == "date-time"
+    return _render(_end_of(ctx.rng(fp.name), start, timed=timed), sub, "date-time" if timed else "date")
+
+
+def _end_of(rng: np.random.Generator, start: datetime, *, timed: bool) -> datetime:
+    """When something that started at `start` ends: one to eight hours later, or for one in six a
+    day to three later (a conference); by date, the same day to three days later."""
+    if not timed:
+        return start + timedelta(days=int(rng.choice([0, 0, 0, 1, 1, 2, 3])))
+    days = int(rng.integers(1, 4)) if rng.random() < 1 / 6 else 0
+    return start + timedelta(days=days, minutes=30 * int(rng.integers(2, 17)))
 
 
 DERIVERS: dict[str, Deriver] = {
@@ -868,6 +964,7 @@ DERIVERS: dict[str, Deriver] = {
     "username_from_name": lambda ctx, sub, fp, v: _username(ctx, fp.name, *_name_parts(v)),
     "birth_date_from_age": lambda ctx, sub, fp, v: _render(_birth(ctx, fp.name, int(v[0])), sub, "date"),
     "after": _d_after,
+    "event_end": _d_event_end,
 }
 _MISSING: Any = object()
 
@@ -983,6 +1080,40 @@ def _auto(name: str, sub: dict[str, Any], schema: Any, person: bool, places: boo
     if places and options and options[0][0] in _PLACE_SAMPLERS:
         return fp.model_copy(update={"reason": "the record describes places, more than the city table holds: left to the model"})
     return _choose(fp, options, schema, sub, plan)
+
+
+def event_span(field_names: Iterable[str]) -> tuple[str, str] | None:
+    """(start field, end field) of a record about an event — a start, an end, and a title or a
+    place, and no person — else None (a subscription's `starts_at`/`ends_at` is not an event)."""
+    names = list(field_names)
+    stems = {n: _date_stem(snake_case(n)) for n in names}
+    start = next((n for n, stem in stems.items() if stem in EVENT_STARTS), None)
+    end = next((n for n, stem in stems.items() if stem in EVENT_ENDS), None)
+    snakes = {snake_case(n) for n in names}
+    if start is None or end is None or not snakes & (EVENT_TITLES | EVENT_PLACES) or snakes & PERSON_CUES:
+        return None
+    return start, end
+
+
+def _event_fields(
+    plans: Mapping[str, FieldPlan], props: Mapping[str, dict[str, Any]], schema: Any, plan: RecordPlan
+) -> dict[str, FieldPlan]:
+    """In a record about an event (a start, an end, and a title or a place; no person), what
+    makes it read as one: the model-written `title`/`name` becomes a sampled event title, a
+    sampled start falls on the quarter hour in the day, and the end follows hours later."""
+    if event_span(props) is None:
+        return {}
+    stems = {n: _date_stem(snake_case(n)) for n in props}
+    starts = [n for n, stem in stems.items() if stem in EVENT_STARTS]
+    out: dict[str, FieldPlan] = {}
+    for name, fp in plans.items():
+        if snake_case(name) in EVENT_TITLES and fp.source is FieldSource.MODEL and fp.reason != "override":
+            out[name] = _choose(fp, [("event_title", "the title of an event (it has a start and an end)")], schema, props[name], plan)
+        elif name in starts and fp.source is FieldSource.SAMPLED and fp.sampler == "date_time":
+            out[name] = _choose(fp, [("event_start", "an event's start: on the quarter hour, in the day")], schema, props[name], plan)
+        elif stems[name] in EVENT_ENDS and fp.sampler == "after" and fp.derived_from and fp.derived_from[0] in starts:
+            out[name] = fp.model_copy(update={"sampler": "event_end", "reason": f"an event's end: hours after {fp.derived_from[0]}"})
+    return out
 
 
 def _overridden(name: str, sub: dict[str, Any], ov: FieldOverride, schema: Any, person: bool, plan: RecordPlan) -> FieldPlan:
@@ -1255,6 +1386,7 @@ def plan_fields(
     base = {n: _auto(n, sub, schema, person, places, plan) for n, sub in props.items() if n not in parsed}
     plans = {n: base[n] if n in base else _overridden(n, props[n], parsed[n], schema, person, plan) for n in props}
     plans = _derive(plans, props, schema, base, person, plan)
+    plans |= _event_fields(plans, props, schema, plan)
     plan = plan.model_copy(update={"fields": list(plans.values())})
     plan.fill_order()  # raises on a cycle of derived overrides
     return _check_derived(plan, schema, props, base)

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apprentice.fieldplan import pronouns
+from apprentice.fieldplan import event_span, pronouns
 from apprentice.shapes.fields import resolve_ref, snake_case
 from apprentice.shapes.validate import validate
 
@@ -565,10 +565,41 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
             found = _string_defect(leaf, hints)
             if found:
                 defects.append(found)
+        if _counted_up(leaf.value):
+            defects.append(Defect(kind=DefectKind.PLACEHOLDER, path=leaf.pointer, message=f"is a placeholder number ({leaf.value})"))
         message = _implausible(leaf, now)
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
-    return defects + _age_contradictions(record) + _pronoun_contradictions(record)
+    return defects + _age_contradictions(record) + _pronoun_contradictions(record) + _event_too_long(record)
+
+
+_COUNTED = re.compile(r"0?123456|234567|345678|456789|987654|876543|765432|654321")
+
+
+def _counted_up(value: Any) -> bool:
+    """An integer with six digits counted up or down in it (103456789, 123456): what a model
+    writes for a number it has no idea of; a real count, price or id reads so about once in 10^5."""
+    return isinstance(value, int) and not isinstance(value, bool) and bool(_COUNTED.search(str(abs(value))))
+
+
+EVENT_DAYS = 14
+"""An event (a festival, a conference) lasts hours or days: one over two weeks is a made-up span."""
+
+
+def _event_too_long(record: Any) -> list[Defect]:
+    """A record about an event (`fieldplan.event_span`) that lasts months: `starts_at` in June,
+    `ends_at` the next March."""
+    span = event_span(record) if isinstance(record, dict) else None
+    if span is None:
+        return []
+    start, end = (_as_date(record[k]) if isinstance(record[k], str) else None for k in span)
+    if not (start and start[1] and end and end[1]):
+        return []
+    days = (end[1] - start[1]).total_seconds() / 86400
+    if days <= EVENT_DAYS:
+        return []
+    message = f"an event that lasts {days:.0f} days ({span[0]} to {span[1]})"
+    return [Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path="/" + _escape(span[1]), message=message)]
 
 
 _AGE_FIELDS = ("age", "age_years")

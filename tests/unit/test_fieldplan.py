@@ -338,3 +338,42 @@ def test_a_persons_interests_are_hobbies_that_agree_with_the_persona_and_a_produ
     assert len({tuple(items) for items in lists}) >= 38
     product = {"type": "object", "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}}}
     assert planned(plan_fields(product), "tags").source.value == "model"
+
+
+EVENT = {"title": "string", "city": "string", "starts_at": "ISO-8601", "ends_at": "ISO-8601", "attendees": 0, "organizer_email": "email"}
+
+
+def test_an_event_reads_as_one_a_title_a_daytime_start_an_end_hours_later_and_a_plausible_crowd():
+    """Seen in the realism bench: the model titled events "Santos" and "San Diego", ends fell
+    months after starts, and 103456789 people attended."""
+    schema = object_schema(compile_shape(EVENT))
+    plan = plan_fields(schema, anchor=date(2026, 11, 1))
+    assert {f.name: f.sampler for f in plan.fields} == {
+        "title": "event_title",
+        "city": "city",
+        "starts_at": "event_start",
+        "ends_at": "event_end",
+        "attendees": "count",
+        "organizer_email": "email",
+    }
+    records = [sample_record(plan, schema, seed=3, index=i) for i in range(200)]
+    assert len({r["title"] for r in records}) >= 190
+    for record in records:
+        start, end = (datetime.fromisoformat(record[k]) for k in ("starts_at", "ends_at"))
+        assert 8 <= start.hour < 20 and start.minute % 15 == 0 and start.second == 0
+        assert 3600 <= (end - start).total_seconds() <= 4 * 86400
+        assert 8 <= record["attendees"] <= 2000 and validate(record, schema) == []
+
+
+def test_a_subscription_is_not_an_event_and_a_book_title_stays_with_the_model():
+    subscription = object_schema(compile_shape({"plan": "pro", "starts_at": "ISO-8601", "ends_at": "ISO-8601", "user_email": "email"}))
+    assert {f.name: f.sampler for f in plan_fields(subscription).fields}["ends_at"] == "after"
+    book = object_schema(compile_shape({"title": "string", "author": "string", "published_on": "2020-01-01"}))
+    assert plan_fields(book).field("title").source is FieldSource.MODEL  # type: ignore[union-attr]
+
+
+def test_a_count_keeps_to_the_schemas_own_bounds():
+    schema = {"type": "object", "properties": {"attendees": {"type": "integer", "minimum": 1, "maximum": 5}}, "required": ["attendees"]}
+    plan = plan_fields(schema)
+    assert plan.field("attendees").sampler == "count"  # type: ignore[union-attr]
+    assert {sample_record(plan, schema, seed=1, index=i)["attendees"] for i in range(100)} <= {1, 2, 3, 4, 5}

@@ -477,3 +477,22 @@ def test_a_lone_surrogate_is_a_defect_and_does_not_crash_the_dataset_checker():
     checker = DatasetChecker(SHAPE, now=NOW)
     checker.add(0, record)
     assert checker.report().defects[DefectKind.DEBRIS] == 1
+
+
+EVENT_SCHEMA = {"type": "object", "properties": {k: {"type": "string"} for k in ("title", "city", "starts_at", "ends_at")}}
+EVENT_RECORD = {"title": "Downtown Jazz Festival", "city": "Paris", "starts_at": "2024-06-19T18:00:00Z", "ends_at": "2024-06-21T23:00:00Z"}
+
+
+def test_an_event_that_lasts_months_and_a_counted_up_number_are_caught():
+    """Seen in the realism bench's model-only path: an event from June to March, 103456789 attendees."""
+    long = {**EVENT_RECORD, "ends_at": "2025-03-01T20:12:18Z"}
+    assert [(d.kind.value, d.path) for d in check_record(long, EVENT_SCHEMA)] == [("implausible_date", "/ends_at")]
+    crowd = {**EVENT_RECORD, "attendees": 103456789}
+    assert [(d.kind.value, d.path) for d in check_record(crowd, {"type": "object"})] == [("placeholder", "/attendees")]
+
+
+def test_a_weekend_festival_a_years_subscription_and_ordinary_numbers_are_fine():
+    assert check_record({**EVENT_RECORD, "attendees": 1250}, EVENT_SCHEMA) == []
+    subscription = {"plan": "pro", "starts_at": "2024-01-01T00:00:00Z", "ends_at": "2025-01-01T00:00:00Z"}
+    assert check_record(subscription, {"type": "object"}) == []
+    assert check_record({"id": 120934, "price_cents": 129900, "views": 12345}, {"type": "object"}) == []
