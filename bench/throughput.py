@@ -56,7 +56,7 @@ async def raw_loop(base_url: str, model: str, n: int, concurrency: int, schema: 
 
     async def one(client: httpx.AsyncClient, i: int) -> None:
         nonlocal valid
-        request = ModelRequest(messages=generate_messages(schema, instructions=None, index=i), json_schema=schema)
+        request = ModelRequest(messages=generate_messages(schema, instructions=None, index=i), json_schema=schema, stage="generate")
         body = adapter.payload(request)  # the very body the flow sends, so both sides make the same calls
         async with limit:
             response = await client.post("/chat/completions", json=body)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from apprentice import resume
-from apprentice.backends.ledger import record_calls
+from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
@@ -222,7 +222,9 @@ async def make_batch(
     fresh: bool = False,
     run_id: str | None = None,
 ) -> BatchResult:
-    """Generate one batch with record-level resume, and write its calls to the ledger.
+    """Generate one batch with record-level resume, its calls booked as generation under `run_id`
+    (default: the enclosing booked run's, else a new local id) and flushed to the ledger before
+    it returns.
 
     Records an earlier, incomplete run of this batch made are reused (`fresh` forgets them); if
     backends leave records unmade now, the made ones are kept under the batch's content key, so
@@ -233,29 +235,16 @@ async def make_batch(
     if fresh:
         await asyncio.to_thread(resume.forget, key)
     earlier = await asyncio.to_thread(resume.kept, key)
-    result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier)
-    await asyncio.to_thread(  # off the event loop, so parallel batches keep their requests flowing
-        record_calls,
-        [(m.stage, c) for o in result.made_now for m, c in _stage_calls(o)],
-        run_id=run_id or f"local-{plan.index}",
-        workflow=spec.name,
-        version=spec.version,
-    )
+    try:
+        with booked_as(Purpose.generation, workflow=spec.name, version=spec.version, run_id=run_id):
+            result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier)
+    finally:
+        await pool.flush_calls()  # a batch Prefect caches as done has its calls in the ledger
     if result.not_made:
         await asyncio.to_thread(resume.keep, key, [o for o in result.outcomes if not o.unmade])
     elif earlier:
         await asyncio.to_thread(resume.forget, key)
     return result
-
-
-def _stage_calls(outcome: RecordOutcome):
-    """Pair each call with the stage that made it (stages record their call counts in order)."""
-    calls = iter(outcome.calls)
-    for metrics in outcome.stages:
-        for _ in range(metrics.calls):
-            call = next(calls, None)
-            if call is not None:
-                yield metrics, call
 
 
 async def _record(

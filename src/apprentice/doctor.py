@@ -111,7 +111,7 @@ async def check_backend(backend: BackendConfig, pool_config: PoolConfig) -> Chec
         timings = []
         for max_tokens in (1, 24):
             started = time.perf_counter()
-            answer = await client.complete(ModelRequest(messages=PROMPT, max_tokens=max_tokens, temperature=0))
+            answer = await client.complete(ModelRequest(messages=PROMPT, max_tokens=max_tokens, temperature=0, stage="doctor"))
             timings.append(f"{answer.output_tokens} token(s) in {time.perf_counter() - started:.1f}s")
         return Check(
             name=f"backend {backend.name}", ok=True, detail=f"{backend.base_url}: {', '.join(timings)}: {answer.text.strip()[:40]!r}"

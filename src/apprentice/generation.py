@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from apprentice.backends.booking import Purpose
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage, ModelRequest
 from apprentice.config import Tier
@@ -119,7 +120,9 @@ async def _call(
     seed: int | None,
     outcome: StageOutcome,
 ) -> CallResult:
-    request = ModelRequest(messages=messages, json_schema=schema, temperature=stage.temperature, max_tokens=stage.max_tokens, seed=seed)
+    request = ModelRequest(
+        messages=messages, json_schema=schema, temperature=stage.temperature, max_tokens=stage.max_tokens, seed=seed, stage=stage.name
+    )
     try:
         result = await pool.complete(request, backend=stage.backend, tier=stage.tier)
     except BackendUnavailableError as exc:
@@ -166,14 +169,21 @@ async def ask_structured(
     schema: dict[str, Any],
     model: type[ModelT],
     *,
+    purpose: Purpose | None,
+    stage: str,
     tier: Tier | None = None,
     backend: str | None = None,
     temperature: float = 0.0,
     max_tokens: int | None = None,
 ) -> tuple[ModelT | None, CallResult | None]:
     """One structured question (judges, diagnoses, proposals): (the answer validated as `model`,
-    or None if unusable; the call, or None if no backend answered). Never raises for either."""
-    request = ModelRequest(messages=messages, json_schema=schema, temperature=temperature, max_tokens=max_tokens)
+    or None if unusable; the call, or None if no backend answered). Never raises for either.
+    `purpose` and `stage` are what the pool books the call as: a judge's call is monitoring or
+    calibration whatever run it is made in; None is the run's own purpose (a consensus judge is
+    part of making a record)."""
+    request = ModelRequest(
+        messages=messages, json_schema=schema, temperature=temperature, max_tokens=max_tokens, purpose=purpose, stage=stage
+    )
     try:
         call = await pool.complete(request, backend=backend, tier=tier)
     except (BackendError, BackendUnavailableError):

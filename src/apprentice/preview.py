@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
+from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.dataset import BatchPlan, generate_batch, plan_presets, realism_report
 from apprentice.fieldplan import RecordPlan
@@ -56,7 +57,8 @@ async def make_preview(
     backends_file: str | None = None,
 ) -> Preview:
     """`n` records for `shape` by `spec`'s workflow (default: generate then validate), on `pool`
-    (default: one built from `backends_file`, closed afterwards), with their plan and profile."""
+    (default: one built from `backends_file`, closed afterwards), with their plan and profile.
+    Its calls are booked as preview."""
     compiled = resolve_shape(shape)
     workflow = resolve_spec(spec, fallback_name=workflow_name(shape))
     numeric = sample(workflow.statistics, n, seed)[0] if workflow.pattern is Pattern.statistics and workflow.statistics else None
@@ -65,10 +67,11 @@ async def make_preview(
     serving = owned if owned is not None else pool
     assert serving is not None
     try:
-        batch = await generate_batch(serving, workflow, compiled, BatchPlan(index=0, start=0, count=n, seed=seed, total=n, presets=presets))
+        plan = BatchPlan(index=0, start=0, count=n, seed=seed, total=n, presets=presets)
+        with booked_as(Purpose.preview, workflow=workflow.name, version=workflow.version):
+            batch = await generate_batch(serving, workflow, compiled, plan)
     finally:
-        if owned is not None:
-            await owned.aclose()
+        await (owned.aclose() if owned is not None else serving.flush_calls())
     outcomes = sorted(batch.outcomes, key=lambda o: o.index)
     records = [o.record for o in outcomes if o.valid]
     realism = realism_report(compiled.json_schema, [o for o in outcomes if o.valid])

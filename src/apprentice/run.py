@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
+from apprentice.backends.booking import Purpose, booked_as
+from apprentice.backends.ledger import LedgerBook
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
@@ -122,10 +124,10 @@ def resolve_spec(spec: str | Path | dict | WorkflowSpec | None, *, fallback_name
 
 def open_pool(backends_file: str | None = None) -> BackendPool:
     """A backend pool for the backend file (default: settings); starts the embedded local server
-    if the file needs it and it is down."""
+    if the file needs it and it is down. Its calls are booked in the store's ledger."""
     config, settings = load_pool_config(backends_file), load_settings()
     ensure_embedded(config.backends, settings)
-    return BackendPool(config, supervisor=EmbeddedSupervisor(settings))
+    return BackendPool(config, supervisor=EmbeddedSupervisor(settings), book=LedgerBook())
 
 
 @dataclass
@@ -323,7 +325,9 @@ async def generate_async(
     writer, totals = DatasetWriter(run.out, run.fmt, run.shape.json_schema), RunTotals(run.workflow, run.n, run.shape.json_schema)
     shared_realism = RUN_REALISM.set(realism_index(run.shape, run.presets))
     try:
-        summary = await _produce(run, make, _recorder(writer, totals), totals, (shape, spec), monitor)
+        # one run id for the run's batches, unless a batch has its own (a Prefect task run's)
+        with booked_as(Purpose.generation, workflow=run.workflow.name, version=run.workflow.version):
+            summary = await _produce(run, make, _recorder(writer, totals), totals, (shape, spec), monitor)
     except BaseException:
         writer.discard()
         raise

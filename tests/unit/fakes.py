@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,26 @@ def pool_config(*backends: dict, attempts: int = 3, failure_threshold: int = 5) 
 
 def transports(scripts: dict[str, Script]):
     return lambda cfg: httpx.MockTransport(scripts[cfg.name])
+
+
+class CountingTransports:
+    """A pool's `transport_factory` over fake servers (by backend name; sync or async handlers)
+    that counts every HTTP request each backend's transport sees, whatever the server answers."""
+
+    def __init__(self, servers: dict[str, Callable[[httpx.Request], Any]]) -> None:
+        self.servers = servers
+        self.seen: Counter[str] = Counter()
+
+    @property
+    def requests(self) -> int:
+        return sum(self.seen.values())
+
+    def __call__(self, config: BackendConfig) -> httpx.MockTransport:
+        def handle(request: httpx.Request) -> Any:
+            self.seen[config.name] += 1
+            return self.servers[config.name](request)
+
+        return httpx.MockTransport(handle)
 
 
 def object_schema(shape: Shape) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
+from apprentice.backends.ledger import LedgerBook
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, observe, transitions
 from apprentice.monitor.calibration import OFF_TOPIC_TEXT
 from apprentice.monitor.drift import DriftMonitor
@@ -67,7 +68,7 @@ def test_judges_escalate_only_when_unsure_and_survive_garbage():
 
 def run_machine(tmp_path, judge, values_for, runs, policy):
     engine = engine_for(f"sqlite:///{tmp_path}/m.db")
-    pool = make_pool(f=("fast", judge))
+    pool = make_pool(f=("fast", judge), book=LedgerBook(engine))
     steps = []
     for i in range(runs):
         obs = Observation(workflow="w", version="1", run_id=f"r{i}", values=values_for(i))

@@ -24,7 +24,7 @@ from apprentice.preflight import reachable
 from tests.unit.fakes import chat_reply, pool_config
 from tests.unit.fuzzing import BACKENDS, FUZZ, JSON_DOCS, POLICY_TAILS, VALID_BACKEND, assert_one_line, no_secret_blocks, toml_backends
 
-REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")], json_schema={"type": "object"})
+REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")], json_schema={"type": "object"}, stage="s")
 
 
 def refused(request: httpx.Request) -> httpx.Response:

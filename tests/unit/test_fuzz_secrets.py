@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from apprentice import resume
-from apprentice.backends.ledger import record_calls
+from apprentice.backends.booking import Purpose, booked_as
+from apprentice.backends.ledger import LedgerBook
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage, ModelRequest
 from apprentice.config import load_pool_config
@@ -81,15 +82,11 @@ async def run_dataset(pool: BackendPool, out: Path):
     spec = parse_spec({"name": "cities", "stages": [{"name": "g", "role": "generate", "corrections": 1}]})
     batches = []
     for plan in plan_batches(12, 4, seed=7):
-        batch = await generate_batch(pool, spec, SHAPE, plan, concurrency=2, record_attempts=2)
-        record_calls(
-            [(m.stage, c) for o in batch.outcomes for m in o.stages for c in o.calls[: m.calls]],
-            run_id="r1",
-            workflow=spec.name,
-            version=spec.version,
-        )
+        with booked_as(Purpose.generation, workflow=spec.name, version=spec.version, run_id="r1"):
+            batch = await generate_batch(pool, spec, SHAPE, plan, concurrency=2, record_attempts=2)
         resume.keep(plan.cache_key(spec, SHAPE), batch.outcomes)
         batches.append(batch)
+    await pool.aclose()  # the ledger's rows are written
     summary = summarise(spec, 12, batches, SHAPE.json_schema)
     write_outputs(batches, out)
     messages = [shortfall(summary) or ""] + [str(BatchIncomplete(b)) for b in batches if b.not_made]
@@ -109,7 +106,8 @@ def test_no_api_key_is_logged_stored_or_written(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("APPRENTICE_TEST_KEY", KEY)
     caplog.set_level(logging.DEBUG)
     servers = LeakyServers()
-    pool = BackendPool(load_pool_config(backends_file(tmp_path)), transport_factory=lambda _cfg: httpx.MockTransport(servers))
+    config = load_pool_config(backends_file(tmp_path))
+    pool = BackendPool(config, transport_factory=lambda _cfg: httpx.MockTransport(servers), book=LedgerBook())
     out = tmp_path / "out" / "cities.jsonl"
     summary, messages = asyncio.run(run_dataset(pool, out))
     from apprentice.orchestration.artifacts import summary_markdown
@@ -139,7 +137,7 @@ def test_a_backend_failure_that_quotes_the_key_is_reported_without_it(tmp_path, 
 
     async def call():
         try:
-            await pool.complete(ModelRequest(messages=[ChatMessage(role="user", content="hi")]), backend="hosted")
+            await pool.complete(ModelRequest(messages=[ChatMessage(role="user", content="hi")], stage="s"), backend="hosted")
         finally:
             await pool.aclose()
 

@@ -22,7 +22,7 @@ def sent_schema(schema: dict) -> dict | None:
     """The schema the embedded backend's request carries (None: plain JSON, no schema)."""
     config = next(b for b in load_pool_config().backends if b.embedded)
     client = OpenAICompatibleClient(config, transport=httpx.MockTransport(lambda _r: httpx.Response(500)))
-    body = client.payload(ModelRequest(messages=[{"role": "user", "content": "a record"}], json_schema=schema))
+    body = client.payload(ModelRequest(messages=[{"role": "user", "content": "a record"}], json_schema=schema, stage="s"))
     return body["response_format"].get("schema")
 
 

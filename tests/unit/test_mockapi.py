@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from sqlmodel import select
 
+from apprentice.backends.ledger import LedgerBook
 from apprentice.backends.pool import BackendPool
 from apprentice.mockapi import Limits, MockEngine, create_app, load_operations
 from apprentice.shapes.schema import compile_shape
@@ -33,8 +34,8 @@ class Served:
     def __init__(self, tmp_path: Path, models: dict[str, FakeModel] | None = None, **engine_args) -> None:
         self.models = models or {"generator": FakeModel(), "other": FakeModel()}
         config = pool_config(*({"name": name, "tier": "quality" if name == "other" else "fast"} for name in self.models), attempts=1)
-        pool = BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(self.models[cfg.name]))
         self.store = engine_for(f"sqlite:///{tmp_path}/store.db")
+        pool = BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(self.models[cfg.name]), book=LedgerBook(self.store))
         self.engine = MockEngine(pool, store=self.store, **engine_args)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(self.engine)), base_url="http://mock.test")
 
@@ -319,4 +320,5 @@ async def test_each_request_books_its_calls_and_execution_rows(served):
     assert len(calls) == served.calls("generator")
     flow = [r for r in rows if r.kind == "flow"]
     assert len(flow) == 1 and flow[0].valid_records == 1 and flow[0].state == "Completed"
+    assert {(c.purpose, c.run_id) for c in calls} == {("mock", flow[0].run_id)}, "booked as the request's own mock run"
     assert {r.stage for r in rows if r.kind == "task"} >= {"generate"}

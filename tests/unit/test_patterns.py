@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from apprentice.backends.booking import CallBook
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier
 from apprentice.dataset import generate_batch, plan_batches
@@ -42,9 +43,10 @@ class Backend:
             self.in_flight -= 1
 
 
-def make_pool(**backends: tuple[str, Backend]) -> BackendPool:
+def make_pool(*, book: CallBook | None = None, **backends: tuple[str, Backend]) -> BackendPool:
+    """A pool over fake backends (name=(tier, server)); with `book`, its calls are booked there."""
     config = pool_config(*({"name": name, "tier": tier} for name, (tier, _) in backends.items()))
-    return BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(backends[cfg.name][1]))
+    return BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(backends[cfg.name][1]), book=book)
 
 
 def part(fields: dict):

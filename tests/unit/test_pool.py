@@ -12,7 +12,7 @@ from apprentice.errors import BackendUnavailableError, MissingApiKeyError, Unkno
 
 from .fakes import Script, chat_reply, pool_config, transports
 
-REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")])
+REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")], stage="s")
 
 
 class Clock:
@@ -154,7 +154,7 @@ async def test_all_backends_down_reports_each_reason():
 
 async def test_structured_output_is_asked_the_way_each_server_takes_it():
     schema = {"type": "object"}
-    request = ModelRequest(messages=REQUEST.messages, json_schema=schema)
+    request = ModelRequest(messages=REQUEST.messages, json_schema=schema, stage="s")
     scripts = {n: Script(chat_reply("{}")) for n in ("oai", "llama")}
     scripts["ollama"] = Script(httpx.Response(200, json={"model": "m", "message": {"content": "{}"}, "eval_count": 3}))
     config = pool_config(

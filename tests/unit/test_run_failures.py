@@ -23,7 +23,7 @@ from apprentice.workflows import default_spec
 
 from .fakes import Script, chat_reply, pool_config, transports
 
-REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")])
+REQUEST = ModelRequest(messages=[ChatMessage(role="user", content="hi")], stage="s")
 EMBEDDED = {"name": "local", "embedded": True, "base_url": "http://127.0.0.1:9/v1"}
 
 

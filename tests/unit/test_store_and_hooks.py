@@ -10,16 +10,29 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import create_engine, select
 
-from apprentice.backends.ledger import record_calls, spend_by_backend
-from apprentice.backends.types import CallResult
-from apprentice.config import Tier
+from apprentice.backends.booking import BookedRun, Purpose, call_row
+from apprentice.backends.ledger import spend_by_backend, write_call_rows
 from apprentice.monitor.hooks import record_executions
 from apprentice.orchestration.hooks import on_task_state
 from apprentice.store import ExecutionRecord, engine_for, session
 
-CALL = CallResult(
-    backend="b", model="m", tier=Tier.fast, text="{}", latency_s=0.1, input_tokens=3, output_tokens=2, cost_usd=0.01, attempts=1
-)
+
+def call(run_id: str) -> dict:
+    """A ledger row of one served call, as the pool books it."""
+    run = BookedRun(run_id, "w", "1", Purpose.generation)
+    return call_row(
+        run,
+        purpose=None,
+        stage="s",
+        backend="b",
+        model="m",
+        tier="fast",
+        latency_s=0.1,
+        attempts=1,
+        input_tokens=3,
+        output_tokens=2,
+        cost_usd=0.01,
+    )
 
 
 def row(i: int, run: str = "r") -> ExecutionRecord:
@@ -29,7 +42,7 @@ def row(i: int, run: str = "r") -> ExecutionRecord:
 def hammer(engine) -> None:
     def work(i: int) -> None:
         assert record_executions([row(i)], engine=engine)
-        record_calls([("s", CALL)] * 5, run_id=f"t{i}", workflow="w", version="1", engine=engine)
+        write_call_rows([call(f"t{i}") for _ in range(5)], engine=engine)
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(40)))

@@ -1,59 +1,53 @@
-"""The call ledger: tokens, cost and latency of every model call, per backend and workflow version."""
+"""The call ledger: tokens, cost, latency and HTTP attempts of every model call, per backend,
+workflow version and purpose.
+
+The pool books its calls itself (`BackendPool(book=LedgerBook())`, see `backends/booking.py`):
+no caller writes ledger rows after the fact, so none can forget to or book a call twice.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, insert
+from pydantic import BaseModel
+from sqlalchemy import case, func, insert
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
-from apprentice.backends.types import CallResult
-from apprentice.store import CallRecord, session, write
-from apprentice.store.models import utcnow
-
-
-def record_calls(
-    calls: Iterable[tuple[str, CallResult]],
-    *,
-    run_id: str,
-    workflow: str,
-    version: str,
-    purpose: str = "generation",
-    engine: Engine | None = None,
-) -> int:
-    """Append (stage, call) pairs to the ledger in one transaction; returns the rows written."""
-    return write_call_rows(call_rows(calls, run_id=run_id, workflow=workflow, version=version, purpose=purpose), engine)
+from apprentice.store import CallRecord, default_engine, session, write
+from apprentice.store.writer import BatchedWriter
 
 
-def call_rows(
-    calls: Iterable[tuple[str, CallResult]], *, run_id: str, workflow: str, version: str, purpose: str = "generation"
-) -> list[dict]:
-    """Ledger rows for (stage, call) pairs of one run, ready for `write_call_rows`."""
-    return [
-        dict(
-            at=utcnow(),
-            run_id=run_id,
-            workflow=workflow,
-            version=version,
-            stage=stage,
-            purpose=purpose,
-            backend=c.backend,
-            model=c.model,
-            tier=c.tier.value,
-            latency_s=c.latency_s,
-            input_tokens=c.input_tokens,
-            output_tokens=c.output_tokens,
-            cost_usd=c.cost_usd,
-            attempts=c.attempts,
-            failed_over_from=",".join(c.failed_over_from),
+class LedgerBook:
+    """The store's ledger as a pool's `CallBook`: rows queue in memory and one writer thread
+    writes them many to a transaction (up to `batch_size`, gathered for up to `linger_s`), so a
+    call never waits for the store. `flush` (a batch's end) and `close` (the pool's) return once
+    everything booked is written; a killed process loses only what was still queued."""
+
+    def __init__(self, store: Engine | None = None, *, capacity: int = 65_536, batch_size: int = 1_000, linger_s: float = 0.5) -> None:
+        self.store = store
+        self._writer: BatchedWriter[dict[str, Any]] = BatchedWriter(
+            self._write, name="apprentice-ledger", capacity=capacity, batch_size=batch_size, linger_s=linger_s
         )
-        for stage, c in calls
-    ]
+
+    def book(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            self._writer.put(row)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        self.store = self.store or default_engine()  # once: finding the default store reads the settings
+        write_call_rows(rows, self.store)
 
 
-def write_call_rows(rows: list[dict], engine: Engine | None = None) -> int:
-    """Ledger rows (of any number of runs) in one transaction; returns the rows written."""
+def write_call_rows(rows: list[dict[str, Any]], engine: Engine | None = None) -> int:
+    """Ledger rows (`booking.call_row`, of any number of runs) in one transaction; returns the rows written."""
     if not rows:
         return 0
 
@@ -62,6 +56,43 @@ def write_call_rows(rows: list[dict], engine: Engine | None = None) -> int:
         return len(rows)
 
     return write(bulk_insert, engine)
+
+
+class PurposeSpend(BaseModel):
+    """What the model calls made for one purpose cost."""
+
+    purpose: str
+    calls: int
+    failed: int
+    attempts: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def spend_by_purpose(workflow: str | None = None, engine: Engine | None = None) -> list[PurposeSpend]:
+    """Calls, failures, HTTP attempts, tokens and cost per purpose (dearest first), optionally for one workflow."""
+    # sqlmodel's select() is typed for at most four columns; it takes any number.
+    query = select(  # type: ignore[call-overload]
+        CallRecord.purpose,
+        func.count(),
+        func.sum(case((col(CallRecord.error) != "", 1), else_=0)),
+        func.sum(CallRecord.attempts),
+        func.sum(CallRecord.input_tokens),
+        func.sum(CallRecord.output_tokens),
+        func.sum(CallRecord.cost_usd),
+    ).group_by(CallRecord.purpose)
+    if workflow:
+        query = query.where(CallRecord.workflow == workflow)
+    with session(engine) as s:
+        rows = s.exec(query).all()
+    columns = ("purpose", "calls", "failed", "attempts", "input_tokens", "output_tokens", "cost_usd")
+    spends = [PurposeSpend.model_validate({k: v or 0 for k, v in zip(columns, row, strict=True)}) for row in rows]
+    return sorted(spends, key=lambda p: (-p.cost_usd, -p.calls, p.purpose))
 
 
 def spend_by_backend(workflow: str | None = None, engine: Engine | None = None) -> list[tuple[str, str, int, int, float]]:
@@ -78,13 +109,3 @@ def spend_by_backend(workflow: str | None = None, engine: Engine | None = None) 
         query = query.where(CallRecord.workflow == workflow)
     with session(engine) as s:
         return [tuple(row) for row in s.exec(query).all()]
-
-
-def stage_calls(outcome) -> Iterator[tuple[str, CallResult]]:
-    """(stage, call) pairs of one record's outcome: stages record their call counts in order."""
-    calls = iter(outcome.calls)
-    for metrics in outcome.stages:
-        for _ in range(metrics.calls):
-            call = next(calls, None)
-            if call is not None:
-                yield metrics.stage, call

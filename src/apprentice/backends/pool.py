@@ -3,6 +3,11 @@
 Retries (tenacity) happen on one backend: exponential backoff with jitter, honouring Retry-After,
 never on 400/401/403/404/422. When a backend gives up or its circuit is open, the request fails
 over to the next healthy backend of the same tier, then higher tiers, then lower ones.
+
+The pool books every call it makes into its `CallBook` (the ledger, `backends/ledger.LedgerBook`):
+a row per backend tried, served or failed (with its error kind), carrying that backend's HTTP
+attempts; the request's stage and purpose and the booked run (`backends/booking.py`) name it.
+A call cancelled mid-flight (a record's time budget) is booked as `cancelled`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Protocol
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from apprentice.backends.booking import UNATTRIBUTED, CallBook, booked_run, call_row
 from apprentice.backends.breaker import BreakerState, CircuitBreaker
 from apprentice.backends.ollama import OllamaClient
 from apprentice.backends.openai import OpenAICompatibleClient
@@ -49,11 +55,26 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, BackendError) and exc.retryable
 
 
+def _error_kind(exc: BaseException) -> str:
+    """What the ledger says of a failed call: the backend's error kind, `cancelled`, or the exception's class."""
+    if isinstance(exc, BackendError):
+        return exc.kind.value
+    return "cancelled" if isinstance(exc, asyncio.CancelledError) else type(exc).__name__
+
+
+class _Sent:
+    """HTTP requests made to one backend for one call, counted as they go out."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+
 class BackendPool:
     """Serves `ModelRequest`s over every enabled backend in a `PoolConfig`.
 
     One pooled HTTP client, one breaker and one concurrency limit per backend. A pool belongs to
-    one event loop; `apprentice.orchestration` keeps one per loop.
+    one event loop; `apprentice.orchestration` keeps one per loop. With a `book`, every call is
+    booked there (`run.open_pool` gives it the store's ledger); without one, nothing is.
     """
 
     def __init__(
@@ -65,8 +86,10 @@ class BackendPool:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         supervisor: Supervisor | None = None,
+        book: CallBook | None = None,
     ) -> None:
         self.config = config
+        self.book = book
         self._supervisor = supervisor
         self._transport_factory = transport_factory or (lambda _cfg: None)
         self._clock = clock
@@ -138,7 +161,7 @@ class BackendPool:
                 failed_names.append(config.name)
                 continue
             try:
-                result = await self._call_with_retries(config, client, request, breaker)
+                result = await self._booked_call(config, client, request, breaker, failed_names)
             except BackendError as exc:
                 events.extend(f"{config.name}:{e}" for e in breaker.events[mark:])
                 failures.append(str(exc))
@@ -153,8 +176,54 @@ class BackendPool:
         detail = "; ".join(failures) or "no backend is enabled"
         raise BackendUnavailableError(f"no backend could serve {target}: {detail}", errors)
 
+    async def _booked_call(
+        self, config: BackendConfig, client: ModelClient, request: ModelRequest, breaker: CircuitBreaker, failed_over_from: list[str]
+    ) -> CallResult:
+        """One backend's try at the request, retries included, booked however it ends: served,
+        failed (its error kind), or cancelled. A try that sent nothing (circuit open) is not booked."""
+        sent, started = _Sent(), self._clock()
+        try:
+            result = await self._call_with_retries(config, client, request, breaker, sent)
+        except BaseException as exc:
+            if sent.requests:
+                self._book(request, config, config.model, sent.requests, self._clock() - started, error=_error_kind(exc))
+            raise
+        self._book(request, config, result.model, result.attempts, result.latency_s, result=result, failed_over_from=failed_over_from)
+        return result
+
+    def _book(
+        self,
+        request: ModelRequest,
+        config: BackendConfig,
+        model: str,
+        attempts: int,
+        latency_s: float,
+        *,
+        result: CallResult | None = None,
+        failed_over_from: list[str] | None = None,
+        error: str = "",
+    ) -> None:
+        if self.book is None:
+            return
+        row = call_row(
+            booked_run() or UNATTRIBUTED,
+            purpose=request.purpose,
+            stage=request.stage,
+            backend=config.name,
+            model=model,
+            tier=config.tier.value,
+            latency_s=latency_s,
+            attempts=attempts,
+            input_tokens=result.input_tokens if result else 0,
+            output_tokens=result.output_tokens if result else 0,
+            cost_usd=result.cost_usd if result else 0.0,
+            failed_over_from=failed_over_from or (),
+            error=error,
+        )
+        self.book.book([row])
+
     async def _call_with_retries(
-        self, config: BackendConfig, client: ModelClient, request: ModelRequest, breaker: CircuitBreaker
+        self, config: BackendConfig, client: ModelClient, request: ModelRequest, breaker: CircuitBreaker, sent: _Sent
     ) -> CallResult:
         backoff = wait_exponential_jitter(initial=self.config.retry.initial_wait_s, max=self.config.retry.max_wait_s)
 
@@ -164,15 +233,12 @@ class BackendPool:
             # tenacity's wait strategies take a RetryCallState; this one reads only attempt_number
             return backoff(SimpleNamespace(attempt_number=failed_attempts))  # type: ignore[arg-type]
 
-        attempts = 0
-
         async def attempt() -> CallResult:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1 and not breaker.allow():
+            if sent.requests and not breaker.allow():
                 raise BackendError(f"backend '{config.name}': circuit opened", backend=config.name, retryable=False)
             started = self._clock()
             async with self._limits[config.name]:
+                sent.requests += 1
                 try:
                     response = await client.complete(request)
                 except BackendError as exc:
@@ -187,7 +253,7 @@ class BackendPool:
                 input_tokens=response.input_tokens,
                 output_tokens=response.output_tokens,
                 cost_usd=config.cost(response.input_tokens, response.output_tokens),
-                attempts=attempts,
+                attempts=sent.requests,
                 finish_reason=response.finish_reason,
             )
 
@@ -202,7 +268,7 @@ class BackendPool:
         await self._sleep(first_wait)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.retry.attempts - 1),
-            wait=lambda state: wait(state.outcome.exception() if state.outcome else None, attempts),
+            wait=lambda state: wait(state.outcome.exception() if state.outcome else None, sent.requests),
             retry=retry_if_exception(_is_retryable),
             sleep=self._sleep,
             reraise=True,
@@ -229,7 +295,15 @@ class BackendPool:
     def health(self) -> dict[str, BreakerState]:
         return {name: b.state for name, b in self.breakers.items()}
 
+    async def flush_calls(self) -> None:
+        """Return once every call made so far is in the pool's book (the end of a batch or a step)."""
+        if self.book is not None:
+            await asyncio.to_thread(self.book.flush)
+
     async def aclose(self) -> None:
+        """Close the HTTP clients and the book (everything booked is written first)."""
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        if self.book is not None:
+            await asyncio.to_thread(self.book.close)

@@ -6,6 +6,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from apprentice.backends.booking import Purpose
 from apprentice.config import Tier
 
 
@@ -15,9 +16,15 @@ class ChatMessage(BaseModel):
 
 
 class ModelRequest(BaseModel):
-    """What a stage asks of a model: messages, and optionally a JSON Schema the answer must fit."""
+    """What a stage asks of a model: messages, and optionally a JSON Schema the answer must fit.
+
+    `stage` and `purpose` are what the pool books the call as (`backends/booking.py`); `purpose`
+    None means the purpose of the run it is made in (`booked_as`): a record's stages leave it so,
+    since the same stages make a dataset's records, a shadow run's and a canary gate's."""
 
     messages: list[ChatMessage]
+    stage: str = Field(description="what the ledger names the call by: the workflow stage, or judge, diagnosis, proposal...")
+    purpose: Purpose | None = Field(None, description="why the call is made, when not its booked run's purpose")
     json_schema: dict[str, Any] | None = None
     temperature: float | None = None
     max_tokens: int | None = None

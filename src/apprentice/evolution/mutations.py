@@ -192,9 +192,11 @@ async def model_proposals(
     pool, spec: WorkflowSpec, evidence: dict[str, Any], avoided: AbstractSet[str] = frozenset()
 ) -> list[tuple[Mutation, WorkflowSpec]]:
     """Ask a model (quality tier) for up to three stage edits, as structured JSON; keep the legal
-    ones whose signature no avoidance rule names. An unusable answer yields no proposals."""
+    ones whose signature no avoidance rule names. An unusable answer yields no proposals. The call
+    is booked as a proposal for `spec`, under the enclosing booked run (else a new one)."""
     import json
 
+    from apprentice.backends.booking import Purpose, booked_as
     from apprentice.backends.types import ChatMessage
     from apprentice.generation import ask_structured
 
@@ -209,7 +211,10 @@ async def model_proposals(
             ),
         ),
     ]
-    answer, _ = await ask_structured(pool, messages, PROPOSAL_SCHEMA, Proposals, tier=Tier.quality, temperature=0.2)
+    with booked_as(Purpose.proposal, workflow=spec.name, version=spec.version):
+        answer, _ = await ask_structured(
+            pool, messages, PROPOSAL_SCHEMA, Proposals, purpose=Purpose.proposal, stage="proposal", tier=Tier.quality, temperature=0.2
+        )
     out = []
     for proposal in answer.mutations if answer else []:
         applied = apply_proposal(spec, proposal) if isinstance(proposal, dict) else None

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
+from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.evolution.compare import Comparison, Verdict, compare
 from apprentice.evolution.mutations import Mutation
@@ -52,8 +53,11 @@ class EvolutionReport(BaseModel):
     rolled_back: bool = False
 
 
-async def shadow_metrics(pool: BackendPool, spec: WorkflowSpec, shape: Shape, seeds: list[int], concurrency: int = 2) -> Metrics:
-    """Per-record validity, latency and cost of `spec` on the given inputs (outputs discarded)."""
+async def shadow_metrics(
+    pool: BackendPool, spec: WorkflowSpec, shape: Shape, seeds: list[int], *, purpose: Purpose, concurrency: int = 2
+) -> Metrics:
+    """Per-record validity, latency and cost of `spec` on the given inputs (outputs discarded);
+    its calls are booked as `purpose` (shadow, or canary for a ramp step's gate) of `spec`."""
     limit = asyncio.Semaphore(concurrency)
     context = RecordContext(n=len(seeds))
 
@@ -61,7 +65,8 @@ async def shadow_metrics(pool: BackendPool, spec: WorkflowSpec, shape: Shape, se
         async with limit:
             return await run_pattern(pool, spec, shape, index=i, seed=seed, context=context)
 
-    outcomes = await asyncio.gather(*(one(i, s) for i, s in enumerate(seeds)))
+    with booked_as(purpose, workflow=spec.name, version=spec.version):
+        outcomes = await asyncio.gather(*(one(i, s) for i, s in enumerate(seeds)))
     return {
         "validity": [float(o.valid) for o in outcomes],
         "latency_s": [sum(s.latency_s for s in o.stages) for o in outcomes],
@@ -103,13 +108,34 @@ async def evolve(
     seeds: list[int],
     canary: CanaryOptions | None = None,
     engine: Engine | None = None,
+    run_id: str | None = None,
 ) -> EvolutionReport:
     """Shadow-run every candidate against `live`, reject losers (avoidance rules), ramp the best
     of those that are better on some metric and worse on none (merely equal ones are kept out).
-    Margins and ramp steps: `canary`, by default the live version's `monitoring.canary`."""
+    Margins and ramp steps: `canary`, by default the live version's `monitoring.canary`.
+
+    Every call is booked under `run_id` (default: the enclosing booked run's, else a new one):
+    shadow runs as shadow, ramp gates as canary, each under the version it ran; all are in the
+    ledger when this returns."""
     canary = canary or live.monitoring.canary
     register(live, status=VersionStatus.live, traffic=1.0, engine=engine)
-    baseline = await shadow_metrics(pool, live, shape, seeds)
+    try:
+        with booked_as(Purpose.shadow, workflow=live.name, version=live.version, run_id=run_id):
+            return await _evolve(pool, live, candidates, shape, seeds, canary, engine)
+    finally:
+        await pool.flush_calls()
+
+
+async def _evolve(
+    pool: BackendPool,
+    live: WorkflowSpec,
+    candidates: list[tuple[Mutation, WorkflowSpec]],
+    shape: Shape,
+    seeds: list[int],
+    canary: CanaryOptions,
+    engine: Engine | None,
+) -> EvolutionReport:
+    baseline = await shadow_metrics(pool, live, shape, seeds, purpose=Purpose.shadow)
     reports = [await _shadow(pool, live, mutation, spec, shape, seeds, baseline, canary, engine) for mutation, spec in candidates]
     result = EvolutionReport(live=live.key, candidates=[r for r, *_ in reports])
     passing = [
@@ -137,7 +163,7 @@ async def _shadow(
 ) -> tuple[CandidateReport, Mutation, WorkflowSpec, Metrics]:
     """Register a candidate, shadow-run it and judge it; a loser becomes an avoidance rule."""
     register(spec, parent=live.key, mutation=mutation, engine=engine)
-    metrics = await shadow_metrics(pool, spec, shape, seeds)
+    metrics = await shadow_metrics(pool, spec, shape, seeds, purpose=Purpose.shadow)
     comparisons, passed, reason = judge_candidate(baseline, metrics, canary)
     if passed and not any(c.verdict is Verdict.better for c in comparisons):
         reason += "; but better on none, so not a winner"
@@ -169,7 +195,7 @@ async def _ramp(
             )
         else:
             set_split(live.name, {spec.key: 1.0}, {spec.key: VersionStatus.live, live.key: VersionStatus.retired}, engine)
-        gate = await shadow_metrics(pool, spec, shape, [s + 10_000 for s in seeds])  # fresh inputs for this step
+        gate = await shadow_metrics(pool, spec, shape, [s + 10_000 for s in seeds], purpose=Purpose.canary)  # fresh inputs for this step
         _, passed, reason = judge_candidate(baseline, gate, canary)
         result.ramp.append({"traffic": share, "passed": passed, "reason": reason})
         if not passed:

@@ -3,8 +3,9 @@
 It runs on the library's Prefect-free pieces: the request's workflow version runs its pattern
 through `dataset.generate_batch` (field plan, validation, realism checks, regeneration), on the
 server's one `BackendPool`; `$cache` variants are the batch path's (`variants.py`). A request is
-not a Prefect flow run: a cached answer costs a dictionary lookup and no store I/O, and the
-ledger and execution rows are booked off the request path, in batches (`booking.Bookkeeper`)."""
+not a Prefect flow run: a cached answer costs a dictionary lookup and no store I/O. A request's
+model calls are booked by the pool (purpose mock, under the request's own run id) and its
+execution rows by `booking.Bookkeeper`, both off the request path, in batches."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import asyncio
 import functools
 import json
 import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
+from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.dataset import BatchPlan, BatchResult, generate_batch, plan_presets
 from apprentice.errors import ShapeError
@@ -61,6 +64,8 @@ class Prepared:
     given: dict[str, Any] = field(default_factory=dict)
     hint: str | None = None
     variant_key: str | None = None
+    run_id: str = field(default_factory=lambda: f"mock-{uuid.uuid4().hex}")
+    """The request's own run: its model calls and execution rows are booked under it."""
 
     @property
     def count(self) -> int:
@@ -181,9 +186,17 @@ class MockEngine:
         return request_plan(prepared, self._rng.getrandbits(31))
 
     async def _generate(self, prepared: Prepared, plan: BatchPlan, *, book: bool = True) -> BatchResult:
-        batch = await generate_batch(
-            self.pool, prepared.spec, prepared.shape, plan, concurrency=self.limits.concurrency, record_attempts=self.limits.record_attempts
-        )
+        """The plan's records; the pool books their calls as the request's (purpose mock); `book`
+        queues the request's execution rows (a stream books once, for all its items)."""
+        with booked_as(Purpose.mock, workflow=prepared.spec.name, version=prepared.spec.version, run_id=prepared.run_id):
+            batch = await generate_batch(
+                self.pool,
+                prepared.spec,
+                prepared.shape,
+                plan,
+                concurrency=self.limits.concurrency,
+                record_attempts=self.limits.record_attempts,
+            )
         if book:
             await self._book(prepared, batch)
         return batch
@@ -216,15 +229,18 @@ class MockEngine:
             self.contexts.add(prepared.request.context, prepared.request.path, answer)
 
     async def _book(self, prepared: Prepared, batch: BatchResult) -> None:
-        await self.bookkeeper.submit(Booking(prepared.spec, batch, prepared.shape.json_schema))
+        await self.bookkeeper.submit(Booking(prepared.spec, batch, prepared.shape.json_schema, prepared.run_id))
 
     async def drain(self) -> None:
         """Wait until the ledger and execution rows of every answered request are written."""
         await self.bookkeeper.flush()
+        await self.pool.flush_calls()
 
     async def close(self) -> None:
-        """At shutdown: book everything still queued, then stop the booking writer."""
+        """At shutdown: book everything still queued, then stop the booking writer (the pool's
+        book of calls is written by now too; closing the pool closes it)."""
         await self.bookkeeper.close()
+        await self.pool.flush_calls()
 
 
 def request_plan(prepared: Prepared, seed: int) -> BatchPlan:

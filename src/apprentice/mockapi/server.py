@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from apprentice.backends.ledger import LedgerBook
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
@@ -34,7 +35,7 @@ def build_app(options: ServeOptions):
     config = load_pool_config(options.backends_file, settings)
     operations = load_operations(options.openapi) if options.openapi else []
     ensure_embedded(config.backends, settings)
-    pool = BackendPool(config, supervisor=EmbeddedSupervisor(settings))
+    pool = BackendPool(config, supervisor=EmbeddedSupervisor(settings), book=LedgerBook())
     engine = MockEngine(pool, limits=options.limits, workflows_dir=options.workflows_dir, operations=operations)
     return create_app(engine, api_key=options.api_key)
 

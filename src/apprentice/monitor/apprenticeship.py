@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from apprentice.backends.ledger import record_calls
+from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage
 from apprentice.config import Tier
@@ -163,22 +163,43 @@ async def observe(
     engine: Engine | None = None,
     rng: random.Random | None = None,
 ) -> Step:
-    """Feed one execution to its version's state machine; persist and return what happened."""
+    """Feed one execution to its version's state machine; persist and return what happened.
+
+    Its model calls (judges, diagnoses: monitoring; planted-defect trials: calibration) are booked
+    by the pool under the execution's run id, and in the ledger when this returns."""
     policy = policy or ApprenticeshipPolicy()
     rng = rng or random.Random()
     machine = _Machine.load(obs, policy, engine)
     state = State(machine.row.state)
     step = Step(state=state, previous=state)
     machine.row.executions += 1
-    if state is State.apprentice:
+    try:
+        with booked_as(Purpose.monitoring, workflow=obs.workflow, version=obs.version, run_id=obs.run_id):
+            await _judge_or_check(pool, obs, policy, machine, step, rng, engine)
+    finally:
+        await pool.flush_calls()
+    _book(obs, policy, machine, step, state, engine)
+    return step
+
+
+async def _judge_or_check(
+    pool: BackendPool,
+    obs: Observation,
+    policy: ApprenticeshipPolicy,
+    machine: _Machine,
+    step: Step,
+    rng: random.Random,
+    engine: Engine | None,
+) -> None:
+    """What the version's state asks of this execution: judging (apprentice), drift checks
+    (graduated), then an investigation if either moved it there."""
+    if step.previous is State.apprentice:
         await _as_apprentice(pool, obs, policy, machine, step, rng, engine)
-    elif state is State.graduated:
+    elif step.previous is State.graduated:
         await _as_graduated(pool, obs, policy, machine, step, rng)
     machine.recent = (machine.recent + [{"values": obs.values, "error_class": obs.error_class, "findings": len(obs.findings)}])[-RECENT:]
     if step.state is State.investigating:
         await _investigate(pool, obs, machine, step)
-    _book(obs, policy, machine, step, state, engine)
-    return step
 
 
 async def _as_apprentice(
@@ -255,20 +276,11 @@ async def _investigate(pool: BackendPool, obs: Observation, machine: _Machine, s
 
 
 def _book(obs: Observation, policy: ApprenticeshipPolicy, machine: _Machine, step: Step, state: State, engine: Engine | None) -> None:
-    """Monitoring calls to the ledger, costs by phase, and the machine back to the store."""
+    """Monitoring costs by phase, and the machine back to the store (the pool booked the calls)."""
     row = machine.row
     calls = [c for j in machine.judgements for c in j.calls]
     step.judge_calls = len(calls)
     step.monitoring_cost_usd = sum(c.cost_usd for c in calls)
-    if calls:
-        record_calls(
-            [("judge", c) for c in calls],
-            run_id=obs.run_id,
-            workflow=obs.workflow,
-            version=obs.version,
-            purpose="monitoring",
-            engine=engine,
-        )
     row.judge_calls += len(calls)
     if state is State.apprentice:
         row.executions_apprentice += 1
@@ -401,7 +413,9 @@ async def investigate(pool: BackendPool, recent: list[dict], profile: QualityPro
     ]
     calls = []
     for tier in Tier:
-        diagnosis, call = await ask_structured(pool, messages, DIAGNOSIS_SCHEMA, Diagnosis, tier=tier, max_tokens=200)
+        diagnosis, call = await ask_structured(
+            pool, messages, DIAGNOSIS_SCHEMA, Diagnosis, purpose=Purpose.monitoring, stage="diagnosis", tier=tier, max_tokens=200
+        )
         if call is not None:
             calls.append(call)
         if diagnosis is not None:

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from apprentice.backends.booking import Purpose
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult
 from apprentice.config import Tier
@@ -217,7 +218,9 @@ async def calibrate(
     for planted in shown:
         kind = rng.choice(kinds) if planted else None
         records = plant(sample, kind, rng) if kind else sample
-        judgement = await judge_execution(pool, {**evidence, "findings": [], "sample_records": records}, tiers=(tier,))
+        judgement = await judge_execution(
+            pool, {**evidence, "findings": [], "sample_records": records}, tiers=(tier,), purpose=Purpose.calibration
+        )
         calls += judgement.calls
         if judgement.calls:  # no backend answered: nothing was measured
             verdict = judgement.verdict

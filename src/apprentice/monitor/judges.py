@@ -4,7 +4,7 @@ A judge is an ordinary backend from the pool, asked for a structured verdict —
 suspicious / broken), confidence, reasons. Below `escalate_below[0]` confidence (seed: 0.95) the
 quality tier is asked, below `escalate_below[1]` (0.90) the premium tier. A judge that answers
 garbage counts as an unsure "suspicious" verdict: it escalates, and never fails the run. Every
-judge call is returned so it can be booked as monitoring cost, apart from generation.
+judge call is returned (its cost is the run's monitoring cost); the pool books it as monitoring.
 
 With `trust` (what calibration on planted defects measured of each judge backend,
 `monitor/calibration.py`), a verdict of a judge measured as unreliable escalates whatever its
@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from apprentice.backends.booking import Purpose
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import CallResult, ChatMessage
 from apprentice.config import Tier
@@ -89,13 +90,17 @@ async def judge_execution(
     escalate_below: tuple[float, float] = ESCALATE_BELOW,
     tiers: tuple[Tier, ...] = tuple(Tier),
     trust: Mapping[str, JudgeTrust] | None = None,
+    purpose: Purpose = Purpose.monitoring,
 ) -> Judgement:
     """Judge one execution's evidence (metrics, findings, sample records, profile) with tiered
-    judges. `trust` maps judge backends to their calibrated standing (absent: measuring)."""
+    judges. `trust` maps judge backends to their calibrated standing (absent: measuring);
+    `purpose` is what the calls are booked as (calibration asks the same question of planted defects)."""
     chain: list[Verdict] = []
     calls: list[CallResult] = []
     for level, tier in enumerate(_staffed(pool, tiers)):
-        verdict, call = await ask_structured(pool, verdict_messages(evidence), VERDICT_SCHEMA, Verdict, tier=tier, max_tokens=200)
+        verdict, call = await ask_structured(
+            pool, verdict_messages(evidence), VERDICT_SCHEMA, Verdict, purpose=purpose, stage="judge", tier=tier, max_tokens=200
+        )
         if call is not None:
             calls.append(call)
         verdict = verdict or Verdict(

@@ -9,8 +9,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
+from apprentice.backends.booking import Purpose, booked_as
 from apprentice.evolution.candidates import candidates as gather_candidates
 from apprentice.evolution.registry import live
 from apprentice.evolution.shadow import EvolutionReport, evolve, report_markdown
@@ -38,11 +40,14 @@ async def evolve_workflow(
     registered = live(current.name)
     if registered is not None:
         current = WorkflowSpec.model_validate_json(registered.spec_json)
+    context = FlowRunContext.get()
+    run_id = str(context.flow_run.id) if context and context.flow_run else None
     try:
         pool = pool_for(backends_file)
-        candidates = await gather_candidates(pool, current, limit=max_candidates, ask_model=model_proposals)
-        get_run_logger().info("evolving %s: %d candidate(s) after avoidance rules", current.key, len(candidates))
-        report = await evolve(pool, current, candidates, compiled, seeds=list(range(shadow_records)))
+        with booked_as(Purpose.proposal, workflow=current.name, version=current.version, run_id=run_id):  # the flow run's calls
+            candidates = await gather_candidates(pool, current, limit=max_candidates, ask_model=model_proposals)
+            get_run_logger().info("evolving %s: %d candidate(s) after avoidance rules", current.key, len(candidates))
+            report = await evolve(pool, current, candidates, compiled, seeds=list(range(shadow_records)))
     finally:
         await close_pools()
     event = "promoted" if report.promoted else "rolled_back" if report.rolled_back else "kept"

@@ -113,7 +113,9 @@ async def _judge(
             ),
         ),
     ]
-    answer, call = await ask_structured(pool, messages, JUDGE_SCHEMA, JudgeScores, backend=judge.backend, tier=judge.tier)
+    answer, call = await ask_structured(
+        pool, messages, JUDGE_SCHEMA, JudgeScores, purpose=None, stage=judge.name, backend=judge.backend, tier=judge.tier
+    )
     if call is None:
         return None
     outcome.calls.append(call)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from apprentice.backends.booking import Purpose
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage, ModelRequest
 from apprentice.generation import produce_valid
@@ -65,7 +66,8 @@ async def run_statistics(
 
 async def propose_numeric_spec(pool: BackendPool, request: str, *, tier=None, backend: str | None = None) -> NumericSpec:
     """Ask a model to turn a plain-language request ("ages normal, mean 35, sd 12…") into a
-    `NumericSpec`, answered as structured JSON and validated; never as code."""
+    `NumericSpec`, answered as structured JSON and validated; never as code. The call is booked
+    as a proposal, under the caller's booked run."""
     messages = [
         ChatMessage(role="system", content=SYSTEM),
         ChatMessage(
@@ -76,9 +78,10 @@ async def propose_numeric_spec(pool: BackendPool, request: str, *, tier=None, ba
             ),
         ),
     ]
-    call = await pool.complete(
-        ModelRequest(messages=messages, json_schema=NumericSpec.model_json_schema(), temperature=0.0), backend=backend, tier=tier
+    asked = ModelRequest(
+        messages=messages, json_schema=NumericSpec.model_json_schema(), temperature=0.0, purpose=Purpose.proposal, stage="numeric_spec"
     )
+    call = await pool.complete(asked, backend=backend, tier=tier)
     try:
         return NumericSpec.model_validate(parse_json(call.text, RepairCounts()))
     except (Unparseable, ValueError) as exc:

@@ -12,7 +12,8 @@ def utcnow() -> datetime:
 
 
 class CallRecord(SQLModel, table=True):
-    """The call ledger: one row per served model request (after retries and failover)."""
+    """The call ledger: one row per model request and backend the pool tried (its HTTP attempts
+    with their retries), served or failed; booked by the pool itself (`backends/booking.py`)."""
 
     __tablename__ = "call_ledger"
 
@@ -22,7 +23,7 @@ class CallRecord(SQLModel, table=True):
     workflow: str = Field(index=True)
     version: str
     stage: str
-    purpose: str = Field(default="generation", description="generation | monitoring")
+    purpose: str = Field(default="generation", description="a `backends.booking.Purpose`: generation, monitoring, calibration, shadow...")
     backend: str = Field(index=True)
     model: str
     tier: str
@@ -30,8 +31,9 @@ class CallRecord(SQLModel, table=True):
     input_tokens: int
     output_tokens: int
     cost_usd: float
-    attempts: int
+    attempts: int = Field(description="HTTP requests made to this backend for the call, retries included")
     failed_over_from: str = ""
+    error: str = Field(default="", description="why the backend failed the call (a `BackendErrorKind`, or cancelled); empty if served")
 
 
 class ExecutionRecord(SQLModel, table=True):
