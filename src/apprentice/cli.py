@@ -401,8 +401,9 @@ def backends(file: Annotated[Path | None, typer.Option(help="backend file")] = N
 @app.command()
 @one_line_errors
 def status(workflow: Annotated[str | None, typer.Argument(help="only this workflow")] = None) -> None:
-    """Workflow versions: apprenticeship state, executions, graduation, last drift, monitoring cost."""
-    from apprentice.monitor.status import judge_rows, status_rows
+    """Workflow versions: apprenticeship state, executions, graduation, last drift, monitoring
+    cost; judge calibration; model calls by purpose (calls, failures, HTTP attempts, tokens, USD)."""
+    from apprentice.monitor.status import judge_rows, spend_rows, status_rows
 
     rows = [r for r in status_rows() if workflow is None or r["workflow"].split("@")[0] == workflow]
     table = Table(
@@ -435,6 +436,11 @@ def status(workflow: Annotated[str | None, typer.Argument(help="only this workfl
     for judge in judge_rows():
         judges.add_row(judge["judge"], judge["tier"], judge["status"], judge["detection"], judge["false_alarms"])
     console.print(judges if judges.row_count else "judges: not calibrated yet (calibration runs while a workflow is an apprentice)")
+    covers = f"model calls of {workflow or 'every workflow'}, by purpose"
+    spend = Table("purpose", "calls", "failed", "HTTP attempts", "tokens", "cost ($)", title=covers)
+    for r in spend_rows(workflow):
+        spend.add_row(r["purpose"], r["calls"], r["failed"], r["attempts"], r["tokens"], r["cost"])
+    console.print(spend if spend.row_count else "model calls: none booked yet")
 
 
 @app.command()

@@ -185,3 +185,41 @@ async def test_a_call_cut_short_by_a_records_time_budget_is_booked_as_cancelled(
     batch = await make_batch(booked_pool(store, servers, {"name": "local"}), spec, compile_shape(SHAPE), plan, concurrency=1)
     assert batch.outcomes[1].failure == "timed_out"
     assert [r.error for r in ledger(store)] == ["", "", "cancelled"] and attempts_booked(store) == servers.requests == 3
+
+
+def test_status_and_the_artifacts_show_what_calls_cost_by_purpose(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from apprentice.backends.booking import BookedRun, call_row
+    from apprentice.backends.ledger import write_call_rows
+    from apprentice.cli import app
+    from apprentice.dataset import DatasetSummary
+    from apprentice.monitor.apprenticeship import load_state
+    from apprentice.monitor.status import spend_markdown, status_markdown
+    from apprentice.orchestration.artifacts import summary_markdown
+
+    monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/status.db")
+    run = BookedRun("r1", "towns", "1", Purpose.generation)
+    calls = [
+        (None, 2, 10, 0.25, ""),
+        (None, 1, 10, 0.25, ""),
+        (Purpose.monitoring, 1, 10, 0.125, ""),
+        (Purpose.canary, 3, 0, 0.0, "timeout"),
+    ]
+    booked = [
+        call_row(
+            run, purpose=p, stage="s", backend="b", model="m", tier="fast", latency_s=0.1, attempts=a, input_tokens=t, cost_usd=c, error=e
+        )
+        for p, a, t, c, e in calls
+    ]
+    write_call_rows(booked)
+    shown = CliRunner().invoke(app, ["status", "towns"], env={"COLUMNS": "200"}).stdout
+    table = [[cell.strip() for cell in line.strip("│ ").split("│")] for line in shown.splitlines() if line.startswith("│")]
+    assert table == [
+        ["generation", "2", "0", "3", "20 in / 0 out", "0.5000"],
+        ["monitoring", "1", "0", "1", "10 in / 0 out", "0.1250"],
+        ["canary", "1", "1", "3", "0 in / 0 out", "0.0000"],
+    ], shown
+    assert "| canary | 1 | 1 | 3 | 0 in / 0 out | 0.0000 |" in status_markdown(load_state("towns", "1")), "the status artifact"
+    run_artifact = summary_markdown(DatasetSummary(workflow="towns", version="1", requested=1), spend_markdown("towns"))
+    assert "| generation | 2 | 0 | 3 | 20 in / 0 out | 0.5000 |" in run_artifact

@@ -1,15 +1,17 @@
 """The apprenticeship's status, for people: rows for `apprentice status` and the markdown of the
-status artifact a run publishes (state, graduation progress, monitoring cost, judge calibration)."""
+status artifact a run publishes (state, graduation progress, monitoring cost, judge calibration,
+and what the model calls cost by purpose, from the call ledger)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from apprentice.backends.ledger import spend_by_purpose
 from apprentice.config import load_settings
 from apprentice.monitor.apprenticeship import State, Step, all_states, graduation_basis, load_reliability
 from apprentice.store import WorkflowState
 
-__all__ = ["judge_rows", "judges_markdown", "status_markdown", "status_rows"]
+__all__ = ["judge_rows", "judges_markdown", "spend_markdown", "spend_rows", "status_markdown", "status_rows"]
 
 
 def status_rows() -> list[dict[str, Any]]:
@@ -47,8 +49,39 @@ def judge_rows() -> list[dict[str, str]]:
     ]
 
 
+def spend_rows(workflow: str | None = None) -> list[dict[str, str]]:
+    """Model calls by purpose, dearest first, from the call ledger: every version of `workflow`
+    (or every workflow), every run so far. A failed call is one a backend gave up on."""
+    return [
+        {
+            "purpose": s.purpose,
+            "calls": str(s.calls),
+            "failed": str(s.failed),
+            "attempts": str(s.attempts),
+            "tokens": f"{s.input_tokens} in / {s.output_tokens} out",
+            "cost": f"{s.cost_usd:.4f}",
+        }
+        for s in spend_by_purpose(workflow)
+    ]
+
+
+def spend_markdown(workflow: str | None = None) -> list[str]:
+    """`spend_rows` as a markdown table under a heading that says what it covers."""
+    rows = spend_rows(workflow)
+    if not rows:
+        return ["Model calls: none booked yet."]
+    lines = [
+        f"## Model calls{f' of `{workflow}`' if workflow else ''} by purpose (all versions and runs so far)",
+        "",
+        "| purpose | calls | failed | HTTP attempts | tokens | cost ($) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    return lines + [f"| {r['purpose']} | {r['calls']} | {r['failed']} | {r['attempts']} | {r['tokens']} | {r['cost']} |" for r in rows]
+
+
 def status_markdown(row: WorkflowState, step: Step | None = None) -> str:
-    """One version's apprenticeship, what this run did to it, and the judges' calibration."""
+    """One version's apprenticeship, what this run did to it, the judges' calibration, and the
+    workflow's model calls by purpose."""
     need = row.graduate_after or load_settings().graduate_after
     lines = [
         f"# Apprenticeship of `{row.key}`: **{row.state}**",
@@ -65,7 +98,7 @@ def status_markdown(row: WorkflowState, step: Step | None = None) -> str:
     ]
     if step is not None:
         lines += ["", *_step_lines(step)]
-    return "\n".join(lines + ["", *judges_markdown()])
+    return "\n".join(lines + ["", *judges_markdown(), "", *spend_markdown(row.workflow)])
 
 
 def _step_lines(step: Step) -> list[str]:

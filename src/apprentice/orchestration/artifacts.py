@@ -10,6 +10,7 @@ from typing import Any
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from apprentice.dataset import DatasetSummary
+from apprentice.monitor.status import spend_markdown
 from apprentice.records import RecordOutcome
 
 
@@ -18,7 +19,9 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")[:100]
 
 
-def summary_markdown(summary: DatasetSummary) -> str:
+def summary_markdown(summary: DatasetSummary, spend: list[str] | None = None) -> str:
+    """The run's summary; `spend` (markdown lines: the workflow's model calls by purpose, from the
+    ledger) goes after the per-backend table."""
     lines = [
         f"# Dataset `{summary.workflow}@{summary.version}`",
         "",
@@ -32,6 +35,8 @@ def summary_markdown(summary: DatasetSummary) -> str:
     ]
     for name, u in sorted(summary.per_backend.items()):
         lines.append(f"| {name} | {u.calls} | {u.input_tokens} | {u.output_tokens} | {u.cost_usd:.4f} | {u.seconds:.1f} |")
+    if spend:
+        lines += ["", *spend]
     lines += realism_markdown(summary)
     if summary.from_cache:
         lines += ["", f"{summary.from_cache} records served from `$cache` variants without a model call."]
@@ -100,10 +105,12 @@ def _short(text: str) -> str:
 
 
 async def publish(summary: DatasetSummary, sample: list[RecordOutcome], *, sample_size: int = 20) -> None:
-    """The run's summary, and a table of its first records (`sample`: the run's first outcomes)."""
+    """The run's summary (with the workflow's model calls by purpose), and a table of its first
+    records (`sample`: the run's first outcomes)."""
     rows = sample_rows(sample, sample_size)
     base = artifact_key("dataset", summary.workflow)
+    spend = await asyncio.to_thread(spend_markdown, summary.workflow)
     await asyncio.gather(
         acreate_table_artifact(table=rows, key=f"{base}-sample", description=f"First {len(rows)} records"),
-        acreate_markdown_artifact(markdown=summary_markdown(summary), key=f"{base}-summary", description="Dataset run summary"),
+        acreate_markdown_artifact(markdown=summary_markdown(summary, spend), key=f"{base}-summary", description="Dataset run summary"),
     )
