@@ -41,7 +41,7 @@ def executions(n: int, seed: int = 0) -> list[dict[str, float]]:
 
 
 async def monitor(label: str, url: str, n: int, policy, db: Path) -> dict:
-    from apprentice.backends.ledger import spend_by_backend
+    from apprentice.backends.ledger import LedgerBook, spend_by_backend
     from apprentice.backends.pool import BackendPool
     from apprentice.config import BackendConfig, PoolConfig
     from apprentice.monitor.apprenticeship import Observation, load_state, observe
@@ -51,7 +51,7 @@ async def monitor(label: str, url: str, n: int, policy, db: Path) -> dict:
     judge = BackendConfig(
         name="judge", base_url=url, model="stub", structured_output="llama_cpp", price_in_per_1k=0.00015, price_out_per_1k=0.0006
     )
-    pool = BackendPool(PoolConfig(backends=[judge]))
+    pool = BackendPool(PoolConfig(backends=[judge]), book=LedgerBook(engine))  # the pool books the judges' calls
     rng = random.Random(0)
     started = time.perf_counter()
     graduated_at = None
@@ -62,7 +62,7 @@ async def monitor(label: str, url: str, n: int, policy, db: Path) -> dict:
         if graduated_at is None and step.state.value == "graduated":
             graduated_at = i + 1
     await pool.aclose()
-    spend = [row for row in spend_by_backend(label, engine) if row[1] == "monitoring"]
+    spend = [row for row in spend_by_backend(label, engine) if row[1] in ("monitoring", "calibration")]
     row = load_state(label, "1", engine)
     return {
         "executions": n,
