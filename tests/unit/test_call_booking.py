@@ -6,6 +6,7 @@ reused from an earlier run or from `$cache` variants make no call and book none.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from itertools import count
@@ -60,6 +61,13 @@ def ledger(store) -> list[CallRecord]:
 
 def attempts_booked(store) -> int:
     return sum(row.attempts for row in ledger(store))
+
+
+@pytest.fixture(autouse=True)
+def own_store(monkeypatch, tmp_path):
+    """A store of the test's own for what runs keep there (kept records, `$cache` variants), so
+    no other test's run reuses them."""
+    monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/own.db")
 
 
 @pytest.fixture
@@ -174,16 +182,18 @@ async def test_records_served_from_cache_variants_book_no_call(store, tmp_path):
 
 
 async def test_a_call_cut_short_by_a_records_time_budget_is_booked_as_cancelled(store):
-    from tests.unit.test_patterns import Backend
+    async def answer(request: httpx.Request) -> httpx.Response:
+        prompt = prompt_of(request)
+        if "record number" not in prompt:  # the correction the second record asks for outlives its budget
+            await asyncio.sleep(30)
+        broken = "record number 2" in prompt
+        return chat_reply(json.dumps({"town": "?"} if broken else {"city": "Oslo", "population": 700_000}))
 
-    def answer(_prompt, n):  # the second record's first answer needs a correction, which the budget cuts short
-        return {"city": "Oslo", "population": 700_000} if n != 2 else {"town": "?"}
-
-    servers = CountingTransports({"local": Backend(answer, delay=0.2)})
-    spec = parse_spec({**SPEC, "record_timeout_s": 0.3, "stages": [{"name": "draft", "role": "generate", "corrections": 2}]})
+    servers = CountingTransports({"local": answer})
+    spec = parse_spec({**SPEC, "record_timeout_s": 1.0})
     plan = BatchPlan(index=0, start=0, count=2, seed=1, total=2)
     batch = await make_batch(booked_pool(store, servers, {"name": "local"}), spec, compile_shape(SHAPE), plan, concurrency=1)
-    assert batch.outcomes[1].failure == "timed_out"
+    assert [o.failure for o in batch.outcomes] == [None, "timed_out"]
     assert [r.error for r in ledger(store)] == ["", "", "cancelled"] and attempts_booked(store) == servers.requests == 3
 
 
@@ -198,7 +208,6 @@ def test_status_and_the_artifacts_show_what_calls_cost_by_purpose(monkeypatch, t
     from apprentice.monitor.status import spend_markdown, status_markdown
     from apprentice.orchestration.artifacts import summary_markdown
 
-    monkeypatch.setenv("APPRENTICE_DATABASE_URL", f"sqlite:///{tmp_path}/status.db")
     run = BookedRun("r1", "towns", "1", Purpose.generation)
     calls = [
         (None, 2, 10, 0.25, ""),
