@@ -232,3 +232,40 @@ def test_status_and_the_artifacts_show_what_calls_cost_by_purpose(monkeypatch, t
     assert "| canary | 1 | 1 | 3 | 0 in / 0 out | 0.0000 |" in status_markdown(load_state("towns", "1")), "the status artifact"
     run_artifact = summary_markdown(DatasetSummary(workflow="towns", version="1", requested=1), spend_markdown("towns"))
     assert "| generation | 2 | 0 | 3 | 20 in / 0 out | 0.5000 |" in run_artifact
+
+
+def test_a_flush_waits_for_what_was_booked_before_it_not_for_what_others_keep_booking():
+    import threading
+    import time
+
+    from apprentice.store.writer import BatchedWriter
+
+    written: list[tuple[str, int]] = []
+
+    def write(items: list[tuple[str, int]]) -> None:  # a store that takes 50 ms a transaction
+        time.sleep(0.05)
+        written.extend(items)
+
+    writer: BatchedWriter[tuple[str, int]] = BatchedWriter(write, name="test-writer", batch_size=100_000, linger_s=5.0)
+    stop, put = threading.Event(), [("mine", 0)]
+
+    def another_batch_still_making_calls() -> None:
+        for i in count():
+            if stop.wait(0.001):
+                return
+            writer.put(("other", i))
+            put.append(("other", i))
+
+    producer = threading.Thread(target=another_batch_still_making_calls)
+    producer.start()
+    try:
+        writer.put(("mine", 0))
+        flushing = threading.Thread(target=writer.flush)
+        flushing.start()
+        flushing.join(timeout=3.0)  # well under the writer's 5 s linger
+        assert not flushing.is_alive() and ("mine", 0) in written, "a batch's end does not wait for the other batch to end"
+    finally:
+        stop.set()
+        producer.join()
+        writer.close()
+    assert sorted(written) == sorted(put), "close wrote everything, once"

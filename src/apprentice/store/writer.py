@@ -4,7 +4,7 @@ Items wait in a bounded queue that one thread drains, many items per transaction
 ledger (`backends/ledger.LedgerBook`) and the mock API's bookings (`mockapi/booking.Bookkeeper`)
 both write through it. Writing each item as it came cost more than the work that produced it
 (a SQLite transaction each, serialised, competing for the interpreter with the work still in
-flight). `flush` returns once everything put so far is written; `close` also stops the thread
+flight). `flush` returns once everything put before it is written; `close` also stops the thread
 (a later `put` starts it again). A thread, not an asyncio task, so flushing works from any event
 loop and from code without one.
 """
@@ -28,7 +28,15 @@ class _Marker:
     """A queue entry that is not an item: write what you hold now (flush), or stop (close)."""
 
 
-_FLUSH, _STOP = _Marker(), _Marker()
+class _Flush(_Marker):
+    """Set once every item queued before it is written: a flush waits for those only, not for
+    items other callers keep putting after it (a parallel batch still making calls)."""
+
+    def __init__(self) -> None:
+        self.written = threading.Event()
+
+
+_STOP = _Marker()
 
 
 class BatchedWriter(Generic[T]):
@@ -67,18 +75,20 @@ class BatchedWriter(Generic[T]):
 
     def flush(self) -> None:
         """Return once every item put so far is written (blocking: call it off an event loop)."""
-        with self._starting:
-            running = self._writer is not None
-        if running:
-            self._queue.put(_FLUSH)
-            self._queue.join()
+        with self._starting:  # the marker goes in before any close's stop does
+            if self._writer is None:
+                return
+            marker = _Flush()
+            self._queue.put(marker)
+        marker.written.wait()
 
     def close(self) -> None:
         """Write everything queued, then stop the writer thread (blocking)."""
         with self._starting:
             writer, self._writer = self._writer, None
+            if writer is not None:
+                self._queue.put(_STOP)
         if writer is not None:
-            self._queue.put(_STOP)
             writer.join()
 
     def _start(self) -> None:
@@ -110,7 +120,8 @@ class BatchedWriter(Generic[T]):
             except Exception:  # never stop writing the items still to come
                 log.exception("apprentice could not write %d item(s) (%s)", len(items), self.name)
             finally:
-                for _ in taken:
-                    self._queue.task_done()
+                for entry in taken:
+                    if isinstance(entry, _Flush):
+                        entry.written.set()
             if taken[-1] is _STOP:
                 return
