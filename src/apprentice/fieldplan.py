@@ -190,6 +190,10 @@ COUNT_RANGES: dict[tuple[str, ...], tuple[int, int]] = {
     ("stock", "in_stock", "stock_quantity", "inventory", "units_in_stock"): (0, 500),
 }
 
+PRICE_NAMES = ("price", "unit_price", "list_price", "sale_price", "retail_price", "msrp")
+PRICE_RANGE = (2.0, 800.0)
+"""A shop's prices, log-uniform (most under 50, a few in the hundreds), ending in .99, .49 or .00."""
+
 # Normalised (snake_case) field name → samplers to try in order; the first whose trial draws
 # validate wins (so `color` with a hex pattern falls through to `hex_color`).
 NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
@@ -244,6 +248,7 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
         ("timestamp", "created", "updated", "modified"): ("date_time",),
     }
     | {names: ("count",) for names in COUNT_RANGES}
+    | {PRICE_NAMES: ("price",)}
 )
 
 # Name suffixes, tried when the whole name is not in NAME_SAMPLERS.
@@ -810,6 +815,18 @@ def _s_number(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> float:
     return rounded if low < rounded < high else value
 
 
+def _s_price(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> float:
+    """A price as shops write them (`PRICE_RANGE`), within the schema's bounds."""
+    low, high, _, _ = _bounds(sub)
+    lo, hi = max(PRICE_RANGE[0], low if low is not None else 0.0), min(PRICE_RANGE[1], high if high is not None else PRICE_RANGE[1])
+    if lo >= hi:
+        raise ValueError("its bounds leave no room for a shop's price")
+    rng = ctx.rng(fp.name)
+    whole = math.floor(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+    price = whole + float(rng.choice([0.99, 0.99, 0.49, 0.0]))
+    return price if lo <= price <= hi else round(min(max(price, lo), hi), 2)
+
+
 def _s_hobbies(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> list[str]:
     """2–4 of the record's hobbies, within the list's minItems/maxItems."""
     low = int(sub.get("minItems", 0) or 0)
@@ -895,6 +912,7 @@ SAMPLERS: dict[str, Sampler] = {
     "integer": _s_integer,
     "number": _s_number,
     "count": _s_count,
+    "price": _s_price,
     "event_title": _s_event_title,
     "event_start": _s_event_start,
 }

@@ -129,8 +129,8 @@ def test_plan_helpers_and_table(plan):
 def test_free_text_and_product_names_stay_with_the_model():
     shape = compile_shape({"sku": "string", "name": "string", "description": "One sentence about the product", "price": 0.0})
     plan = plan_fields(shape.json_schema)
-    assert planned(plan, "sku").source is FieldSource.SAMPLED
-    for name in ("name", "description", "price"):
+    assert planned(plan, "sku").source is FieldSource.SAMPLED and planned(plan, "price").sampler == "price"
+    for name in ("name", "description"):
         assert planned(plan, name).source is FieldSource.MODEL
     assert "hint" in planned(plan, "description").reason and "person" in planned(plan, "name").reason
 
@@ -377,3 +377,13 @@ def test_a_count_keeps_to_the_schemas_own_bounds():
     plan = plan_fields(schema)
     assert plan.field("attendees").sampler == "count"  # type: ignore[union-attr]
     assert {sample_record(plan, schema, seed=1, index=i)["attendees"] for i in range(100)} <= {1, 2, 3, 4, 5}
+
+
+def test_a_price_reads_as_a_shops_within_the_schemas_bounds():
+    schema = object_schema(compile_shape({"sku": "string", "price": 0.0}))
+    plan = plan_fields(schema)
+    assert plan.field("price").sampler == "price"  # type: ignore[union-attr]
+    prices = [sample_record(plan, schema, seed=2, index=i)["price"] for i in range(200)]
+    assert all(2 <= p <= 800 and round(p % 1, 2) in (0.99, 0.49, 0.0) for p in prices) and len(set(prices)) > 100
+    capped = {"type": "object", "properties": {"price": {"type": "number", "minimum": 0, "maximum": 10}}, "required": ["price"]}
+    assert all(0 <= sample_record(plan_fields(capped), capped, seed=2, index=i)["price"] <= 10 for i in range(50))
