@@ -200,3 +200,41 @@ def test_a_fresh_store_opened_by_many_threads_at_once_is_created_once(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         engines = list(pool.map(lambda _: engine_for(url), range(16)))
     assert len({id(e) for e in engines}) == 1
+
+
+class ServerGone(Exception):
+    """What a PostgreSQL driver raises while the server restarts (not an sqlite3 error)."""
+
+
+def test_a_store_write_and_read_wait_for_a_restarting_server(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from apprentice.store import read, write
+
+    engine = engine_for(f"sqlite:///{tmp_path}/store.db")
+    tries: list[int] = []
+
+    def flaky(_session) -> str:
+        tries.append(1)
+        if len(tries) % 3:  # the first two tries of each call find the server shutting down
+            raise OperationalError("INSERT ...", {}, ServerGone("FATAL: the database system is shutting down"))
+        return "done"
+
+    assert write(flaky, engine) == "done" and len(tries) == 3
+    assert read(flaky, engine) == "done" and len(tries) == 6
+
+
+def test_a_store_error_that_would_answer_the_same_is_not_tried_again(tmp_path):
+    from sqlalchemy.exc import IntegrityError
+
+    from apprentice.store import write
+
+    tries: list[int] = []
+
+    def duplicate(_session) -> None:
+        tries.append(1)
+        raise IntegrityError("INSERT ...", {}, ServerGone("duplicate key"))
+
+    with pytest.raises(IntegrityError):
+        write(duplicate, engine_for(f"sqlite:///{tmp_path}/store.db"))
+    assert len(tries) == 1

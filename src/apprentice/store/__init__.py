@@ -1,6 +1,6 @@
 """The store: SQLModel tables over SQLite (default) or PostgreSQL (by URL)."""
 
-from apprentice.store.db import default_engine, engine_for, session, write
+from apprentice.store.db import default_engine, engine_for, read, session, write
 from apprentice.store.models import CachedVariant, CallRecord, ExecutionRecord, JudgeReliability, StateTransition, WorkflowState
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "WorkflowState",
     "default_engine",
     "engine_for",
+    "read",
     "session",
     "write",
 ]

@@ -1,7 +1,9 @@
-"""Engine from a URL (SQLite file by default, PostgreSQL by URL) and writes that survive a busy SQLite."""
+"""Engine from a URL (SQLite file by default, PostgreSQL by URL), and reads and writes that survive
+a busy SQLite or a PostgreSQL that is restarting."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -13,7 +15,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import retry, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
 from apprentice.config import load_settings
 from apprentice.store import models  # noqa: F401 - registers the tables
@@ -109,6 +111,29 @@ def _is_locked(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "locked" in str(exc).lower()
 
 
+def _is_transient(exc: BaseException) -> bool:
+    """Worth trying again: SQLite busy with another writer, or a server store (PostgreSQL) that cut
+    or refused the connection, as one does while it restarts. SQLAlchemy marks a cut connection
+    `connection_invalidated`; a refused one is the driver's OperationalError. SQLite's other
+    OperationalErrors (no such table, unable to open the file) would answer the same again."""
+    if _is_locked(exc):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    return exc.connection_invalidated or (isinstance(exc, OperationalError) and not isinstance(exc.orig, sqlite3.Error))
+
+
+STORE_PATIENCE_S = 30.0
+"""How long a read or write waits for the store to come back: a PostgreSQL restart takes seconds."""
+
+_patient = retry(
+    retry=retry_if_exception(_is_transient),
+    stop=stop_after_delay(STORE_PATIENCE_S),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    reraise=True,
+)
+
+
 @contextmanager
 def session(engine: Engine | None = None) -> Iterator[Session]:
     with Session(engine or default_engine(), expire_on_commit=False) as s:
@@ -116,19 +141,27 @@ def session(engine: Engine | None = None) -> Iterator[Session]:
 
 
 def write(fn: Callable[[Session], T], engine: Engine | None = None) -> T:
-    """Run `fn` in a transaction, retrying while SQLite says the database is locked."""
+    """Run `fn` in a transaction, trying again while SQLite says the database is locked or the
+    store's server is unreachable (for up to `STORE_PATIENCE_S`): a run's ledger and kept records
+    must not be lost to a restart of PostgreSQL under it."""
 
-    @retry(
-        retry=retry_if_exception(_is_locked),
-        stop=stop_after_attempt(8),
-        wait=wait_random_exponential(multiplier=0.05, max=2),
-        reraise=True,
-    )
+    @_patient
     def attempt() -> T:
         with _writer_lock(engine or default_engine()), session(engine) as s:
             result = fn(s)
             s.commit()
             return result
+
+    return attempt()
+
+
+def read(fn: Callable[[Session], T], engine: Engine | None = None) -> T:
+    """Run `fn` in a session, trying again while the store's server is unreachable (see `write`)."""
+
+    @_patient
+    def attempt() -> T:
+        with session(engine) as s:
+            return fn(s)
 
     return attempt()
 
