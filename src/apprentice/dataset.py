@@ -8,10 +8,11 @@ Prefect task so that a killed run resumes batch by batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -179,6 +180,7 @@ async def generate_batch(
     concurrency: int = 4,
     record_attempts: int = 3,
     kept: dict[int, RecordOutcome] | None = None,
+    on_record: Callable[[RecordOutcome], None] | None = None,
 ) -> BatchResult:
     """Produce the batch's records concurrently (at most `concurrency` in flight).
 
@@ -187,6 +189,7 @@ async def generate_batch(
     A record no backend could make is not tried again here (the outage would answer the same);
     it is marked `FailureKind.backend`. `kept` holds records an earlier, incomplete run of this
     batch already made: they are reused as they are, so a rerun makes only the missing ones.
+    `on_record` hears of each record made now, as soon as it is made.
     """
     kept = kept or {}
     limit = asyncio.Semaphore(concurrency)
@@ -203,9 +206,12 @@ async def generate_batch(
         if index in kept:
             return kept[index]
         async with limit:
-            return await _record(
+            outcome = await _record(
                 pool, spec, shape, index, seed_base=plan.seed * 1_000_003 + index, attempts=record_attempts, context=context
             )
+        if on_record is not None:
+            on_record(outcome)
+        return outcome
 
     outcomes = await asyncio.gather(*(one(plan.start + i) for i in range(plan.count)))
     return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=list(outcomes), kept=sorted(kept))
@@ -226,25 +232,71 @@ async def make_batch(
     (default: the enclosing booked run's, else a new local id) and flushed to the ledger before
     it returns.
 
-    Records an earlier, incomplete run of this batch made are reused (`fresh` forgets them); if
-    backends leave records unmade now, the made ones are kept under the batch's content key, so
-    its rerun makes exactly the missing records. The caller decides what an incomplete batch
-    means (the Prefect task raises `BatchIncomplete` so that it is not cached as completed).
+    Records an earlier run of this batch made are reused (`fresh` forgets them). Each record made
+    now is kept under the batch's content key within moments of being made (`RecordKeeper`), so
+    the rerun of a run that ended short, was interrupted or was killed outright makes exactly the
+    missing records. A complete batch's kept records are dropped (the Prefect task caches the
+    whole batch). The caller decides what an incomplete batch means (the Prefect task raises
+    `BatchIncomplete` so that it is not cached as completed).
     """
     key = plan.cache_key(spec, shape)
     if fresh:
         await asyncio.to_thread(resume.forget, key)
     earlier = await asyncio.to_thread(resume.kept, key)
+    keeper = RecordKeeper(key)
     try:
         with booked_as(Purpose.generation, workflow=spec.name, version=spec.version, run_id=run_id):
-            result = await generate_batch(pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier)
+            async with keeper.open():
+                result = await generate_batch(
+                    pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier, on_record=keeper.add
+                )
     finally:
         await pool.flush_calls()  # a batch Prefect caches as done has its calls in the ledger
-    if result.not_made:
-        await asyncio.to_thread(resume.keep, key, [o for o in result.outcomes if not o.unmade])
-    elif earlier:
+    if not result.not_made and (earlier or keeper.kept):
         await asyncio.to_thread(resume.forget, key)
     return result
+
+
+class RecordKeeper:
+    """A batch's records kept as they are made, not when the batch ends: every `every_s` the
+    records made since go to `kept_records` (`resume.keep`) in one transaction, off the event
+    loop. A batch cut short by a kill loses only the records of its last moments, and its rerun
+    reuses the rest (the pool books their calls as they are made). Records not made (no backend
+    could, or not in time) are not kept, so the rerun makes them."""
+
+    def __init__(self, batch_key: str, every_s: float = 0.25) -> None:
+        self.batch_key, self.every_s = batch_key, every_s
+        self.pending: list[RecordOutcome] = []
+        self.kept = 0
+
+    def add(self, outcome: RecordOutcome) -> None:
+        self.pending.append(outcome)
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[RecordKeeper]:
+        """Keep every `every_s` while the batch runs, and what is left when it ends (also when it
+        is cancelled: an interrupted run keeps what it made)."""
+        done = asyncio.Event()
+        keeping = asyncio.create_task(self._every(done))
+        try:
+            yield self
+        finally:
+            done.set()
+            await keeping
+
+    async def _every(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.every_s)
+            await self.flush()
+        await self.flush()  # what was made while the last keeping was being written (a slow store)
+
+    async def flush(self) -> None:
+        outcomes, self.pending = self.pending, []
+        made = [o for o in outcomes if not o.unmade]
+        if made:
+            self.kept += len(made)
+            await asyncio.to_thread(resume.keep, self.batch_key, made)
 
 
 async def _record(

@@ -4,6 +4,8 @@ A batch whose records no backend could make is not complete, so it is never cach
 (Prefect caches completed task runs). The records it did make — valid ones, and ones rejected
 for their content — are kept here under the batch's content key; the rerun of that batch takes
 them as they are and asks the models only for the missing records, so nothing is made twice.
+Records are kept as they are made (`dataset.RecordKeeper`), so this holds for a batch whose run
+was killed too, not only for one that ended short.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from apprentice.records import RecordOutcome
-from apprentice.store import session, write
+from apprentice.store import read, write
 from apprentice.store.models import KeptRecord
 
 
@@ -31,8 +33,7 @@ def keep(batch_key: str, outcomes: list[RecordOutcome], engine: Engine | None = 
 
 def kept(batch_key: str, engine: Engine | None = None) -> dict[int, RecordOutcome]:
     """What earlier runs of this batch made, by record index."""
-    with session(engine) as s:
-        rows = s.exec(select(KeptRecord).where(KeptRecord.batch_key == batch_key)).all()
+    rows = read(lambda s: s.exec(select(KeptRecord).where(KeptRecord.batch_key == batch_key)).all(), engine)
     return {r.record_index: RecordOutcome.model_validate_json(r.outcome_json) for r in rows}
 
 

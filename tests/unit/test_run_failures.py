@@ -3,6 +3,7 @@ records no backend could make are marked and resumed, short runs fail in one lin
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import sys
 import time
@@ -220,3 +221,36 @@ def test_a_record_past_its_time_budget_is_not_made_in_time_and_the_batch_goes_on
     assert (summary.records, summary.invalid, summary.not_made) == (1, 0, 1), "a timed-out record is a resumable gap, not a reject"
     assert summary.not_made_reason is not None and "record_timeout_s" in summary.not_made_reason
     assert "1 were not made in time (timed out after 0.3 s" in (shortfall(summary) or "")
+
+
+async def test_a_batch_keeps_its_records_while_it_runs_so_the_rerun_of_a_killed_run_makes_only_the_rest():
+    import uuid
+
+    from apprentice.dataset import make_batch
+
+    spec = default_spec(f"killed-{uuid.uuid4().hex[:8]}")
+    plan = plan_batches(4, 4, seed=3)[0]
+    key = plan.cache_key(spec, SHAPE)
+    release, answered = asyncio.Event(), []
+
+    async def two_then_hang(_request: httpx.Request) -> httpx.Response:
+        answered.append(1)
+        if len(answered) > 2:
+            await release.wait()  # the last two records are in flight when the run dies
+        return chat_reply('{"city": "Bergen", "population": 285000}')
+
+    config = pool_config({"name": "local"})
+    pool = BackendPool(config, transport_factory=lambda _cfg: httpx.MockTransport(two_then_hang), sleep=_no_sleep)
+    batch = asyncio.create_task(make_batch(pool, spec, SHAPE, plan, concurrency=4))
+    deadline = time.monotonic() + 10
+    while len(resume.kept(key)) < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert sorted(resume.kept(key)) == [0, 1], "the records made are kept while the batch still runs"
+    batch.cancel()  # the run dies here; a SIGKILL would keep nothing more either
+    with pytest.raises(asyncio.CancelledError):
+        await batch
+
+    up = Script(chat_reply('{"city": "Oslo", "population": 700000}'))
+    rerun = await make_batch(BackendPool(config, transport_factory=transports({"local": up}), sleep=_no_sleep), spec, SHAPE, plan)
+    assert len(up.requests) == 2 and [o.index for o in rerun.made_now] == [2, 3], "the rerun makes only the rest"
+    assert resume.kept(key) == {}, "a complete batch's kept records are dropped"
