@@ -254,3 +254,23 @@ async def test_a_batch_keeps_its_records_while_it_runs_so_the_rerun_of_a_killed_
     rerun = await make_batch(BackendPool(config, transport_factory=transports({"local": up}), sleep=_no_sleep), spec, SHAPE, plan)
     assert len(up.requests) == 2 and [o.index for o in rerun.made_now] == [2, 3], "the rerun makes only the rest"
     assert resume.kept(key) == {}, "a complete batch's kept records are dropped"
+
+
+async def test_records_made_while_a_slow_store_keeps_the_last_ones_are_kept_too(monkeypatch):
+    from apprentice.dataset import RecordKeeper
+    from apprentice.records import RecordOutcome
+
+    kept: list[int] = []
+
+    def slow_keep(_key, outcomes, _engine=None) -> int:
+        time.sleep(0.3)  # a PostgreSQL restarting under the store
+        kept.extend(o.index for o in outcomes)
+        return len(outcomes)
+
+    monkeypatch.setattr(resume, "keep", slow_keep)
+    keeper = RecordKeeper("batch-key", every_s=0.01)
+    async with keeper.open():
+        keeper.add(RecordOutcome(index=0, record={"city": "Oslo"}, valid=True))
+        await asyncio.sleep(0.1)  # its keeping is being written
+        keeper.add(RecordOutcome(index=1, record={"city": "Bergen"}, valid=True))
+    assert kept == [0, 1]
