@@ -4,7 +4,7 @@ Exit codes:
 
 0  every requested record was written.
 
-1  the run failed: backends left records unmade, or none was valid. What was made is written; the same command resumes.
+1  the run failed: backends left records unmade, none was valid, or its files could not be written (a full disk). The same command resumes.
 
 2  bad input or configuration: nothing was run.
 
@@ -31,7 +31,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from apprentice.errors import ApprenticeError, RunIncomplete
+from apprentice.errors import ApprenticeError, OutputError, RunIncomplete
 from apprentice.formats import Format as OutputFormat
 from apprentice.progress import live_progress
 
@@ -52,7 +52,7 @@ def one_line_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except RunIncomplete as exc:
+        except (RunIncomplete, OutputError) as exc:
             err.print(f"[red]failed:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except ApprenticeError as exc:

@@ -109,3 +109,9 @@ class RunIncomplete(ApprenticeError):
     def __init__(self, message: str, summary: DatasetSummary | None = None) -> None:
         super().__init__(message)
         self.summary = summary
+
+
+class OutputError(ApprenticeError):
+    """The run's files could not be written: a full disk, a quota, a read-only folder. Its
+    temporary files are removed (freeing what they took); what the run made is kept for the rerun:
+    finished batches in the result cache, the records of unfinished ones in the store."""

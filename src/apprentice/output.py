@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from apprentice.errors import OutputError
 from apprentice.formats import Format, JsonLines, RecordsWriter, records_writer
 from apprentice.numeric import NumericReport
 from apprentice.records import RecordOutcome
@@ -57,7 +59,12 @@ class DatasetWriter:
         self._rejects: JsonLines | None = None  # opened at the first reject: a clean run has no rejects file
 
     def write(self, outcomes: list[RecordOutcome], version: str) -> None:
-        """Append a batch's outcomes (made by `version`, `workflow@version`)."""
+        """Append a batch's outcomes (made by `version`, `workflow@version`); a full disk raises
+        `OutputError`."""
+        with _writing(self.out):
+            self._write(outcomes, version)
+
+    def _write(self, outcomes: list[RecordOutcome], version: str) -> None:
         self._records.write([o.record for o in outcomes if o.valid])
         self._meta.write([meta_row(o, version) for o in outcomes])
         rejects = [{"index": o.index, "reason": o.reason, "record": o.record} for o in outcomes if not o.valid and not o.unmade]
@@ -66,7 +73,17 @@ class DatasetWriter:
             self._rejects.write(rejects)
 
     def commit(self, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:
-        """Move the files into place; returns the records file and the rejects file, if any."""
+        """Move the files into place; returns the records file and the rejects file, if any. A
+        full disk (the files' last bytes are written as they close) discards them and raises
+        `OutputError`."""
+        try:
+            with _writing(self.out):
+                return self._commit(numeric)
+        except OutputError:
+            self.discard()
+            raise
+
+    def _commit(self, numeric: NumericReport | None) -> tuple[Path, Path | None]:
         for writer in self._writers():
             writer.close()
         os.replace(_temporary(self.out), self.out)
@@ -89,6 +106,18 @@ class DatasetWriter:
 
     def _writers(self) -> list[RecordsWriter]:
         return [w for w in (self._records, self._meta, self._rejects) if w is not None]
+
+
+@contextlib.contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """An OSError while writing a run's files as the one line a person reads, with what to do."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {out.name} in {out.parent}: {exc.strerror or exc}; its partial files are removed and what the run made "
+            "is kept: free some space there (or choose another --out) and run the same command again to resume"
+        ) from None
 
 
 def write_outputs(batches: list[BatchResult], out: Path, numeric: NumericReport | None = None) -> tuple[Path, Path | None]:

@@ -288,3 +288,22 @@ async def test_a_batch_does_not_repeat_a_text_another_batch_of_the_run_wrote(tmp
     written = [json.loads(line)["story"] for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     assert len(written) == 4 and len(set(written)) == 4, written
     assert summary.realism is not None and summary.realism.near_duplicate_rate == 0
+
+
+@pytest.mark.parametrize("full_at", ["a batch's rows", "the last bytes, as the files close"])
+async def test_a_full_disk_fails_the_run_in_one_line_and_removes_its_partial_files(tmp_path, monkeypatch, full_at):
+    import errno
+
+    from apprentice import formats
+    from apprentice.errors import OutputError
+
+    def no_space(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(formats.JsonLines, "write" if full_at == "a batch's rows" else "close", no_space)
+    out = tmp_path / "disk" / "out.jsonl"
+    with pytest.raises(OutputError) as failure:
+        await generate_async(SHAPE, n=6, spec=SPEC, out=out, batch_size=2, pool=pool_of(towns()), seed=3)
+    assert str(failure.value).startswith("cannot write out.jsonl in ") and "No space left on device" in str(failure.value)
+    assert "run the same command again" in str(failure.value)
+    assert list(out.parent.iterdir()) == [], "no partial file is left taking the space"
