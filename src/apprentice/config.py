@@ -142,6 +142,9 @@ class RetryConfig(BaseModel):
     attempts: int = Field(3, gt=0)
     initial_wait_s: float = Field(0.5, ge=0)
     max_wait_s: float = Field(20.0, ge=0)
+    rate_limit_wait_s: float = Field(
+        60.0, ge=0, description="seconds one call may wait in all on 429s that say when to come back (Retry-After), using no attempt"
+    )
 
 
 class PoolConfig(BaseModel):

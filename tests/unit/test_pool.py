@@ -43,6 +43,26 @@ async def test_429_with_retry_after_is_honoured_then_succeeds():
     assert result.cost_usd == pytest.approx((10 * 1.0 + 5 * 2.0) / 1000)
 
 
+async def test_a_429_storm_with_retry_after_is_waited_out_without_using_attempts_or_opening_the_circuit():
+    storm = [httpx.Response(429, headers={"Retry-After": "1"})] * 6
+    script = Script(*storm, chat_reply('{"a": 1}'))
+    pool, clock = make_pool(pool_config({"name": "a"}, attempts=3, failure_threshold=2), {"a": script})
+    result = await pool.complete(REQUEST)
+    assert result.text == '{"a": 1}' and result.attempts == 7
+    assert clock.sleeps == [1.0] * 6
+    assert pool.health() == {"a": "closed"}
+
+
+async def test_a_429_storm_longer_than_the_rate_limit_budget_then_uses_the_attempts():
+    script = Script(httpx.Response(429, headers={"Retry-After": "1"}))
+    config = pool_config({"name": "a"}, attempts=3)
+    config.retry.rate_limit_wait_s = 2
+    pool, clock = make_pool(config, {"a": script})
+    with pytest.raises(BackendUnavailableError, match="HTTP 429"):
+        await pool.complete(REQUEST)
+    assert len(script.requests) == 2 + 3, "two waits as told, then the three attempts"
+
+
 async def test_503_is_retried_with_backoff_until_success():
     script = Script(httpx.Response(503), httpx.Response(503), chat_reply("ok"))
     pool, clock = make_pool(pool_config({"name": "a"}), {"a": script})

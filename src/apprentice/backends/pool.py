@@ -1,7 +1,8 @@
 """The backend pool: pick a backend by name or tier, then breaker → retry → failover.
 
-Retries (tenacity) happen on one backend: exponential backoff with jitter, honouring Retry-After,
-never on 400/401/403/404/422. When a backend gives up or its circuit is open, the request fails
+Retries happen on one backend: exponential backoff with jitter (tenacity's), honouring Retry-After,
+never on 400/401/403/404/422; a 429 with Retry-After is waited for without using an attempt or
+counting against the breaker, up to `retry.rate_limit_wait_s` per call. When a backend gives up or its circuit is open, the request fails
 over to the next healthy backend of the same tier, then higher tiers, then lower ones.
 
 The pool books every call it makes into its `CallBook` (the ledger, `backends/ledger.LedgerBook`):
@@ -20,13 +21,13 @@ from types import SimpleNamespace
 from typing import Protocol
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import wait_exponential_jitter
 
 from apprentice.backends.booking import UNATTRIBUTED, CallBook, booked_run, call_row
 from apprentice.backends.breaker import BreakerState, CircuitBreaker
 from apprentice.backends.ollama import OllamaClient
 from apprentice.backends.openai import OpenAICompatibleClient
-from apprentice.backends.types import CallResult, ModelClient, ModelRequest
+from apprentice.backends.types import CallResult, ModelClient, ModelRequest, ModelResponse
 from apprentice.config import BackendConfig, PoolConfig, Tier
 from apprentice.errors import (
     BackendError,
@@ -53,6 +54,11 @@ class Supervisor(Protocol):
 
 def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, BackendError) and exc.retryable
+
+
+def _told_when(exc: BackendError) -> bool:
+    """A 429 with Retry-After: the server is up and says when to come back."""
+    return exc.kind is BackendErrorKind.rate_limited and exc.retry_after is not None
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -225,13 +231,11 @@ class BackendPool:
     async def _call_with_retries(
         self, config: BackendConfig, client: ModelClient, request: ModelRequest, breaker: CircuitBreaker, sent: _Sent
     ) -> CallResult:
-        backoff = wait_exponential_jitter(initial=self.config.retry.initial_wait_s, max=self.config.retry.max_wait_s)
-
-        def wait(exc: BaseException | None, failed_attempts: int) -> float:
-            if isinstance(exc, BackendError) and exc.retry_after is not None:
-                return min(exc.retry_after, self.config.retry.max_wait_s)
-            # tenacity's wait strategies take a RetryCallState; this one reads only attempt_number
-            return backoff(SimpleNamespace(attempt_number=failed_attempts))  # type: ignore[arg-type]
+        """One call with retries: `retry.attempts` in all, with backoff (or the server's Retry-After)
+        between them. A 429 that says when to come back is waited for without using an attempt,
+        while such waits add up to at most `retry.rate_limit_wait_s`: a rate-limit storm of a few
+        seconds is ridden out instead of failing every record in flight."""
+        failures, told_to_wait = 0, 0.0
 
         async def attempt() -> CallResult:
             if sent.requests and not breaker.allow():
@@ -244,40 +248,51 @@ class BackendPool:
                 except BackendError as exc:
                     raise await self._failed(config, breaker, exc) from None
             breaker.record_success()
-            return CallResult(
-                backend=config.name,
-                model=response.model,
-                tier=config.tier,
-                text=response.text,
-                latency_s=self._clock() - started,
-                input_tokens=response.input_tokens,
-                output_tokens=response.output_tokens,
-                cost_usd=config.cost(response.input_tokens, response.output_tokens),
-                attempts=sent.requests,
-                finish_reason=response.finish_reason,
-            )
+            return self._result(config, response, self._clock() - started, sent.requests)
 
-        # The first attempt runs without tenacity: it is the common case, and tenacity's
-        # per-call set-up costs about as much CPU as parsing and validating the answer.
-        try:
-            return await attempt()
-        except BackendError as exc:
-            if not _is_retryable(exc) or self.config.retry.attempts < 2:
-                raise
-            first_wait = wait(exc, 1)
-        await self._sleep(first_wait)
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.config.retry.attempts - 1),
-            wait=lambda state: wait(state.outcome.exception() if state.outcome else None, sent.requests),
-            retry=retry_if_exception(_is_retryable),
-            sleep=self._sleep,
-            reraise=True,
+        while True:
+            try:
+                return await attempt()
+            except BackendError as exc:
+                if not _is_retryable(exc):
+                    raise
+                delay = self._wait(exc, sent.requests)
+                told = _told_when(exc) and told_to_wait + delay <= self.config.retry.rate_limit_wait_s
+                failures += not told
+                if failures >= self.config.retry.attempts:
+                    raise
+                told_to_wait += delay if told else 0.0
+            await self._sleep(delay)
+
+    def _wait(self, exc: BackendError, attempts: int) -> float:
+        """Seconds before the next attempt: the server's Retry-After (capped), else backoff with jitter."""
+        retry = self.config.retry
+        if exc.retry_after is not None:
+            return min(exc.retry_after, retry.max_wait_s)
+        backoff = wait_exponential_jitter(initial=retry.initial_wait_s, max=retry.max_wait_s)
+        # tenacity's wait strategies take a RetryCallState; this one reads only attempt_number
+        return backoff(SimpleNamespace(attempt_number=attempts))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _result(config: BackendConfig, response: ModelResponse, latency_s: float, attempts: int) -> CallResult:
+        return CallResult(
+            backend=config.name,
+            model=response.model,
+            tier=config.tier,
+            text=response.text,
+            latency_s=latency_s,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            cost_usd=config.cost(response.input_tokens, response.output_tokens),
+            attempts=attempts,
+            finish_reason=response.finish_reason,
         )
-        return await retrying(attempt)
 
     async def _failed(self, config: BackendConfig, breaker: CircuitBreaker, exc: BackendError) -> BackendError:
         """Book a failure on the breaker, unless the supervisor restarted a dead embedded server:
         then the call is retried at once. A server that stays dead is named as the cause."""
+        if _told_when(exc):  # a server that says when to come back is alive: no failure to count
+            return exc
         if not (config.embedded and self._supervisor and exc.kind is BackendErrorKind.unreachable):
             breaker.record_failure(str(exc))
             return exc
