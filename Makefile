@@ -50,7 +50,7 @@ test: setup
 	$(BIN)/python -m pytest -q -ra
 
 unit: setup
-	$(BIN)/python -m pytest -q -m "not e2e and not postgres"
+	$(BIN)/python -m pytest -q -m "not e2e and not postgres and not faults"
 
 # A fresh portable build of llama.cpp into this venv (after changing LLAMA_CMAKE_ARGS, or when
 # `apprentice doctor` says the build cannot run here).

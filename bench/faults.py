@@ -31,6 +31,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -56,6 +57,7 @@ SPEC = "name: faults\nrealism_checks: false\nstages:\n  - {name: generate, role:
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_STORE = "postgresql+psycopg://postgres@127.0.0.1:5432/apprentice_faults"
 MAX_RERUNS = 2
+BOOKING_INTERVAL_S = 0.25  # dataset.RecordBook's: how often a batch books what it made
 
 
 def free_port() -> int:
@@ -154,7 +156,18 @@ class Settings:
     concurrency: int
     work: Path
     prefect: PrefectServer
+    src: Path = PROJECT / "src"
+    code: str = "now"
+    """Which apprentice runs: this tree's, or a baseline commit's (`--baseline`)."""
     timeout_s: float = 300.0
+
+    def unbooked_allowed(self, fault: str) -> int:
+        """Calls a SIGKILLed run cannot have booked: those in flight (two batches at a time, each
+        `concurrency` records), and those answered within the last booking interval."""
+        if fault != "sigkill_rerun":
+            return 0
+        in_flight = 2 * self.concurrency
+        return in_flight + math.ceil(in_flight * BOOKING_INTERVAL_S / (self.delay_ms / 1000))
 
     def files(self) -> tuple[Path, Path]:
         shape, spec = self.work / "city.json", self.work / "faults.workflow.yaml"
@@ -190,7 +203,7 @@ class Trial:
     runs: list[RunResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.folder = self.settings.work / self.name
+        self.folder = self.settings.work / self.settings.code / self.name
         self.folder.mkdir(parents=True, exist_ok=True)
         self.stub = StubServer(self.folder, self.settings.delay_ms)
         self.out_dir = self.out_dir or self.folder / "out"
@@ -212,7 +225,7 @@ class Trial:
     def environment(self) -> dict[str, str]:
         env = {
             **os.environ,
-            "PYTHONPATH": str(PROJECT / "src"),
+            "PYTHONPATH": str(self.settings.src),
             "APPRENTICE_HOME": str(self.folder / "home"),
             "PREFECT_HOME": str(self.folder / "prefect-home"),
             "PREFECT_API_URL": self.settings.prefect.url,
@@ -455,7 +468,10 @@ def row(fault: Fault, trial: Trial, injected: bool, began: float, fault_over: fl
         "hung": "HUNG:" in stderr,
         "exit_0_short": last.exit_code == 0 and figures["written"] < trial.settings.n,
     }
-    figures["ledger_matches"] = figures["ledger_calls"] == figures["stub_completions"]
+    figures["unbooked"] = figures["stub_completions"] - figures["ledger_calls"]
+    figures["unbooked_allowed"] = trial.settings.unbooked_allowed(fault.name)
+    figures["ledger_matches"] = 0 <= figures["unbooked"] <= figures["unbooked_allowed"]
+    figures["code"] = trial.settings.code
     figures["ok"] = (
         figures["lost"] == 0
         and figures["duplicated"] == 0
@@ -481,24 +497,25 @@ def prerequisite(fault: Fault) -> str | None:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
-        f"{'fault':<18} {'requested':>9} {'written':>7} {'dup':>4} {'lost':>4} {'rerun':>5} {'exit codes':>11} "
-        f"{'recover s':>9} {'total s':>7} {'ledger/stub':>11} ok"
+        f"{'fault':<17} {'code':>8} {'asked':>5} {'written':>7} {'dup':>3} {'lost':>4} {'rerun':>5} {'exit codes':>10} "
+        f"{'recover s':>9} {'total s':>7} {'ledger/stub':>11} {'unbooked':>8} {'trace':>5} ok"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         if "skipped" in r:
-            print(f"{r['fault']:<18} skipped: {r['skipped']}")
+            print(f"{r['fault']:<17} {r['code']:>8} skipped: {r['skipped']}")
             continue
         codes = "→".join(str(c) for c in r["exit_codes"])
-        ledger, rerun, ok = f"{r['ledger_calls']}/{r['stub_completions']}", "yes" if r["rerun_needed"] else "no", "yes" if r["ok"] else "NO"
+        ledger, unbooked = f"{r['ledger_calls']}/{r['stub_completions']}", f"{r['unbooked']} (≤{r['unbooked_allowed']})"
+        rerun, trace, ok = ("yes" if r["rerun_needed"] else "no"), ("yes" if r["traceback"] else "no"), ("yes" if r["ok"] else "NO")
         print(
-            f"{r['fault']:<18} {r['requested']:>9} {r['written']:>7} {r['duplicated']:>4} {r['lost']:>4} {rerun:>5} "
-            f"{codes:>11} {r['recovery_s']:>9} {r['seconds_total']:>7} {ledger:>11} {ok}"
+            f"{r['fault']:<17} {r['code']:>8} {r['requested']:>5} {r['written']:>7} {r['duplicated']:>3} {r['lost']:>4} {rerun:>5} "
+            f"{codes:>10} {r['recovery_s']:>9} {r['seconds_total']:>7} {ledger:>11} {unbooked:>8} {trace:>5} {ok}"
         )
     for r in rows:
         for line in r.get("said", []):
-            print(f"  {r['fault']}: {line}")
+            print(f"  {r['fault']} ({r['code']}): {line[:300]}")
 
 
 @contextlib.contextmanager
@@ -512,42 +529,68 @@ def prefect_server(work: Path) -> Iterator[PrefectServer]:
 
 
 def main() -> None:
-    from _report import report  # bench/ is on sys.path when a bench runs as a script
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="40 records per fault")
+    parser.add_argument("--quick", action="store_true", help="40 records per fault, the stub answering in 100 ms")
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--delay-ms", type=float, default=50.0, help="the stub's answer delay")
     parser.add_argument("--only", default="", help="comma-separated fault names (default: all)")
+    parser.add_argument("--baseline", default="", help="also run each fault on this commit's apprentice (from a git worktree)")
     args = parser.parse_args()
     n, delay = (40, 100.0) if args.quick else (args.n, args.delay_ms)
     chosen = [f for f in FAULTS if not args.only or f.name in args.only.split(",")]
     work = Path(tempfile.mkdtemp(prefix="apprentice-faults-"))
     started = time.monotonic()
-    rows: list[dict[str, Any]] = []
-    with prefect_server(work) as prefect:
-        settings = Settings(
-            n=n, delay_ms=delay, batch_size=5 if args.quick else 20, concurrency=1 if args.quick else 2, work=work, prefect=prefect
-        )
-        for fault in chosen:
-            reason = prerequisite(fault)
-            rows.append({"fault": fault.name, "skipped": reason} if reason else run_fault(fault, settings))
-            print(json.dumps(rows[-1]), flush=True)
+    with prefect_server(work) as prefect, baseline_tree(work, args.baseline) as old_src:
+        batch_size, concurrency = (5, 1) if args.quick else (20, 2)
+        now = Settings(n=n, delay_ms=delay, batch_size=batch_size, concurrency=concurrency, work=work, prefect=prefect)
+        codes = ([Settings(**{**vars(now), "src": old_src, "code": args.baseline})] if old_src else []) + [now]
+        rows = run_all(chosen, codes)
     print()
     print_table(rows)
-    faulted = [r for r in rows if "skipped" not in r]
+    finish(rows, quick=args.quick, n=n, delay=delay, seconds=time.monotonic() - started)
+
+
+def run_all(faults: list[Fault], codes: list[Settings]) -> list[dict[str, Any]]:
+    """Each fault on each code (the baseline's first), as a row each; a row per line as it ends."""
+    rows: list[dict[str, Any]] = []
+    for fault in faults:
+        reason = prerequisite(fault)
+        for settings in codes:
+            rows.append({"fault": fault.name, "code": settings.code, "skipped": reason} if reason else run_fault(fault, settings))
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+@contextlib.contextmanager
+def baseline_tree(work: Path, commit: str) -> Iterator[Path | None]:
+    """The baseline commit's `src/` in a git worktree (removed afterwards), or None without one."""
+    if not commit:
+        yield None
+        return
+    tree = work / "baseline-tree"
+    subprocess.run(["git", "-C", str(PROJECT), "worktree", "add", "--detach", "--quiet", str(tree), commit], check=True)
+    try:
+        yield tree / "src"
+    finally:
+        subprocess.run(["git", "-C", str(PROJECT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def finish(rows: list[dict[str, Any]], *, quick: bool, n: int, delay: float, seconds: float) -> None:
+    from _report import report  # bench/ is on sys.path when a bench runs as a script
+
+    now = [r for r in rows if "skipped" not in r and r["code"] == "now"]
     report(
         "faults",
         {
             "benchmark": "faults",
-            "quick": args.quick,
+            "quick": quick,
             "n": n,
             "stub_delay_ms": delay,
-            "seconds": round(time.monotonic() - started, 1),
+            "seconds": round(seconds, 1),
             "rows": rows,
-            "lost": sum(r["lost"] for r in faulted),
-            "duplicated": sum(r["duplicated"] for r in faulted),
-            "every_row_ok": all(r["ok"] for r in faulted),
+            "lost": sum(r["lost"] for r in now),
+            "duplicated": sum(r["duplicated"] for r in now),
+            "every_row_ok": all(r["ok"] for r in now),
         },
     )
 

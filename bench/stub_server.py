@@ -12,10 +12,10 @@ any of these keys, each starting now:
 - `{"slow_factor": 10, "slow_s": 5}`: for 5 s answers take 10 × the delay;
 - `{"delay_ms": 50}`: the delay from now on.
 
-`GET /stats` counts the chat requests since the stub started: `requests`, `served` (answered 200
-with a completion, what a ledger books), `rate_limited` (429). With `--log FILE` each answer's
-status is also appended to FILE as a line, flushed before the answer is sent, so a bench can
-count the calls of a stub it killed and started again.
+`GET /stats` counts the chat requests since the stub started: `requests`, `served` (a completion
+sent whole, what a ledger books), `rate_limited` (429). With `--log FILE` each answer's status is
+also appended to FILE as a line, flushed, so a bench can count the calls of a stub it killed and
+started again.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -93,13 +94,13 @@ async def chat(request: Request) -> JSONResponse:
     n = next(counter)
     schema = (body.get("response_format") or {}).get("schema")
     content = json.dumps(instance(schema, n) if schema else {"city": f"City {n}", "country": "Norway", "population": 1000 + n})
-    booked("served")
     return JSONResponse(
         {
             "model": "stub",
             "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 50, "completion_tokens": 20},
-        }
+        },
+        background=BackgroundTask(booked, "served"),  # counted once sent: a call cut off mid-answer was not served
     )
 
 
