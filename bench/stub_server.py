@@ -144,5 +144,11 @@ if __name__ == "__main__":
     parser.add_argument("--log", help="append each answer's status (served, rate_limited) to this file")
     args = parser.parse_args(sys.argv[1:])
     FAULTS.delay_s = args.delay_ms / 1000
-    LOG = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115 - open for the server's life
+    if args.log:
+        LOG = open(args.log, "a+", encoding="utf-8")  # noqa: SIM115 - open for the server's life
+        LOG.seek(0)
+        starts = LOG.read().count("start\n")
+        LOG.write("start\n")
+        LOG.flush()
+        counter = itertools.count(1_000_000 * starts)  # a stub started again never repeats an answer it gave before
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
