@@ -57,7 +57,7 @@ SPEC = "name: faults\nrealism_checks: false\nstages:\n  - {name: generate, role:
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 POSTGRES_STORE = "postgresql+psycopg://postgres@127.0.0.1:5432/apprentice_faults"
 MAX_RERUNS = 2
-BOOKING_INTERVAL_S = 0.25  # dataset.RecordBook's: how often a batch books what it made
+BOOKING_INTERVAL_S = 0.5  # backends/ledger.LedgerBook's linger: how long a booked call may wait to be written
 
 
 def free_port() -> int:
@@ -404,18 +404,24 @@ def audit(trial: Trial) -> dict[str, Any]:
 
 
 def ledger_calls(trial: Trial) -> tuple[int, dict[str, int]]:
-    """Rows in the run's call ledger: all, and by purpose."""
+    """Calls the run's ledger books as served (no error), all and by purpose. A store from before
+    the ledger booked failed calls has no `error` column: every row there is a served call."""
     from sqlalchemy import create_engine, text
 
     url = trial.store_url or f"sqlite:///{trial.folder / 'home' / 'apprentice.db'}"
     engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT purpose, count(*) FROM call_ledger GROUP BY purpose")).all()
-    except Exception:  # no store at all: the run never booked a call
-        rows = []
-    finally:
-        engine.dispose()
+    rows: list[Any] = []
+    for query in (
+        "SELECT purpose, count(*) FROM call_ledger WHERE coalesce(error, '') = '' GROUP BY purpose",
+        "SELECT purpose, count(*) FROM call_ledger GROUP BY purpose",
+    ):
+        try:
+            with engine.connect() as connection:
+                rows = list(connection.execute(text(query)).all())
+            break
+        except Exception:  # no such column (an older store), or no store at all: the run booked nothing
+            continue
+    engine.dispose()
     by_purpose = {str(purpose): int(count) for purpose, count in rows}
     return sum(by_purpose.values()), by_purpose
 
