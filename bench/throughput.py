@@ -39,7 +39,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def raw_loop(base_url: str, model: str, n: int, concurrency: int, schema: dict, structured: str) -> tuple[float, int]:
+async def raw_loop(base_url: str | list[str], model: str, n: int, concurrency: int, schema: dict, structured: str) -> tuple[float, int]:
+    """`n` calls, `concurrency` at a time, each answer parsed, coerced and validated as the flow
+    does; given several servers (`base_url` a list), record i goes to server i mod their number."""
     import httpx
 
     from apprentice.backends.openai import OpenAICompatibleClient
@@ -49,23 +51,27 @@ async def raw_loop(base_url: str, model: str, n: int, concurrency: int, schema: 
     from apprentice.shapes.repair import RepairCounts, coerce, parse_json
     from apprentice.shapes.validate import validate
 
-    config = BackendConfig(name="raw", base_url=base_url, model=model, structured_output=structured)
+    base_urls = [base_url] if isinstance(base_url, str) else base_url
+    config = BackendConfig(name="raw", base_url=base_urls[0], model=model, structured_output=structured)
     adapter = OpenAICompatibleClient(config)
     limit = asyncio.Semaphore(concurrency)
     valid = 0
 
-    async def one(client: httpx.AsyncClient, i: int) -> None:
+    async def one(clients: list[httpx.AsyncClient], i: int) -> None:
         nonlocal valid
         request = ModelRequest(messages=generate_messages(schema, instructions=None, index=i), json_schema=schema, stage="generate")
         body = adapter.payload(request)  # the very body the flow sends, so both sides make the same calls
         async with limit:
-            response = await client.post("/chat/completions", json=body)
+            response = await clients[i % len(clients)].post("/chat/completions", json=body)
         value = coerce(parse_json(response.json()["choices"][0]["message"]["content"], RepairCounts()), schema, RepairCounts())
         valid += not validate(value, schema)
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) as client:
-        await asyncio.gather(*(one(client, i) for i in range(n)))
+    clients = [httpx.AsyncClient(base_url=url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) for url in base_urls]
+    try:
+        await asyncio.gather(*(one(clients, i) for i in range(n)))
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
     await adapter.aclose()
     return time.perf_counter() - started, valid
 
