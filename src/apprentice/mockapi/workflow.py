@@ -21,8 +21,11 @@ SPEC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 SPEC_SUFFIXES = (".workflow.yaml", ".workflow.yml", ".yaml", ".yml", ".json")
 
 
+@functools.lru_cache(maxsize=1_024)
 def endpoint_workflow(path: str) -> str:
-    """The workflow name of an endpoint without a spec: `mock.users.generate`, `mock.users.id`."""
+    """The workflow name of an endpoint without a spec: `mock.users.generate`, `mock.users.id`
+    (remembered per path: a regular expression per segment on every request is a `$cache`
+    hit's cost for nothing)."""
     words = [re.sub(r"[^A-Za-z0-9_-]+", "-", seg).strip("-") or "x" for seg in endpoint(path).replace("{id}", "id").split("/") if seg]
     return ".".join(["mock", *words])[:120]
 
