@@ -365,7 +365,7 @@ def serve(
     api_key: Annotated[str | None, typer.Option(envvar="APPRENTICE_SERVE_API_KEY", help="key for every route outside /api/mock/")] = None,
 ) -> None:
     """Serve the mock API (LLMockApi's /api/mock/{path}) with validated, realism-checked answers."""
-    from apprentice.mockapi.server import ServeOptions
+    from apprentice.mockapi.server import ServeOptions, uvicorn_parts
     from apprentice.mockapi.server import serve as run_server
 
     options = ServeOptions(
@@ -376,7 +376,8 @@ def serve(
         workflows_dir=workflows if workflows and workflows.is_dir() else None,
         api_key=api_key,
     )
-    console.print(f"apprentice mock API on http://{host}:{port}/api/mock/ (Ctrl-C stops it)")
+    parts = uvicorn_parts()
+    console.print(f"apprentice mock API on http://{host}:{port}/api/mock/ ({parts.http}, {parts.loop}; Ctrl-C stops it)")
     run_server(options)
 
 

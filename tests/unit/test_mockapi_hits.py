@@ -1,17 +1,20 @@
 """What a `$cache` hit no longer redoes on every request (compiling and checking the shape,
 hashing the variant key, parsing the query string) is remembered without changing any answer:
 two shapes, counts or backends still have variants of their own, a bad shape is refused every
-time, and a query string is read as before."""
+time, and a query string is read as before. And `apprentice serve` runs on uvicorn's fast parts
+when they import, on its pure-Python ones when not."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from starlette.datastructures import QueryParams
 
 from apprentice.mockapi import app as mock_app
 from apprentice.mockapi.app import query_of
+from apprentice.mockapi.server import UvicornParts, uvicorn_parts
 from tests.unit.test_mockapi import PRODUCT, USER, Served
 
 
@@ -76,3 +79,15 @@ def test_a_long_query_string_is_read_but_not_remembered(monkeypatch):
     assert query_of(b"shape=%7B%22x%22%3A+1%7D") == {"shape": '{"x": 1}'}
     assert mock_app._parsed_query.cache_info().currsize == 0
 
+
+def test_serve_runs_on_httptools_and_uvloop_when_they_import(monkeypatch):
+    for module in ("httptools", "uvloop"):
+        monkeypatch.setitem(sys.modules, module, object())  # present, whether installed or not
+    assert uvicorn_parts() == UvicornParts(http="httptools", loop="uvloop")
+
+
+@pytest.mark.parametrize(("missing", "expected"), [("httptools", ("h11", "uvloop")), ("uvloop", ("httptools", "asyncio"))])
+def test_serve_falls_back_to_h11_or_asyncio_for_what_does_not_import(monkeypatch, missing, expected):
+    for module in ("httptools", "uvloop"):
+        monkeypatch.setitem(sys.modules, module, None if module == missing else object())  # None: import fails
+    assert uvicorn_parts() == UvicornParts(*expected)
