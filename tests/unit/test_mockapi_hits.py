@@ -12,6 +12,7 @@ import sys
 import pytest
 from starlette.datastructures import QueryParams
 
+from apprentice.mockapi import Limits, parse_request
 from apprentice.mockapi import app as mock_app
 from apprentice.mockapi.app import query_of
 from apprentice.mockapi.server import UvicornParts, uvicorn_parts
@@ -91,3 +92,10 @@ def test_serve_falls_back_to_h11_or_asyncio_for_what_does_not_import(monkeypatch
     for module in ("httptools", "uvloop"):
         monkeypatch.setitem(sys.modules, module, None if module == missing else object())  # None: import fails
     assert uvicorn_parts() == UvicornParts(*expected)
+
+
+async def test_a_request_keeps_one_run_id_and_no_two_requests_share_one(served):
+    request = parse_request("GET", "users", {"shape": json.dumps(USER)}, {}, b"", Limits())
+    first, second = served.engine.prepare(request), served.engine.prepare(request)
+    assert first.run_id == first.run_id != second.run_id
+    assert first.run_id.startswith("mock-")

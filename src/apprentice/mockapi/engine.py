@@ -64,8 +64,12 @@ class Prepared:
     given: dict[str, Any] = field(default_factory=dict)
     hint: str | None = None
     variant_key: str | None = None
-    run_id: str = field(default_factory=lambda: f"mock-{uuid.uuid4().hex}")
-    """The request's own run: its model calls and execution rows are booked under it."""
+
+    @functools.cached_property
+    def run_id(self) -> str:
+        """The request's own run: its model calls and execution rows are booked under it. Made
+        when first asked for, as a `$cache` hit never does (a uuid4 reads the OS's randomness)."""
+        return f"mock-{uuid.uuid4().hex}"
 
     @property
     def count(self) -> int:
