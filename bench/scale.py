@@ -13,8 +13,9 @@ httpx loop making the same calls at the same total concurrency, in the same run.
 - model (full run): the dask mode with the embedded SmolLM2 server as the only backend, k = 1 and 2.
 
 Each worker keeps `per-worker` calls in flight; the raw loop, one process, keeps k × per-worker.
-CPU by component (stubs, Prefect server, PostgreSQL, the rest: workers, flow runs, Dask, this
-process) is read from /proc around every flow measurement, to say what limits the curve.
+CPU by component — backends (stubs or model server), Prefect server, PostgreSQL, workers (every other process this bench
+started: workers, their flow runs, Dask, this process running a flow) and other (processes not
+ours) — is read from /proc around every flow measurement, to say what limits the curve.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ class Stack:
 
     work: Path
     stub_urls: list[str]
-    stub_pids: list[int]
+    backend_pids: list[int]  # the stubs, or the embedded model server: CPU counted as "backends"
     server_pid: int
     backends: Path
     shape: Path
@@ -242,17 +243,20 @@ def cpu_snapshot(stack: Stack) -> dict[str, float]:
     machine = psutil.cpu_times()
     return {
         "machine": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
-        "stubs": sum(tree_cpu_s(pid) for pid in stack.stub_pids),
+        "backends": sum(tree_cpu_s(pid) for pid in stack.backend_pids),
         "prefect_server": tree_cpu_s(stack.server_pid),
         "postgres": postgres_cpu_s(),
+        "ours": tree_cpu_s(os.getpid()),  # every process the bench started descends from it
     }
 
 
 def cpu_use(before: dict[str, float], after: dict[str, float], seconds: float, records: int) -> dict[str, float]:
-    """Cores busy over the measurement, and CPU seconds per 1,000 records by component ("rest":
-    workers, flow runs, Dask, this process and anything else running)."""
+    """Cores busy over the measurement, and CPU seconds per 1,000 records by component: "workers"
+    is what the bench's processes spent besides the stubs and the server, "other" what processes
+    not ours spent (PostgreSQL's figure includes other clients' queries)."""
     spent = {k: after[k] - before[k] for k in before}
-    spent["rest"] = spent["machine"] - spent["stubs"] - spent["prefect_server"] - spent["postgres"]
+    spent["workers"] = spent.pop("ours") - spent["backends"] - spent["prefect_server"]
+    spent["other"] = spent["machine"] - spent["backends"] - spent["prefect_server"] - spent["postgres"] - spent["workers"]
     per_k = {f"{k}_cpu_s_per_1k": round(1000 * v / max(records, 1), 2) for k, v in spent.items()}
     return {"cores_busy": round(spent["machine"] / seconds, 2), "cores": psutil.cpu_count() or 0, **per_k}
 
@@ -468,10 +472,10 @@ def add_speedups(rows: list[dict[str, Any]]) -> None:
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     columns = ("mode", "k", "in flight", "raw rec/s", "flow rec/s", "flow/raw", "speed-up", "running rec/s", "to start s", "cores busy")
-    print("\n" + " | ".join(columns) + " | CPU s per 1k records: stubs / Prefect server / PostgreSQL / rest")
+    print("\n" + " | ".join(columns) + " | CPU s per 1k records: backends / Prefect server / PostgreSQL / workers / other")
     for row in rows:
         cpu = row["cpu"]
-        parts = " / ".join(f"{cpu[f'{k}_cpu_s_per_1k']:.2f}" for k in ("stubs", "prefect_server", "postgres", "rest"))
+        parts = " / ".join(f"{cpu[f'{k}_cpu_s_per_1k']:.2f}" for k in ("backends", "prefect_server", "postgres", "workers", "other"))
         cells = (
             row["mode"],
             row["workers"],
@@ -552,11 +556,11 @@ def model_curve(stack: Stack, args: argparse.Namespace) -> list[dict[str, Any]]:
 
     os.environ["APPRENTICE_LOCAL_PORT"] = str(free_port())
     server = local.LocalServer.from_settings(load_settings())
-    local.start(server)
+    model_stack = replace(stack, backend_pids=[local.start(server)])
     try:
         asyncio.run(raw_loop(server.base_url, local.MODEL_ALIAS, 1, 1, {"type": "object"}, "llama_cpp"))  # load the model
         target = (server.base_url, local.MODEL_ALIAS, "llama_cpp")
-        return dask_curve(stack, [1, 2], args.model_n, 1, 1, "dask, SmolLM2", None, target)
+        return dask_curve(model_stack, [1, 2], args.model_n, 1, 1, "dask, SmolLM2", None, target)
     finally:
         local.stop(server)
 
