@@ -2,8 +2,11 @@
 
 Part 1 (overhead): a local stub server that answers in a fixed delay, N records both ways.
 Part 2 (real): the embedded SmolLM2 server, a small N both ways.
-The raw loop sends the same prompt and schema, parses and validates each answer — everything the
-flow does per record except Prefect, the ledger, the hooks, the artifacts and the files.
+Both parts run the sequential pattern of three stages (`SPEC`: city, then country, then
+population, a model call each), so the flow pays for its stage tasks: each batch is a subflow
+with a task per stage. The raw loop makes the same three calls per record (same prompts and
+schemas), parses and validates each answer — everything the flow does per record except
+Prefect, the stage boundaries, the ledger, the hooks, the artifacts and the files.
 
     python bench/throughput.py [--quick] [--n 1000] [--real-n 6] [--delay-ms 20] [--concurrency 8] [--repeat 5]
                                [--api-url http://127.0.0.1:4200/api]
@@ -31,6 +34,11 @@ from _report import report  # bench/ is on sys.path when a bench runs as a scrip
 
 HERE = Path(__file__).resolve().parent
 SHAPE = {"city": "string", "country": "string", "population": 0}
+STAGES: list[dict[str, Any]] = [{"name": field, "role": "generate", "fields": [field]} for field in SHAPE]
+SPEC = {"name": "city-stages", "pattern": "sequential", "stages": STAGES}
+ONE_CALL: list[dict[str, Any]] = [{"name": "generate", "fields": None}]
+"""The default spec's one model call per record (its validate stage makes none for a valid record)."""
+"""Three stages, one model call each: what the raw loop does per record, one call after another."""
 
 
 def free_port() -> int:
@@ -39,14 +47,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def raw_loop(base_url: str | list[str], model: str, n: int, concurrency: int, schema: dict, structured: str) -> tuple[float, int]:
-    """`n` calls, `concurrency` at a time, each answer parsed, coerced and validated as the flow
-    does; given several servers (`base_url` a list), record i goes to server i mod their number."""
+async def raw_loop(
+    base_url: str | list[str],
+    model: str,
+    n: int,
+    concurrency: int,
+    schema: dict,
+    structured: str,
+    stages: list[dict[str, Any]] | None = None,
+) -> tuple[float, int]:
+    """`n` records, `concurrency` calls at a time, each answer parsed, coerced and validated as the
+    flow does; given several servers (`base_url` a list), record i goes to server i mod their
+    number. A record is one call on the whole schema, or with `stages` a call per stage (each on
+    its `fields`), one after another."""
     import httpx
 
     from apprentice.backends.openai import OpenAICompatibleClient
     from apprentice.backends.types import ModelRequest
     from apprentice.config import BackendConfig
+    from apprentice.patterns.common import stage_schema
     from apprentice.shapes.prompts import generate_messages
     from apprentice.shapes.repair import RepairCounts, coerce, parse_json
     from apprentice.shapes.validate import validate
@@ -59,12 +78,18 @@ async def raw_loop(base_url: str | list[str], model: str, n: int, concurrency: i
 
     async def one(clients: list[httpx.AsyncClient], i: int) -> None:
         nonlocal valid
-        request = ModelRequest(messages=generate_messages(schema, instructions=None, index=i), json_schema=schema, stage="generate")
-        body = adapter.payload(request)  # the very body the flow sends, so both sides make the same calls
-        async with limit:
-            response = await clients[i % len(clients)].post("/chat/completions", json=body)
-        value = coerce(parse_json(response.json()["choices"][0]["message"]["content"], RepairCounts()), schema, RepairCounts())
-        valid += not validate(value, schema)
+        record: dict[str, Any] = {}
+        for stage in stages or ONE_CALL:  # the spec's stages in order, as the sequential pattern runs them
+            target = stage_schema(schema, stage["fields"])
+            request = ModelRequest(messages=generate_messages(target, instructions=None, index=i), json_schema=target, stage=stage["name"])
+            body = adapter.payload(request)  # the very body the flow sends, so both sides make the same calls
+            async with limit:
+                response = await clients[i % len(clients)].post("/chat/completions", json=body)
+            value = coerce(parse_json(response.json()["choices"][0]["message"]["content"], RepairCounts()), target, RepairCounts())
+            if validate(value, target):
+                return
+            record.update(value)
+        valid += not validate(record, schema)
 
     started = time.perf_counter()
     clients = [httpx.AsyncClient(base_url=url, timeout=300, limits=httpx.Limits(max_connections=concurrency)) for url in base_urls]
@@ -82,6 +107,7 @@ async def flow_run(shape_path: str, backends: str | None, n: int, concurrency: i
     started = time.perf_counter()
     summary = await generate_dataset(
         shape=shape_path,
+        spec=SPEC,
         n=n,
         out=out,
         batch_size=batch_size,
@@ -117,7 +143,7 @@ def measure(
     shape_path.write_text(json.dumps(SHAPE))
     runs: list[dict[str, Any]] = []
     for i in range(repeat):
-        raw_s, raw_valid = asyncio.run(raw_loop(base_url, model, n, concurrency, schema, structured))
+        raw_s, raw_valid = asyncio.run(raw_loop(base_url, model, n, concurrency, schema, structured, STAGES))
         flow_s, flow_valid = asyncio.run(flow_run(str(shape_path), backends, n, concurrency, batch_size, str(work / f"{label}-{i}.jsonl")))
         runs.append({"raw_s": round(raw_s, 3), "flow_s": round(flow_s, 3), "raw_valid": raw_valid, "flow_valid": flow_valid})
     raw_s = statistics.median(r["raw_s"] for r in runs)
@@ -173,7 +199,7 @@ def main() -> None:
     backends = work / "stub.toml"
     backends.write_text(
         f'[[backends]]\nname = "stub"\nbase_url = "{stub_url}"\nmodel = "stub"\n'
-        f'max_concurrency = {args.concurrency}\nstructured_output = "none"\n'
+        f'max_concurrency = {args.concurrency}\nstructured_output = "llama_cpp"\n'
     )
     results: dict = {
         "benchmark": "throughput",
@@ -188,8 +214,10 @@ def main() -> None:
     try:
         with server_context:
             time.sleep(1.0)
-            measure("warmup", stub_url, "stub", "none", str(backends), 10, args.concurrency, 10, work)
-            results["stub"] = measure("stub", stub_url, "stub", "none", str(backends), n, args.concurrency, args.batch_size, work, repeat)
+            measure("warmup", stub_url, "stub", "llama_cpp", str(backends), 10, args.concurrency, 10, work)
+            results["stub"] = measure(
+                "stub", stub_url, "stub", "llama_cpp", str(backends), n, args.concurrency, args.batch_size, work, repeat
+            )
             from apprentice.backends import local
             from apprentice.config import load_settings
 

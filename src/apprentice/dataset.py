@@ -1,8 +1,10 @@
 """Datasets: N records in batches with bounded concurrency, written as JSONL, summarised.
 
 Plain Python; files are written by `output.py` (its names are re-exported here); `run.py` runs a
-whole dataset from these pieces, and `orchestration/dataset.py` wraps `make_batch` in a cached
-Prefect task so that a killed run resumes batch by batch.
+whole dataset from these pieces. A batch runs stage by stage (`generate_batch`, steps from
+`patterns.stage_plan`) through the `run_stage` seam: in-process by default, and in
+`orchestration/dataset.py` a cached Prefect task per stage inside a subflow per batch, so that a
+killed run resumes from the last finished stage of each batch.
 """
 
 from __future__ import annotations
@@ -23,16 +25,30 @@ from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
-from apprentice.generation import PROGRESS, Progress, StageMetrics, account
 from apprentice.numeric import NumericReport
 from apprentice.output import meta_path, rejects_path, write_outputs  # noqa: F401  (importable from here, as before)
-from apprentice.patterns import run_pattern
+from apprentice.patterns import run_pattern, stage_plan
+from apprentice.patterns.given import record_view, with_given
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
-from apprentice.workflows import WorkflowSpec
+from apprentice.stages import (
+    FINISH,
+    BatchStates,
+    RecordState,
+    RunStage,
+    StageJob,
+    StagePlan,
+    StageRun,
+    Step,
+    StepEnv,
+    combine,
+    run_records,
+    timed_out,  # noqa: F401  (importable from here, as before)
+)
+from apprentice.workflows import Pattern, WorkflowSpec
 
 RUN_REALISM: ContextVar[DatasetChecker | None] = ContextVar("apprentice_run_realism", default=None)
 """The run's realism index (`realism_index`) while `run.generate_async` runs: its batches share
@@ -114,6 +130,7 @@ class BatchResult(BaseModel):
     plan: BatchPlan
     outcomes: list[RecordOutcome]
     kept: list[int] = Field(default_factory=list, description="records taken from an earlier, incomplete run of this batch")
+    reused: bool = Field(False, description="every step came from an earlier run's finished stages (Prefect's cache): nothing was made now")
 
     @property
     def not_made(self) -> list[RecordOutcome]:
@@ -180,41 +197,170 @@ async def generate_batch(
     concurrency: int = 4,
     record_attempts: int = 3,
     kept: dict[int, RecordOutcome] | None = None,
+    run_stage: RunStage | None = None,
     on_record: Callable[[RecordOutcome], None] | None = None,
 ) -> BatchResult:
-    """Produce the batch's records concurrently (at most `concurrency` in flight).
+    """Produce the batch's records stage by stage: the pattern's steps (`patterns.stage_plan`)
+    in order, each over every record of the batch (at most `concurrency` in flight), the steps
+    of a phase at once; a step no record needs is not run.
 
-    A record that comes out invalid for its content is regenerated from scratch with a new seed,
-    up to `record_attempts` times; every attempt's calls and stage metrics stay on the outcome.
-    A record no backend could make is not tried again here (the outage would answer the same);
-    it is marked `FailureKind.backend`. `kept` holds records an earlier, incomplete run of this
-    batch already made: they are reused as they are, so a rerun makes only the missing ones.
-    `on_record` hears of each record made now, as soon as it is made.
+    A record is finished in the step where its pattern ends (or in a finish step of its own after
+    steps that ran at once): the pattern's final check and the realism checks; a record invalid for
+    its content is regenerated from scratch with a new seed, up to `record_attempts` times, and
+    every attempt's calls and stage metrics stay on the outcome. A record no backend could make
+    is not tried again here (the outage would answer the same); it is marked
+    `FailureKind.backend`. `kept` holds records an earlier, incomplete run of this batch already
+    made: they are reused as they are, so a rerun makes only the missing ones. `run_stage`
+    (default: in-process, on `pool`, `on_record` hearing of each record as soon as it is made)
+    runs each step; the Prefect layer makes each a task.
     """
     kept = kept or {}
-    limit = asyncio.Semaphore(concurrency)
+    run_stage = run_stage or in_process(pool, on_record)
+    _known_to_the_run(kept.values())
+    states = first_states(spec, shape, plan, kept)
+    runs: list[StageRun] = []
+    for phase in batch_stage_plan(spec, plan).phases:
+        steps = [s for s in phase if any(s.wants(r) for r in states.records)]  # a step no record needs is not run
+        if not steps:
+            continue
+        done = await asyncio.gather(*(run_stage(StageJob(spec, shape, plan, s.name, states, concurrency, record_attempts)) for s in steps))
+        runs += done
+        states = _after(states, list(done), kept)
+    if any(not r.final for r in states.records):
+        runs.append(await run_stage(StageJob(spec, shape, plan, FINISH, states, concurrency, record_attempts)))
+        states = _after(states, runs[-1:], kept)
+    reused = bool(runs) and all(r.reused for r in runs)
+    return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=states.outcomes(), kept=sorted(kept), reused=reused)
+
+
+def _after(before: BatchStates, done: list[StageRun], kept: dict[int, RecordOutcome]) -> BatchStates:
+    """The batch's states after a phase's steps: joined if they ran at once; records kept from an
+    earlier run stay as they were kept (a step reused from a run before they were kept made them
+    again); records a reused step finished join the run's realism index."""
+    states = done[0].states if len(done) == 1 else combine(before, [d.states for d in done])
+    if any(d.reused for d in done):
+        _known_to_the_run(new.outcome for old, new in zip(before.records, states.records, strict=True) if new.final and not old.final)
+    if kept:
+        records = [r if r.index not in kept else r.model_copy(update={"outcome": kept[r.index], "final": True}) for r in states.records]
+        states = states.model_copy(update={"records": records})
+    return states
+
+
+def _known_to_the_run(outcomes: Iterable[RecordOutcome]) -> None:
+    """Records made before (kept, or finished by a reused step) join the run's realism index, so
+    the records made now do not repeat their identifiers or texts."""
+    index = RUN_REALISM.get()
+    if index is None:
+        return
+    for outcome in outcomes:
+        if outcome.valid:
+            index.add(outcome.index, outcome.record, record_defects=[])
+
+
+def first_states(spec: WorkflowSpec, shape: Shape, plan: BatchPlan, kept: dict[int, RecordOutcome]) -> BatchStates:
+    """The batch's records before any step: fresh ones, and the ones kept from an earlier run
+    (final as they are). Their lineage is the batch's content only: a step's result is reused
+    whatever was kept since, and kept records are laid over it (see `_after`)."""
+    records = []
+    for index in range(plan.start, plan.start + plan.count):
+        base = plan.seed * 1_000_003 + index
+        outcome = kept.get(index)
+        records.append(
+            RecordState(
+                index=index, seed=base * 7, seed_base=base, outcome=outcome or RecordOutcome(index=index), final=outcome is not None
+            )
+        )
+    lineage = plan.cache_key(spec, shape)
+    return BatchStates(workflow=spec.name, version=spec.version, batch=plan.index, lineage=lineage, records=records)
+
+
+def batch_stage_plan(spec: WorkflowSpec, plan: BatchPlan) -> StagePlan:
+    """The pattern's steps for this batch: stages whose fields every record has given are left out."""
+    given = [frozenset(k for k in p if k != ABOUT) for p in plan.presets or []]
+    common = frozenset.intersection(*given) if given and spec.pattern is not Pattern.statistics else frozenset()
+    return stage_plan(spec, common)
+
+
+def batch_context(spec: WorkflowSpec, shape: Shape, plan: BatchPlan, states: BatchStates) -> RecordContext:
+    """What the batch's records share in a step: the given values, the dataset size, and the
+    values (unique fields, realism's duplicates) its finished records already hold. The realism
+    index is the run's (`RUN_REALISM`) where the step runs in the run's process."""
     presets = {plan.start + i: p for i, p in enumerate(plan.presets or [])}
-    shared = RUN_REALISM.get()
+    shared = RUN_REALISM.get()  # the run's, which knows its finished records already; else the batch's own
     checker = shared if shared is not None else realism_index(shape, presets.values())
     context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker)
-    for earlier in (o for o in kept.values() if o.valid):  # new records must not collide with kept ones
+    for earlier in (r.outcome for r in states.records if r.final and r.outcome.valid):  # new records must not collide with these
         context.unique.claim(earlier.record, spec.rules)
-        if checker is not None:
+        if checker is not None and shared is None:
             checker.add(earlier.index, earlier.record, record_defects=[])
+    for going in (r for r in states.records if r.claimed and not r.final):  # nor with values a pattern already claimed
+        context.unique.claim(going.value, spec.rules)
+    return context
 
-    async def one(index: int) -> RecordOutcome:
-        if index in kept:
-            return kept[index]
-        async with limit:
-            outcome = await _record(
-                pool, spec, shape, index, seed_base=plan.seed * 1_000_003 + index, attempts=record_attempts, context=context
-            )
-        if on_record is not None:
-            on_record(outcome)
-        return outcome
 
-    outcomes = await asyncio.gather(*(one(plan.start + i) for i in range(plan.count)))
-    return BatchResult(workflow=spec.name, version=spec.version, plan=plan, outcomes=list(outcomes), kept=sorted(kept))
+async def run_step(
+    pool: BackendPool, job: StageJob, *, on_record: Callable[[RecordOutcome], None] | None = None, run_id: str | None = None
+) -> BatchStates:
+    """One step of a batch's pattern (or its finish step) over the batch's records; `on_record`
+    hears of each record the step finishes, as soon as it is finished. With `run_id`, the step's
+    calls are booked as generation under it and in the ledger before the step returns (a stage
+    task's result may be reused by a rerun, which then books nothing)."""
+    if run_id is None:
+        return await _step(pool, job, on_record)
+    try:
+        with booked_as(Purpose.generation, workflow=job.spec.name, version=job.spec.version, run_id=run_id):
+            return await _step(pool, job, on_record)
+    finally:
+        await pool.flush_calls()
+
+
+async def _step(pool: BackendPool, job: StageJob, on_record: Callable[[RecordOutcome], None] | None) -> BatchStates:
+    spec, shape, plan = job.spec, job.shape, job.plan
+    pattern = batch_stage_plan(spec, plan)
+    env = StepEnv(pool, spec, shape, batch_context(spec, shape, plan, job.states), record_view, job.record_attempts, close=pattern.close)
+    step = pattern.step(job.step) if job.step != FINISH else Step(FINISH, _finish_record, lambda r: True)
+    if step is None:
+        raise ValueError(f"the {spec.pattern.value} pattern of {spec.key} has no step {job.step!r}")
+
+    key = job.states.step_key(step.name)
+    earlier = await asyncio.to_thread(resume.kept_states, key)  # records a run of this stage cut short had finished
+    keeper = RecordKeeper(key, store=resume.keep_states)
+
+    async def work(env: StepEnv, state: RecordState) -> None:
+        await step.run(env, state)
+        if step.name != FINISH and pattern.ends_after(step.name, state):  # finished here, while others still wait for their models
+            await _finish_record(env, state)
+        if state.final and on_record is not None:
+            on_record(state.outcome)
+        if state.clean:
+            keeper.add(state)
+
+    wants = step.wants if step.name != FINISH else lambda r: not r.final
+    async with keeper.open():
+        states = await run_records(env, job.states, step.name, work, lambda r: wants(r) and r.index not in earlier, job.concurrency)
+    if earlier:
+        states = states.model_copy(update={"records": [earlier.get(r.index, r) for r in states.records]})
+    if not states.incomplete and (earlier or keeper.kept):
+        await asyncio.to_thread(resume.forget, key)  # the stage is done: its result is the record of it now
+    return states
+
+
+def in_process(pool: BackendPool, on_record: Callable[[RecordOutcome], None] | None = None) -> RunStage:
+    """The `run_stage` seam without Prefect: each step runs here, on `pool`, its calls booked
+    under the enclosing booked run; `on_record` hears of each record as soon as it is made."""
+
+    async def run(job: StageJob) -> StageRun:
+        return StageRun(await run_step(pool, job, on_record=on_record))
+
+    return run
+
+
+async def kept_step(pool: BackendPool, job: StageJob, run_id: str | None) -> BatchStates:
+    """`run_step` in a process of its own (a Prefect stage task): the records it finishes are kept
+    as they are made under the batch's content key (`RecordKeeper`), its calls booked under `run_id`."""
+    keeper = RecordKeeper(job.plan.cache_key(job.spec, job.shape))
+    async with keeper.open():
+        return await run_step(pool, job, on_record=keeper.add, run_id=run_id)
 
 
 async def make_batch(
@@ -227,6 +373,7 @@ async def make_batch(
     record_attempts: int = 3,
     fresh: bool = False,
     run_id: str | None = None,
+    run_stage: RunStage | None = None,
 ) -> BatchResult:
     """Generate one batch with record-level resume, its calls booked as generation under `run_id`
     (default: the enclosing booked run's, else a new local id) and flushed to the ledger before
@@ -235,9 +382,10 @@ async def make_batch(
     Records an earlier run of this batch made are reused (`fresh` forgets them). Each record made
     now is kept under the batch's content key within moments of being made (`RecordKeeper`), so
     the rerun of a run that ended short, was interrupted or was killed outright makes exactly the
-    missing records. A complete batch's kept records are dropped (the Prefect task caches the
-    whole batch). The caller decides what an incomplete batch means (the Prefect task raises
-    `BatchIncomplete` so that it is not cached as completed).
+    missing records. A complete batch's kept records are dropped (its stages' results are cached).
+    `run_stage` (default: in-process) runs each step; the Prefect layer's stage tasks keep and book
+    their own records and calls. The caller decides what an incomplete batch means (the Prefect
+    subflow raises `BatchIncomplete` so that it is not taken as completed).
     """
     key = plan.cache_key(spec, shape)
     if fresh:
@@ -248,11 +396,19 @@ async def make_batch(
         with booked_as(Purpose.generation, workflow=spec.name, version=spec.version, run_id=run_id):
             async with keeper.open():
                 result = await generate_batch(
-                    pool, spec, shape, plan, concurrency=concurrency, record_attempts=record_attempts, kept=earlier, on_record=keeper.add
+                    pool,
+                    spec,
+                    shape,
+                    plan,
+                    concurrency=concurrency,
+                    record_attempts=record_attempts,
+                    kept=earlier,
+                    run_stage=run_stage,
+                    on_record=keeper.add,
                 )
     finally:
-        await pool.flush_calls()  # a batch Prefect caches as done has its calls in the ledger
-    if not result.not_made and (earlier or keeper.kept):
+        await pool.flush_calls()  # a batch taken as done has its calls in the ledger
+    if not result.not_made and (earlier or keeper.kept or (run_stage is not None and not result.reused)):
         await asyncio.to_thread(resume.forget, key)
     return result
 
@@ -264,13 +420,14 @@ class RecordKeeper:
     reuses the rest (the pool books their calls as they are made). Records not made (no backend
     could, or not in time) are not kept, so the rerun makes them."""
 
-    def __init__(self, batch_key: str, every_s: float = 0.25) -> None:
-        self.batch_key, self.every_s = batch_key, every_s
-        self.pending: list[RecordOutcome] = []
+    def __init__(self, batch_key: str, every_s: float = 0.25, store: Callable[[str, list[Any]], int] | None = None) -> None:
+        self.batch_key, self.every_s, self.store = batch_key, every_s, store
+        self.pending: list[Any] = []
         self.kept = 0
 
-    def add(self, outcome: RecordOutcome) -> None:
-        self.pending.append(outcome)
+    def add(self, made: RecordOutcome | RecordState) -> None:
+        """A record made (an outcome), or left by a stage (its state, with `store=resume.keep_states`)."""
+        self.pending.append(made)
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[RecordKeeper]:
@@ -293,47 +450,55 @@ class RecordKeeper:
 
     async def flush(self) -> None:
         outcomes, self.pending = self.pending, []
-        made = [o for o in outcomes if not o.unmade]
+        made = [o for o in outcomes if not (isinstance(o, RecordOutcome) and o.unmade)]
         if made:
             self.kept += len(made)
-            await asyncio.to_thread(resume.keep, self.batch_key, made)
+            await asyncio.to_thread(self.store or resume.keep, self.batch_key, made)
 
 
-async def _record(
-    pool: BackendPool, spec: WorkflowSpec, shape: Shape, index: int, *, seed_base: int, attempts: int, context: RecordContext
-) -> RecordOutcome:
-    """One record within the spec's time budget; past it, a timed-out reject that says where it stopped."""
-    progress = Progress()
-    PROGRESS.set(progress)  # this record's own task: its stages report here
-    try:
-        async with asyncio.timeout(spec.record_timeout_s):
-            return await _attempts(pool, spec, shape, index, seed_base=seed_base, attempts=attempts, context=context)
-    except TimeoutError:
-        return timed_out(index, spec.record_timeout_s, progress)
-
-
-def timed_out(index: int, budget_s: float, progress: Progress) -> RecordOutcome:
-    metrics = StageMetrics(
-        stage=progress.stage or "start", role="timed_out", error_class="TimedOut", latency_s=sum(c.latency_s for c in progress.calls)
-    )
-    for call in progress.calls:
-        account(metrics, call)
-    where = f"in stage '{progress.stage}'" if progress.stage else "before its first stage"
-    return RecordOutcome(
-        index=index,
-        reason=f"timed out after {budget_s:g} s (the spec's record_timeout_s) {where}, after {len(progress.calls)} model calls",
-        stages=[metrics],
-        calls=list(progress.calls),
-        failure=FailureKind.timed_out,
-        meta={"timed_out": True},
-    )
+async def _finish_record(env: StepEnv, state: RecordState) -> None:
+    """A record's finish: its pattern's final check, its given values merged, realism checked and
+    corrected, and, if it is invalid for its content, regenerated afresh; then it is final."""
+    if not state.closed:  # a pattern run whole (`patterns._whole`) closed the record itself
+        view = env.view(state)
+        if not state.stopped and not view.nothing_to_write and env.close is not None:
+            env.close(env, state)
+        if view.given or view.about:
+            state.outcome = with_given(state.outcome, view, env.shape, env.spec, env.context)
+    outcome = state.outcome
+    if outcome.valid and env.spec.realism_checks:
+        outcome = await make_realistic(env.pool, env.spec, env.shape, outcome, context=env.context, seed=state.seed)
+    outcome.failure = outcome.failure or failure_of(outcome)
+    outcome.meta["record_attempts"] = 1
+    if outcome.failure is FailureKind.content and env.record_attempts > 1:
+        outcome = await _attempts(
+            env.pool,
+            env.spec,
+            env.shape,
+            state.index,
+            seed_base=state.seed_base,
+            attempts=env.record_attempts,
+            context=env.context,
+            spent=outcome,
+        )
+    state.outcome, state.final = outcome, True
 
 
 async def _attempts(
-    pool: BackendPool, spec: WorkflowSpec, shape: Shape, index: int, *, seed_base: int, attempts: int, context: RecordContext
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    index: int,
+    *,
+    seed_base: int,
+    attempts: int,
+    context: RecordContext,
+    spent: RecordOutcome | None = None,
 ) -> RecordOutcome:
-    spent: RecordOutcome | None = None
-    for attempt in range(max(1, attempts)):
+    """Attempts at a record after the `spent` ones (each from scratch, with its own seed),
+    until one is valid, no backend could make it, or `attempts` are used up."""
+    outcome = spent or RecordOutcome(index=index)
+    for attempt in range(int(spent.meta.get("record_attempts", 1)) if spent else 0, max(1, attempts)):
         seed = seed_base * 7 + attempt
         outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
         if outcome.valid and spec.realism_checks:

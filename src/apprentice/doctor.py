@@ -169,7 +169,7 @@ def check_result_cache(settings: Settings, storage_block: str | None) -> Check:
     return Check(
         name="result cache",
         ok=True,
-        detail=f"{folder}: {len(files)} finished batches, {size:.1f} MB (`--fresh` ignores them, `make clean` removes them)",
+        detail=f"{folder}: {len(files)} finished stages of batches, {size:.1f} MB (`--fresh` ignores them, `make clean` removes them)",
     )
 
 

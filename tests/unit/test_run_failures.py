@@ -224,9 +224,11 @@ def test_a_record_past_its_time_budget_is_not_made_in_time_and_the_batch_goes_on
 
 
 async def test_a_batch_keeps_its_records_while_it_runs_so_the_rerun_of_a_killed_run_makes_only_the_rest():
+    """Each record is kept as each stage leaves it (here the generate stage, which the kill cuts
+    short), so the rerun makes only the records the killed run had not made."""
     import uuid
 
-    from apprentice.dataset import make_batch
+    from apprentice.dataset import first_states, make_batch
 
     spec = default_spec(f"killed-{uuid.uuid4().hex[:8]}")
     plan = plan_batches(4, 4, seed=3)[0]
@@ -242,18 +244,20 @@ async def test_a_batch_keeps_its_records_while_it_runs_so_the_rerun_of_a_killed_
     config = pool_config({"name": "local"})
     pool = BackendPool(config, transport_factory=lambda _cfg: httpx.MockTransport(two_then_hang), sleep=_no_sleep)
     batch = asyncio.create_task(make_batch(pool, spec, SHAPE, plan, concurrency=4))
+    generate = first_states(spec, SHAPE, plan, {}).step_key("generate")
     deadline = time.monotonic() + 10
-    while len(resume.kept(key)) < 2 and time.monotonic() < deadline:
+    while len(resume.kept_states(generate)) < 2 and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert sorted(resume.kept(key)) == [0, 1], "the records made are kept while the batch still runs"
+    assert sorted(resume.kept_states(generate)) == [0, 1], "the records made are kept while the batch still runs"
     batch.cancel()  # the run dies here; a SIGKILL would keep nothing more either
     with pytest.raises(asyncio.CancelledError):
         await batch
 
     up = Script(chat_reply('{"city": "Oslo", "population": 700000}'))
     rerun = await make_batch(BackendPool(config, transport_factory=transports({"local": up}), sleep=_no_sleep), spec, SHAPE, plan)
-    assert len(up.requests) == 2 and [o.index for o in rerun.made_now] == [2, 3], "the rerun makes only the rest"
-    assert resume.kept(key) == {}, "a complete batch's kept records are dropped"
+    assert len(up.requests) == 2, "the rerun makes only the rest"
+    assert [o.record["city"] for o in rerun.outcomes] == ["Bergen", "Bergen", "Oslo", "Oslo"]
+    assert resume.kept(key) == {} and resume.kept_states(generate) == {}, "a complete batch's kept records are dropped"
 
 
 async def test_records_made_while_a_slow_store_keeps_the_last_ones_are_kept_too(monkeypatch):

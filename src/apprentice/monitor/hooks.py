@@ -1,5 +1,5 @@
 """The one place Prefect state hooks hand their metrics to: which workflow version a run
-belongs to, its execution rows (one per stage of a batch, one per dataset run), and recording.
+belongs to, its execution rows (one per stage a stage task ran, one per dataset run), and recording.
 
 Hooks may run in another process (a worker reporting a crash), so everything goes to the store,
 keyed by run id: a hook that fires twice writes one row. Recording never raises into the user's
@@ -21,7 +21,9 @@ from apprentice.config import load_settings
 from apprentice.dataset import BatchIncomplete, BatchResult, DatasetSummary
 from apprentice.errors import RunIncomplete
 from apprentice.generation import StageMetrics
+from apprentice.monitor.apprenticeship import mark_failed
 from apprentice.records import first_pass_quality
+from apprentice.stages import BatchStates, StageIncomplete
 from apprentice.store import ExecutionRecord, write
 
 log = logging.getLogger("apprentice.monitor")
@@ -38,14 +40,15 @@ class WorkflowIdentity(NamedTuple):
         """The identity a run's outcome carries: a batch's or dataset run's result, or the
         `BatchIncomplete`/`RunIncomplete` a failed one raised with what it made."""
         carrier = value.result if isinstance(value, BatchIncomplete) else value.summary if isinstance(value, RunIncomplete) else value
-        if isinstance(carrier, BatchResult | DatasetSummary):
+        carrier = carrier.states if isinstance(carrier, StageIncomplete) else carrier
+        if isinstance(carrier, BatchResult | DatasetSummary | BatchStates):
             return cls(carrier.workflow, carrier.version)
         return None
 
     @classmethod
     def from_run_name(cls, name: str | None) -> WorkflowIdentity | None:
-        """From a batch task run's name, `workflow@version/batch-N`: the last resort, for a
-        batch whose outcome and parameters are both out of reach."""
+        """From a batch run's name, `workflow@version/batch-N`: the last resort, for a batch
+        whose outcome and parameters are both out of reach."""
         match = _RUN_NAME.match(name or "")
         return cls(match["workflow"], match["version"]) if match else None
 
@@ -56,21 +59,37 @@ _RUN_NAME = re.compile(r"^(?P<workflow>[^@/]+)@(?P<version>[^/]+)/")
 def batch_rows(
     run_id: str, state_name: str, identity: tuple[str, str], result: BatchResult | None, error_class: str | None
 ) -> list[ExecutionRecord]:
-    """One execution row per stage of a batch (or one row for a batch without outcomes)."""
-    workflow, version = identity
+    """One execution row per stage of a whole batch (or one row for a batch without outcomes)."""
     if result is None or not result.outcomes:
+        return metric_rows(run_id, state_name, identity, [], error_class, "batch")
+    metrics = [m for outcome in result.outcomes for m in outcome.stages]
+    return metric_rows(run_id, state_name, identity, metrics, error_class, "batch") if metrics else []
+
+
+def stage_rows(
+    run_id: str, state_name: str, identity: tuple[str, str], states: BatchStates | None, error_class: str | None, step: str
+) -> list[ExecutionRecord]:
+    """One execution row per stage a stage task ran over its batch's records (or one row, named
+    after its step, for a task that made no stage metrics: a merge, a failure)."""
+    return metric_rows(run_id, state_name, identity, states.new_metrics() if states is not None else [], error_class, step)
+
+
+def metric_rows(
+    run_id: str, state_name: str, identity: tuple[str, str], metrics: list[StageMetrics], error_class: str | None, empty: str
+) -> list[ExecutionRecord]:
+    """A row per stage named in `metrics` (its run id `run_id:stage`), or one row named `empty`."""
+    workflow, version = identity
+    if not metrics:
         return [
             ExecutionRecord(
-                run_id=run_id, kind="task", workflow=workflow, version=version, stage="batch", state=state_name, error_class=error_class
+                run_id=run_id, kind="task", workflow=workflow, version=version, stage=empty, state=state_name, error_class=error_class
             )
         ]
     by_stage: dict[str, list[StageMetrics]] = {}
-    for outcome in result.outcomes:
-        for metrics in outcome.stages:
-            by_stage.setdefault(metrics.stage, []).append(metrics)
+    for m in metrics:
+        by_stage.setdefault(m.stage, []).append(m)
     return [
-        _stage_row(f"{run_id}:{stage}", state_name, WorkflowIdentity(workflow, version), stage, metrics)
-        for stage, metrics in by_stage.items()
+        _stage_row(f"{run_id}:{stage}", state_name, WorkflowIdentity(workflow, version), stage, group) for stage, group in by_stage.items()
     ]
 
 
@@ -125,6 +144,27 @@ def flow_row(
         realism=realism.clean_share if realism is not None else None,
         error_class=error_class,
     )
+
+
+def record_run(
+    run_id: str,
+    state_name: str,
+    identity: WorkflowIdentity,
+    summary: DatasetSummary | None,
+    error_class: str | None,
+    *,
+    failed: bool,
+    known: bool = True,
+) -> None:
+    """Record a dataset run's workflow-level execution; a failed run of a `known` workflow sends
+    its version to investigation. A run that failed for want of backends (records not made), or
+    was interrupted (Crashed, not Failed), is recorded but does not: neither says anything about
+    the workflow."""
+    row = flow_row(run_id, state_name, identity, summary, error_class)
+    record_executions([row])
+    outage = bool(summary is not None and summary.not_made)
+    if failed and known and not outage:
+        mark_failed(identity.workflow, identity.version, run_id, row.error_class or state_name)
 
 
 class ExecutionEvent(BaseModel):

@@ -3,13 +3,39 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from apprentice.backends.pool import BackendPool
 from apprentice.config import load_settings
 from apprentice.dataset import DatasetSummary, RecordTotals
 from apprentice.evolution.registry import versions as registered_versions
-from apprentice.monitor.apprenticeship import ApprenticeshipPolicy, Observation, State, load_state
+from apprentice.evolution.shadow import rollback_live
+from apprentice.monitor.apprenticeship import HANDED_ON, ApprenticeshipPolicy, Observation, State, Step, load_state, observe
 from apprentice.workflows import WorkflowSpec
 
-__all__ = ["observation", "policy_for", "proven_parent"]
+__all__ = ["Observed", "observation", "observe_run", "policy_for", "proven_parent"]
+
+
+class Observed(NamedTuple):
+    """A run's apprenticeship step, and the version rolled back to if it handed its own on."""
+
+    step: Step
+    rolled_back_to: str | None = None
+
+
+async def observe_run(
+    pool: BackendPool, spec: WorkflowSpec, summary: DatasetSummary, records: RecordTotals, run_id: str, source: dict[str, str]
+) -> Observed:
+    """Feed a dataset run to its version's state machine (judged as an apprentice, drift-checked
+    once graduated). A version the step hands on to investigation is rolled back to its parent
+    if it was serving live. `source` (the run's shape and spec references) rides along."""
+    obs = observation(spec, summary, records, run_id).model_copy(update={"source": source})
+    step = await observe(pool, obs, policy_for(spec))
+    parent = None
+    if any(after in HANDED_ON for _, after, _ in step.moves):
+        parent = rollback_live(spec.name, spec.key, f"{spec.key} drifted: {step.reason}")
+    return Observed(step, parent)
+
 
 PROVEN = frozenset({State.graduated, State.investigating, State.evolving})
 """States of a parent that has served a whole apprenticeship."""

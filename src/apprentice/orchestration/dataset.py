@@ -1,102 +1,102 @@
-"""The dataset flow: `apprentice.run.generate_async` with Prefect around it — every batch a cached
-task, hooks on every task and the flow, artifacts, and the apprenticeship task with its events.
+"""The dataset flow: `apprentice.run.generate_async` with Prefect around it — every batch a
+subflow named after its pattern (`sequential`, `parallel`, …) whose stages are cached tasks over
+the batch's records, hooks on every stage task and the flow, artifacts, and the apprenticeship
+task with its events.
 
-A batch task's cache key is its content (spec hash, shape hash, which records, seed), never the
-tuning knobs (concurrency, batch timeouts), so rerunning a killed run reuses every finished batch
+A stage task's cache key is the lineage of the states it starts from — the batch's content (spec
+hash, shape hash, which records, seed, never the tuning knobs) and each stage that ran cleanly
+before it — and its stage, so rerunning a killed run reuses every finished stage of every batch
 and produces the same records without duplicates.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.futures import PrefectFuture
 from prefect.settings import get_current_settings
 from prefect.states import State
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import opaque, quote
 
 from apprentice.config import load_settings
-from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, DatasetSummary, RecordTotals, make_batch
+from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, DatasetSummary, RecordTotals, kept_step, make_batch
 from apprentice.orchestration.artifacts import publish
 from apprentice.orchestration.hooks import on_flow_state, on_task_state
 from apprentice.orchestration.monitoring import monitor_run
 from apprentice.orchestration.runtime import close_pools, pool_for
 from apprentice.run import BatchJob, BatchRun, RunProgress, generate_async, resolve_shape, resolve_spec, workflow_name
 from apprentice.shapes.schema import Shape
-from apprentice.workflows import WorkflowSpec
+from apprentice.stages import BatchStates, RunStage, StageIncomplete, StageJob, StageRun
+from apprentice.workflows import Pattern, WorkflowSpec
 
-__all__ = ["RunProgress", "batch_task", "generate_batch_task", "generate_dataset", "resolve_shape", "resolve_spec", "workflow_name"]
-
-
-def batch_cache_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    plan: BatchPlan = parameters["plan"]
-    return plan.cache_key(parameters["spec"], parameters["shape"])
+__all__ = ["RunProgress", "generate_dataset", "pattern_batch", "resolve_shape", "resolve_spec", "stage_task", "workflow_name"]
 
 
-# The workflow identity travels in the task run name, not in tags: any tag makes Prefect acquire
-# tag-concurrency slots for every task run, which stalls about 2 s on a SQLite-backed server.
+def stage_cache_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """A stage's key: the lineage of the states it starts from (the batch's content, then each
+    step that ran cleanly) and the step. A step that left records unmade is never reused."""
+    states: BatchStates = parameters["states"]
+    return states.step_key(parameters["step"])
+
+
+# The workflow identity travels in the subflow run's name, not in tags: any tag makes Prefect
+# acquire tag-concurrency slots for every task run, which stalls about 2 s on a SQLite-backed server.
 @task(
-    name="generate-batch",
-    task_run_name="{spec.name}@{spec.version}/batch-{plan.index}",
-    cache_key_fn=batch_cache_key,
+    name="pattern-stage",
+    task_run_name="{step}/batch-{plan.index}",
+    cache_key_fn=stage_cache_key,
     persist_result=True,
     on_completion=[on_task_state],
     on_failure=[on_task_state],
 )
-async def generate_batch_task(
+async def stage_task(
     spec: WorkflowSpec,
     shape: Shape,
     plan: BatchPlan,
+    step: str,
+    states: BatchStates,
     concurrency: int = 4,
     backends_file: str | None = None,
     record_attempts: int = 3,
-    fresh: bool = False,
-) -> BatchResult:
-    """`dataset.make_batch` as a task: an incomplete batch (records backends left unmade) fails
-    with `BatchIncomplete`, so it is never cached as completed and its rerun makes exactly the
-    missing records."""
+) -> BatchStates:
+    """`dataset.kept_step` as a task: one stage of a batch's pattern over its records, the records
+    it finishes kept as they are made, its calls booked under its task run and in the ledger
+    before it completes. A stage that left records unmade fails with `StageIncomplete` (carrying every
+    record), so it is never cached as completed; the batch goes on with the records it made."""
     run = TaskRunContext.get()
-    result = await make_batch(
-        pool_for(backends_file),
-        spec,
-        shape,
-        plan,
-        concurrency=concurrency,
-        record_attempts=record_attempts,
-        fresh=fresh,
-        run_id=str(run.task_run.id) if run else None,
-    )
-    if result.not_made:
-        raise BatchIncomplete(result)
-    return result
+    job = StageJob(spec, shape, plan, step, states, concurrency, record_attempts)
+    states = await kept_step(pool_for(backends_file), job, run_id=str(run.task_run.id) if run else None)
+    if states.incomplete:
+        raise StageIncomplete(states)
+    return states
 
 
-def batch_task(fresh: bool = False):
-    """The batch task with its results kept under the apprentice home (not `~/.prefect`, so the
-    project's `make clean` clears them), unless a default result storage block is configured
-    (shared storage for many machines). `fresh` recomputes every batch instead of reusing it."""
-    storage = None if get_current_settings().results.default_storage_block else load_settings().results_dir
-    # Task() takes None for both (its own defaults); with_options' annotations leave None out.
-    return generate_batch_task.with_options(result_storage=storage, refresh_cache=fresh or None)  # type: ignore[arg-type]
+def result_storage() -> Path | None:
+    """Results are kept under the apprentice home (not `~/.prefect`, so the project's `make clean`
+    clears them), unless a default result storage block is configured (shared storage for many
+    machines)."""
+    return None if get_current_settings().results.default_storage_block else load_settings().results_dir
 
 
-async def batch_outcome(state: State) -> BatchResult:
-    """A batch's result from its final state. A batch that backends left incomplete gives what it
-    made plus its unmade records, marked as such; any other failure (bad configuration, a bug)
-    fails the run with its own error."""
+async def outcome_of(state: State, carried: type[BatchIncomplete] | type[StageIncomplete]) -> Any:
+    """A run's result from its final state. A run that backends left incomplete gives what it
+    made (on its `BatchIncomplete` / `StageIncomplete`); any other failure (bad configuration,
+    a bug) fails the run with its own error."""
     if state.is_failed():
         error = await state.aresult(raise_on_failure=False)
-        if isinstance(error, BatchIncomplete):
-            return error.result
+        if isinstance(error, carried):
+            return error.result if isinstance(error, BatchIncomplete) else error.states
     return await state.aresult()
 
 
 async def _finished(future: PrefectFuture) -> State:
     """The final state of a future from another task runner, awaited without holding a thread
-    (a thread per waiting batch would cap the fan-out at the default executor's size)."""
+    (a thread per waiting stage would cap the fan-out at the default executor's size)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
 
@@ -113,18 +113,91 @@ async def _finished(future: PrefectFuture) -> State:
     return future.state
 
 
-def task_batches(fresh: bool):
-    """The run's `run_batch` seam: each batch through the cached task — inline on the flow's
-    event loop, or submitted to the flow's task runner when it is a distributed one."""
-    task = batch_task(fresh)
+def stage_tasks(backends_file: str | None, fresh: bool, distributed: bool) -> RunStage:
+    """The batch's `run_stage` seam: each step a cached stage task of the pattern's subflow —
+    on its event loop, or submitted to its task runner when that is a distributed one."""
+    task = stage_task.with_options(result_storage=result_storage(), refresh_cache=fresh or None)  # type: ignore[arg-type]
+
+    async def run_stage(job: StageJob) -> StageRun:
+        # Quoted inline: Prefect would otherwise walk every record's state looking for futures. A
+        # task submitted to Dask would get the quote itself (as a tuple), so there they go as they are.
+        states = job.states if distributed else quote(job.states)
+        args: tuple[Any, ...] = (job.spec, job.shape, job.plan, job.step, states, job.concurrency, backends_file, job.record_attempts)
+        state = await (_finished(task.submit(*args)) if distributed else task(*args, return_state=True))  # type: ignore[misc]
+        return StageRun(await outcome_of(state, StageIncomplete), reused=state.name == "Cached")
+
+    return run_stage
+
+
+@flow(name="pattern", flow_run_name="{spec.name}@{spec.version}/batch-{plan.index}", persist_result=False, validate_parameters=False)
+async def pattern_batch(
+    spec: WorkflowSpec,
+    shape: Shape,
+    plan: BatchPlan,
+    concurrency: int = 4,
+    backends_file: str | None = None,
+    record_attempts: int = 3,
+    fresh: bool = False,
+) -> BatchResult:
+    """One batch as a subflow named after its pattern, each stage of the pattern a task over the
+    batch's records (`dataset.make_batch` with stage tasks). An incomplete batch (records
+    backends left unmade) fails with `BatchIncomplete`, so its rerun makes exactly the missing
+    records; a finished stage is reused by a rerun, so a killed run resumes from it."""
+    flow_run = FlowRunContext.get()
+    distributed = flow_run is not None and not isinstance(flow_run.task_runner, ThreadPoolTaskRunner)
+    result = await make_batch(
+        pool_for(backends_file),
+        spec,
+        shape,
+        plan,
+        concurrency=concurrency,
+        record_attempts=record_attempts,
+        fresh=fresh,
+        run_stage=stage_tasks(backends_file, fresh, distributed),
+    )
+    if result.not_made:
+        raise BatchIncomplete(result)
+    return opaque(result)  # type: ignore[return-value]  # opaque: Prefect would otherwise walk every record looking for futures
+
+
+_SUBFLOWS: dict[tuple[str, int], Flow] = {}
+
+
+def pattern_flow(pattern: Pattern, task_runner: TaskRunner[Any] | None) -> Flow:
+    """The batch subflow named after `pattern`, with a copy of the dataset flow's task runner when
+    that is a distributed one (its stage tasks are submitted there)."""
+    if task_runner is not None:
+        return pattern_batch.with_options(name=pattern.value, task_runner=cast(Any, subflow_runner(task_runner)))
+    key = (pattern.value, 0)
+    if key not in _SUBFLOWS:
+        _SUBFLOWS[key] = pattern_batch.with_options(name=pattern.value)
+    return _SUBFLOWS[key]
+
+
+def subflow_runner(runner: TaskRunner[Any]) -> TaskRunner[Any]:
+    """A copy of the dataset flow's distributed task runner for a batch's subflow. A Dask runner
+    that started its own temporary cluster is pointed at that cluster: a copy would start another."""
+    cluster = getattr(runner, "_cluster", None)
+    if getattr(runner, "address", "") is None and cluster is not None and getattr(cluster, "scheduler_address", None):
+        return type(runner)(address=cluster.scheduler_address)  # type: ignore[call-arg]
+    return runner.duplicate()
+
+
+def task_batches():
+    """The run's `run_batch` seam: each batch through its pattern's subflow, whose stage tasks
+    run inline on the flow's event loop, or on the flow's task runner when it is a distributed one."""
     flow_run = FlowRunContext.get()
     assert flow_run is not None, "task_batches is called inside the dataset flow"
-    distributed = not isinstance(flow_run.task_runner, ThreadPoolTaskRunner)
+    runner = None if isinstance(flow_run.task_runner, ThreadPoolTaskRunner) else flow_run.task_runner
 
     async def run_batch(job: BatchJob) -> BatchRun:
+        subflow = pattern_flow(job.spec.pattern, runner)
         args = (job.spec, job.shape, job.plan, job.concurrency, job.backends_file, job.record_attempts, job.fresh)
-        state = await (_finished(task.submit(*args)) if distributed else task(*args, return_state=True))
-        return BatchRun(await batch_outcome(state), reused=state.name == "Cached")
+        # An async flow called with return_state=True returns an awaitable of its State; Flow.__call__ types it otherwise.
+        state = await subflow(*args, return_state=True)  # type: ignore[misc]
+        result = await outcome_of(state, BatchIncomplete)
+        result = result.unwrap() if isinstance(result, opaque) else result
+        return BatchRun(result, reused=result.reused)
 
     return run_batch
 
@@ -179,7 +252,7 @@ async def generate_dataset(
             seed=seed,
             backends_file=backends_file,
             fresh=fresh,
-            run_batch=task_batches(fresh),
+            run_batch=task_batches(),
             publish=publish,
             monitor=_monitor(backends_file) if monitor else None,
             logger=get_run_logger(),

@@ -9,8 +9,7 @@ from typing import Any
 from prefect.context import TaskRunContext
 
 from apprentice.errors import RunIncomplete
-from apprentice.monitor.apprenticeship import mark_failed
-from apprentice.monitor.hooks import WorkflowIdentity, batch_rows, flow_row, record_executions
+from apprentice.monitor.hooks import WorkflowIdentity, record_executions, record_run, stage_rows
 from apprentice.workflows import WorkflowSpec
 
 log = logging.getLogger("apprentice.hooks")
@@ -28,7 +27,9 @@ def state_value(state: Any) -> Any:
 
 
 def on_task_state(task: Any, task_run: Any, state: Any) -> None:
-    """Record a batch task's execution. A cache hit is not a new execution, so it is skipped."""
+    """Record a stage task's execution: a row per stage it ran (a stage of the pattern; the finish
+    step's realism corrections and regenerated records). A cache hit is not a new execution, so
+    it is skipped."""
     try:
         if state.name == "Cached":
             return
@@ -40,10 +41,10 @@ def on_task_state(task: Any, task_run: Any, state: Any) -> None:
             or UNKNOWN
         )
         completed = state.is_completed()
+        states = value if completed else None
+        step = getattr(value, "step", None) or getattr(getattr(value, "states", None), "step", None) or _step_parameter(task_run)
         record_executions(
-            batch_rows(
-                str(task_run.id), state.name, identity, value if completed else None, None if completed else _error_class(value, state)
-            )
+            stage_rows(str(task_run.id), state.name, identity, states, None if completed else _error_class(value, state), step)
         )
     except Exception as exc:
         log.warning("apprentice task hook failed (%s); the run is unaffected", type(exc).__name__)
@@ -52,28 +53,33 @@ def on_task_state(task: Any, task_run: Any, state: Any) -> None:
 def spec_parameter(task_run: Any) -> WorkflowIdentity | None:
     """The identity of the `spec` the task was called with. Prefect calls task hooks inside the
     task run's context, so its parameters are at hand there (and nowhere else)."""
-    context = TaskRunContext.get()
-    if context is None or task_run is None or context.task_run.id != task_run.id:
-        return None
-    spec = context.parameters.get("spec")
+    spec = _parameter(task_run, "spec")
     return WorkflowIdentity(spec.name, spec.version) if isinstance(spec, WorkflowSpec) else None
 
 
-def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
-    """Record the workflow-level execution of a dataset flow run.
+def _step_parameter(task_run: Any) -> str:
+    step = _parameter(task_run, "step")
+    return step if isinstance(step, str) else "batch"
 
-    A run that failed for want of backends, or was interrupted (Crashed), is recorded, but does
-    not send its workflow version to investigation: neither says anything about the workflow."""
+
+def _parameter(task_run: Any, name: str) -> Any:
+    context = TaskRunContext.get()
+    if context is None or task_run is None or context.task_run.id != task_run.id:
+        return None
+    return context.parameters.get(name)
+
+
+def on_flow_state(flow: Any, flow_run: Any, state: Any) -> None:
+    """Record the workflow-level execution of a dataset flow run (`monitor.hooks.record_run`
+    decides what a failed run means for its workflow version)."""
     try:
         value = state_value(state)
         summary = run_summary(state, value)
         identity = WorkflowIdentity.carried_by(summary) or flow_identity(flow_run) or WorkflowIdentity(flow.name, "unknown")
-        error = None if state.is_completed() else _error_class(value, state)
-        row = flow_row(str(flow_run.id), state.name, identity, summary, error)
-        record_executions([row])
-        outage = bool(summary is not None and summary.not_made)
-        if state.is_failed() and identity.workflow != flow.name and not outage:  # a Crashed run was interrupted
-            mark_failed(identity.workflow, identity.version, str(flow_run.id), row.error_class or state.name)
+        completed = state.is_completed()
+        error = None if completed else _error_class(value, state)
+        known = identity.workflow != flow.name  # a run whose workflow could not be told is recorded under the flow's name
+        record_run(str(flow_run.id), state.name, identity, summary, error, failed=not completed and state.is_failed(), known=known)
     except Exception as exc:
         log.warning("apprentice flow hook failed (%s); the run is unaffected", type(exc).__name__)
 

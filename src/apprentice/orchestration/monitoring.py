@@ -10,9 +10,8 @@ from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
 from apprentice.dataset import DatasetSummary, RecordTotals
-from apprentice.evolution.shadow import rollback_live
-from apprentice.monitor.apprenticeship import HANDED_ON, Step, load_state, observe
-from apprentice.monitor.observe import observation, policy_for
+from apprentice.monitor.apprenticeship import Step, load_state
+from apprentice.monitor.observe import observe_run
 from apprentice.monitor.status import status_markdown
 from apprentice.orchestration.artifacts import artifact_key
 from apprentice.orchestration.runtime import pool_for
@@ -32,12 +31,9 @@ async def monitor_run(
     start the evolution flow for exactly this workflow."""
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else "local"
-    obs = observation(spec, summary, records, run_id).model_copy(update={"source": source or {}})
-    step = await observe(pool_for(backends_file), obs, policy_for(spec))
-    if any(after in HANDED_ON for _, after, _ in step.moves):
-        parent = rollback_live(spec.name, spec.key, f"{spec.key} drifted: {step.reason}")
-        if parent:
-            get_run_logger().warning("rolled %s back to %s: %s", spec.key, parent, step.reason)
+    step, parent = await observe_run(pool_for(backends_file), spec, summary, records, run_id, source or {})
+    if parent:
+        get_run_logger().warning("rolled %s back to %s: %s", spec.key, parent, step.reason)
     for before, after, reason in step.moves:
         emit_event(
             event=f"apprentice.workflow.{after.value}",

@@ -1,7 +1,10 @@
-"""Generation patterns as plain async functions: (pool, spec, shape, index) → one record.
+"""Generation patterns as plain async functions: (pool, spec, shape, index) → one record, and
+as stage plans over a batch (`stage_plan`).
 
-Each module is one pattern; `run_pattern` dispatches on `spec.pattern`. Prefect is not imported
-here: the dataset flow runs these inside its batch tasks.
+Each module is one pattern; `run_pattern` dispatches on `spec.pattern`. Sequential, parallel,
+correct loop, consensus, routed and statistics declare their steps (`apprentice.stages`); a record alone runs the
+same steps in-process. A route routed again runs whole, record by record, in one step named
+after the pattern. Prefect is not imported here: the dataset flow makes each step a task.
 """
 
 from __future__ import annotations
@@ -9,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from apprentice.backends.pool import BackendPool
-from apprentice.patterns.consensus import run_consensus
-from apprentice.patterns.correct_loop import run_correct_loop
-from apprentice.patterns.given import run_with_given
-from apprentice.patterns.parallel import run_parallel
-from apprentice.patterns.routed import run_routed
-from apprentice.patterns.sequential import run_sequential
-from apprentice.patterns.statistics import run_statistics
+from apprentice.patterns.consensus import consensus_plan, run_consensus
+from apprentice.patterns.correct_loop import correct_loop_plan, run_correct_loop
+from apprentice.patterns.given import run_with_given, told
+from apprentice.patterns.parallel import parallel_plan, run_parallel
+from apprentice.patterns.routed import nested, routed_plan, run_routed
+from apprentice.patterns.sequential import run_sequential, sequential_plan
+from apprentice.patterns.statistics import run_statistics, statistics_plan
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
+from apprentice.stages import RecordState, StagePlan, Step, StepEnv
 from apprentice.workflows import Pattern, WorkflowSpec
 
 PatternRunner = Callable[..., Awaitable[RecordOutcome]]
@@ -50,3 +54,32 @@ async def run_pattern(
         return await RUNNERS[spec.pattern](pool, spec, shape, index=index, seed=seed, context=context)
     assert context is not None
     return await run_with_given(RUNNERS[spec.pattern], pool, spec, shape, given, index=index, seed=seed, context=context, about=about)
+
+
+PLANS: dict[Pattern, Callable[[WorkflowSpec], StagePlan]] = {
+    Pattern.sequential: sequential_plan,
+    Pattern.parallel: parallel_plan,
+    Pattern.correct_loop: correct_loop_plan,
+    Pattern.consensus: consensus_plan,
+    Pattern.routed: routed_plan,
+    Pattern.statistics: statistics_plan,
+}
+
+
+def stage_plan(spec: WorkflowSpec, given_fields: frozenset[str] = frozenset()) -> StagePlan:
+    """The spec's pattern over a batch. `given_fields` (values every record of the batch has
+    given) leave out the stages no record needs, as `told` does per record. A pattern without
+    its own plan runs whole, record by record, in one step named after it."""
+    if spec.pattern in PLANS and not (spec.pattern is Pattern.routed and nested(spec)):
+        return PLANS[spec.pattern](told(spec, dict.fromkeys(given_fields), "") if given_fields else spec)
+    return StagePlan(phases=[[Step(spec.pattern.value, _whole)]], close=_closed)
+
+
+async def _whole(env: StepEnv, state: RecordState) -> None:
+    """The record through its whole pattern (given values, final check included)."""
+    state.outcome = await run_pattern(env.pool, env.spec, env.shape, index=state.index, seed=state.seed, context=env.context)
+    state.closed = True
+
+
+def _closed(_env: StepEnv, _state: RecordState) -> None:
+    """Nothing left to check: `_whole` ran the pattern's own final check."""

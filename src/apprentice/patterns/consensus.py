@@ -4,12 +4,12 @@ each answer scored, the best kept.
 Score = 0.6 · validity + 0.25 · completeness + 0.15 · judge. The judge (the spec's first judge
 stage, if any) rates every candidate in one structured call; without one, completeness stands in.
 Ties (equal best scores) and disagreements (top-level fields where valid candidates differ) are
-reported in `meta["consensus"]`.
+reported in `meta["consensus"]`. Over a batch (`consensus_plan`), each candidate is a step, the
+candidates run at once, then the judge's step; the best is chosen in the batch's final check.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -22,6 +22,7 @@ from apprentice.patterns.common import finish, generators
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import SYSTEM, generate_messages, schema_text
 from apprentice.shapes.schema import Shape
+from apprentice.stages import RecordState, RecordStep, RecordView, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
@@ -48,17 +49,58 @@ async def run_consensus(
     context: RecordContext | None = None,
 ) -> RecordOutcome:
     """Run every candidate at once, score them, keep the best."""
-    schema = shape.json_schema
-    candidates = generators(spec)
-    results: list[StageOutcome] = await asyncio.gather(
-        *(produce_valid(pool, c, schema, generate_messages(schema, instructions=c.prompt, index=index), seed=seed) for c in candidates)
-    )
-    outcome = RecordOutcome(index=index)
-    for result in results:
-        outcome.stages.append(result.metrics)
-        outcome.calls.extend(result.calls)
+    return await run_one(consensus_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
+
+
+def consensus_plan(spec: WorkflowSpec) -> StagePlan:
+    """A step per candidate, at once, then the judge's step (if the spec has a judge); the best
+    is chosen in the final check."""
+    candidates = [Step(c.name, _candidate(c.name)) for c in generators(spec)]
     judge = next((s for s in spec.stages if s.role is StageRole.judge), None)
-    judged = await _judge(pool, judge, schema, results, outcome) if judge else None
+    return StagePlan(phases=([candidates] if candidates else []) + ([[Step(judge.name, _judge_step)]] if judge else []), close=_close)
+
+
+def _candidate(name: str) -> RecordStep:
+    async def run(env: StepEnv, state: RecordState) -> None:
+        """One candidate's answer to the whole request."""
+        view = env.view(state)
+        candidate = view.stage(name)
+        if candidate is None or view.nothing_to_write:
+            return
+        schema = view.shape.json_schema
+        result = await produce_valid(
+            env.pool, candidate, schema, generate_messages(schema, instructions=candidate.prompt, index=state.index), seed=state.seed
+        )
+        state.add(result)
+        state.branches[name] = result.model_copy(update={"calls": []})  # its calls are on the outcome already
+
+    return run
+
+
+def _results(view: RecordView, state: RecordState) -> tuple[list[StageSpec], list[StageOutcome]]:
+    candidates = generators(view.spec)
+    missing = StageOutcome(reason="not run", metrics=StageMetrics(stage="", role=StageRole.generate.value))
+    return candidates, [state.branches.get(c.name, missing) for c in candidates]
+
+
+async def _judge_step(env: StepEnv, state: RecordState) -> None:
+    """The judge rates every candidate of the record in one call."""
+    view = env.view(state)
+    judge = next((s for s in view.spec.stages if s.role is StageRole.judge), None)
+    if judge is None or view.nothing_to_write:
+        return
+    _, results = _results(view, state)
+    state.judged = await _judge(env.pool, judge, view.shape.json_schema, results, state.outcome)
+
+
+def _close(env: StepEnv, state: RecordState) -> None:
+    """Score the candidates, keep the best, report ties and disagreements."""
+    view = env.view(state)
+    schema, outcome, judged = view.shape.json_schema, state.outcome, state.judged
+    candidates, results = _results(view, state)
+    if not candidates:
+        finish(outcome, None, view.shape, view.spec, view.context)
+        return
     scores = [
         round(0.6 * r.valid + 0.25 * completeness(r.value, schema) + 0.15 * (judged[i] if judged else completeness(r.value, schema)), 4)
         for i, r in enumerate(results)
@@ -75,7 +117,8 @@ async def run_consensus(
     }
     if not results[best].valid:
         outcome.reason = "no candidate was valid: " + "; ".join(f"{c.name}: {r.reason}" for c, r in zip(candidates, results, strict=True))
-    return finish(outcome, results[best].value, shape, spec, context)
+    state.branches = {}
+    finish(outcome, results[best].value, view.shape, view.spec, view.context)
 
 
 def completeness(value: Any, schema: Any) -> float:

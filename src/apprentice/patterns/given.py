@@ -18,7 +18,8 @@ from apprentice.patterns.common import finish
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.fields import snake_case
 from apprentice.shapes.schema import Shape
-from apprentice.workflows import StageRole, WorkflowSpec
+from apprentice.stages import RecordState, RecordView, StepEnv
+from apprentice.workflows import Pattern, StageRole, WorkflowSpec
 
 
 def without_fields(schema: Any, given: dict[str, Any]) -> Any:
@@ -117,22 +118,46 @@ async def run_with_given(
 ) -> RecordOutcome:
     """Run `runner` for the fields not given, told what the record is about, then merge and
     check the whole record."""
-    rest = about_person(without_fields(shape.json_schema, given), given)
-    order = list(shape.json_schema.get("properties", {})) if isinstance(shape.json_schema, dict) else []
-    if isinstance(rest, dict) and not rest.get("properties"):
+    view = given_view(spec, shape, context, given, about or {}, index=index, seed=seed)
+    if view.nothing_to_write:
         outcome = RecordOutcome(index=index)
     else:
-        # the pattern checks its rules against the batch's taken values; the whole record claims them
-        inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())
-        hint = guidance(given, seed or index, index, about)
-        outcome = await runner(
-            pool, told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), index=index, seed=seed, context=inner
-        )
+        outcome = await runner(pool, view.spec, view.shape, index=index, seed=seed, context=view.context)
+    return with_given(outcome, view, shape, spec, context)
+
+
+def given_view(
+    spec: WorkflowSpec, shape: Shape, context: RecordContext, given: dict[str, Any], about: dict[str, Any], *, index: int, seed: int | None
+) -> RecordView:
+    """What the pattern works on for a record with given values: the rest of the shape, the spec
+    told the given values, and a scratch copy of the batch's taken values (the pattern checks its
+    rules against them; the whole record claims them)."""
+    rest = about_person(without_fields(shape.json_schema, given), given)
+    if isinstance(rest, dict) and not rest.get("properties"):
+        return RecordView(spec, shape, context, given, about, nothing_to_write=True)
+    inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())
+    hint = guidance(given, seed or index, index, about)
+    return RecordView(told(spec, given, hint), shape.model_copy(update={"json_schema": rest}), inner, given, about)
+
+
+def record_view(env: StepEnv, state: RecordState) -> RecordView:
+    """A batch record's view for the steps of its pattern (see `given_view`); a record without
+    given values, or on the statistics path (which handles its own), sees the spec and shape."""
+    given, about = env.context.given(state.index), env.context.about(state.index)
+    if not (given or about) or env.spec.pattern is Pattern.statistics:
+        return RecordView(env.spec, env.shape, env.context)
+    return given_view(env.spec, env.shape, env.context, given, about, index=state.index, seed=state.seed)
+
+
+def with_given(outcome: RecordOutcome, view: RecordView, shape: Shape, spec: WorkflowSpec, context: RecordContext) -> RecordOutcome:
+    """The pattern's part merged with the given values in the shape's order, checked whole; a
+    record the pattern failed (a branch, a merge) stays failed."""
+    order = list(shape.json_schema.get("properties", {})) if isinstance(shape.json_schema, dict) else []
     part = outcome.record if isinstance(outcome.record, dict) else {}
-    merged = {**part, **given}
+    merged = {**part, **view.given}
     record = {k: merged[k] for k in order if k in merged} | {k: v for k, v in merged.items() if k not in order}
-    outcome.meta["given"] = sorted(given)
-    if outcome.reason is not None and not outcome.valid:  # the pattern failed (a branch, a merge): it stays failed
+    outcome.meta["given"] = sorted(view.given)
+    if outcome.reason is not None and not outcome.valid:
         outcome.record = record if outcome.record is not None else None
         return outcome
     return finish(outcome, record, shape, spec, context)

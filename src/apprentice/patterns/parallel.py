@@ -9,23 +9,24 @@ own backend or tier, each filling its `fields`), then merged by the spec's polic
 
 Each branch's outcome is in `meta["branches"]`, so a failed branch shows in the result and the
 artifact; a record with a failed required branch is rejected, never passed on partial.
-Stages after the branches (validate/correct) run on the merged record.
+Stages after the branches (validate/correct) run on the merged record. Over a batch
+(`parallel_plan`), each branch is a step, the branches run at once, then a merge step.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
-from apprentice.generation import StageOutcome, produce_valid
+from apprentice.generation import StageMetrics, StageOutcome, produce_valid
 from apprentice.patterns.common import finish, generators, stage_schema
 from apprentice.patterns.sequential import validate_and_correct
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import generate_messages
 from apprentice.shapes.schema import Shape
+from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import MergePolicy, StageRole, StageSpec, WorkflowSpec
 
 
@@ -39,36 +40,76 @@ async def run_parallel(
     context: RecordContext | None = None,
 ) -> RecordOutcome:
     """Generate every branch concurrently, merge by policy, then run any checking stages."""
-    branches = generators(spec)
-    schema = shape.json_schema
-    targets = [stage_schema(schema, b.fields) for b in branches]
-    results: list[StageOutcome] = await asyncio.gather(
-        *(
-            produce_valid(pool, b, t, generate_messages(t, instructions=b.prompt, index=index), seed=seed)
-            for b, t in zip(branches, targets, strict=True)
+    return await run_one(parallel_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
+
+
+MERGE = "merge"
+
+
+def parallel_plan(spec: WorkflowSpec) -> StagePlan:
+    """The branches at once, then the merge, then a step per checking stage."""
+    branches = [Step(b.name, _branch(b.name)) for b in generators(spec)]
+    checks = [[Step(s.name, _check(s.name))] for s in spec.stages if s.role in (StageRole.validate, StageRole.correct)]
+    return StagePlan(phases=([branches] if branches else []) + [[Step(MERGE, _merge)]] + checks, close=_close)
+
+
+def _branch(name: str) -> RecordStep:
+    async def run(env: StepEnv, state: RecordState) -> None:
+        """One branch of one record: its fields, valid or not (the merge decides)."""
+        view = env.view(state)
+        branch = view.stage(name)
+        if branch is None or view.nothing_to_write:
+            return
+        target = stage_schema(view.shape.json_schema, branch.fields)
+        result = await produce_valid(
+            env.pool, branch, target, generate_messages(target, instructions=branch.prompt, index=state.index), seed=state.seed
         )
-    )
-    outcome = RecordOutcome(index=index)
-    for result in results:
-        outcome.stages.append(result.metrics)
-        outcome.calls.extend(result.calls)
-    outcome.meta["branches"] = [
+        state.add(result)
+        state.branches[name] = result.model_copy(update={"calls": []})  # its calls are on the outcome already
+
+    return run
+
+
+async def _merge(env: StepEnv, state: RecordState) -> None:
+    """The record's branches merged by the spec's policy; a record whose policy is not met stops, named."""
+    view = env.view(state)
+    if view.nothing_to_write:
+        return
+    branches = generators(view.spec)
+    results = [state.branches.get(b.name) or _not_run(b) for b in branches]
+    state.outcome.meta["branches"] = [
         {"branch": b.name, "backend": r.metrics.backend, "valid": r.valid, "latency_s": round(r.metrics.latency_s, 3), "reason": r.reason}
         for b, r in zip(branches, results, strict=True)
     ]
-    outcome.meta["merge"] = spec.merge.value
-    record, problem = merge_branches(spec, branches, results, schema)
+    state.outcome.meta["merge"] = view.spec.merge.value
+    state.branches = {}
+    record, problem = merge_branches(view.spec, branches, results, view.shape.json_schema)
+    state.value = record
     if problem:
-        outcome.reason = problem
-        outcome.record = record
-        return outcome
-    for stage in spec.stages:
-        if stage.role in (StageRole.validate, StageRole.correct):
-            checked = await validate_and_correct(pool, stage, shape, record, index=index, seed=seed)
-            outcome.stages.append(checked.metrics)
-            outcome.calls.extend(checked.calls)
-            record = checked.value if checked.value is not None else record
-    return finish(outcome, record, shape, spec, context)
+        state.outcome.reason, state.outcome.record, state.stopped = problem, record, True
+
+
+def _not_run(branch: StageSpec) -> StageOutcome:
+    return StageOutcome(reason="not run", metrics=StageMetrics(stage=branch.name, role=branch.role.value))
+
+
+def _check(name: str) -> RecordStep:
+    async def run(env: StepEnv, state: RecordState) -> None:
+        """A checking stage on the merged record: validate, and correct the failing paths."""
+        view = env.view(state)
+        stage = view.stage(name)
+        if stage is None or view.nothing_to_write:
+            return
+        checked = await validate_and_correct(env.pool, stage, view.shape, state.value, index=state.index, seed=state.seed)
+        state.add(checked)
+        state.value = checked.value if checked.value is not None else state.value
+
+    return run
+
+
+def _close(env: StepEnv, state: RecordState) -> None:
+    view = env.view(state)
+    finish(state.outcome, state.value, view.shape, view.spec, view.context)
 
 
 def merge_branches(

@@ -5,11 +5,14 @@ enums and constraints (formats, patterns, bounds), combinators and references, t
 and the size of N. The spec's `routing` thresholds map the score to a tier; a budget steps the
 tier down while the cheapest backend of that tier would cost more per record than allowed. The
 chosen route is a whole sub-workflow (any pattern), so patterns compose; without routes, the
-spec's own stages run sequentially with every stage moved to the chosen tier.
+spec's own stages run sequentially with every stage moved to the chosen tier. Over a batch
+(`routed_plan`), routing is a step, then the chosen route's own steps run for the records routed
+to it (a route routed again runs record by record, whole).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -20,6 +23,7 @@ from apprentice.config import Tier
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import schema_text
 from apprentice.shapes.schema import Shape
+from apprentice.stages import Close, RecordState, RecordView, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import Pattern, RoutingSpec, WorkflowSpec
 
 CONSTRAINTS = set(
@@ -142,11 +146,93 @@ async def run_routed(
     context: RecordContext | None = None,
 ) -> RecordOutcome:
     """Score, pick a tier and its route, and run the route's own pattern."""
+    if nested(spec):
+        return await run_whole_route(pool, spec, shape, index=index, seed=seed, context=context)
+    return await run_one(routed_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
+
+
+def nested(spec: WorkflowSpec) -> bool:
+    """Whether a route is routed again (run record by record: a record carries one route)."""
+    return any(route.pattern is Pattern.routed for route in spec.routes.values())
+
+
+async def run_whole_route(
+    pool: BackendPool, spec: WorkflowSpec, shape: Shape, *, index: int, seed: int | None, context: RecordContext | None
+) -> RecordOutcome:
+    """Score, pick the route, and run its pattern whole (a route that is routed again)."""
     from apprentice.patterns import run_pattern  # the route may be any pattern, this one included
 
-    complexity = score_complexity(shape.json_schema, rules=len(spec.rules), n=context.n if context else 1)
-    choose_tier(complexity, spec.routing, pool, len(schema_text(shape.json_schema)))
+    complexity = route_of(pool, spec, shape, context)
     route = route_for(spec, complexity.tier)
     outcome = await run_pattern(pool, route, shape, index=index, seed=seed, context=context)
     outcome.meta["routing"] = {"score": complexity.score, "tier": complexity.tier.value, "route": route.name, "reasons": complexity.reasons}
     return outcome
+
+
+def route_of(pool: BackendPool, spec: WorkflowSpec, shape: Shape, context: RecordContext | None) -> Complexity:
+    """The request's complexity and the tier it is routed to."""
+    complexity = score_complexity(shape.json_schema, rules=len(spec.rules), n=context.n if context else 1)
+    return choose_tier(complexity, spec.routing, pool, len(schema_text(shape.json_schema)))
+
+
+ROUTE = "route"
+
+
+def routed_plan(spec: WorkflowSpec) -> StagePlan:
+    """The routing step, then every route's own steps (named `TIER/STEP`), each run only for the
+    records routed there: a step no record of the batch was routed to is not run."""
+    from apprentice.patterns import stage_plan  # a route may be any pattern
+
+    routes = {tier: stage_plan(route_for(spec, tier)) for tier in (list(spec.routes) or list(Tier))}
+    phases = [[Step(ROUTE, _route)]]
+    for tier, plan in routes.items():
+        phases += [[_routed(tier, step) for step in phase] for phase in plan.phases]
+    return StagePlan(phases=phases, close=_closer({tier: plan.close for tier, plan in routes.items()}))
+
+
+def _key(spec: WorkflowSpec, tier: Tier) -> Tier:
+    """The route a tier lands on: its own, else the nearest below, else above (see `route_for`)."""
+    return next((t for t in (tier, *tier.below, *tier.above) if t in spec.routes), tier)
+
+
+async def _route(env: StepEnv, state: RecordState) -> None:
+    view = env.view(state)
+    if view.nothing_to_write:
+        return
+    complexity = route_of(env.pool, view.spec, view.shape, view.context)
+    key = _key(view.spec, complexity.tier)
+    state.route = key.value
+    route = route_for(view.spec, complexity.tier)
+    state.outcome.meta["routing"] = {
+        "score": complexity.score,
+        "tier": complexity.tier.value,
+        "route": route.name,
+        "reasons": complexity.reasons,
+    }
+
+
+def _on(env: StepEnv, state: RecordState, tier: Tier) -> StepEnv:
+    """The steps' env for a record on route `tier`: its view's spec is the route."""
+    view = env.view(state)
+    route = RecordView(route_for(view.spec, tier), view.shape, view.context, view.given, view.about, view.nothing_to_write)
+    return dataclasses.replace(env, make_view=lambda _env, _state: route, views={})
+
+
+def _routed(tier: Tier, step: Step) -> Step:
+    async def run(env: StepEnv, state: RecordState) -> None:
+        await step.run(_on(env, state, tier), state)
+
+    def wanted(state: RecordState) -> bool:
+        return state.route == tier.value and (step.wanted is None or step.wanted(state))
+
+    return Step(f"{tier.value}/{step.name}", run, wanted)
+
+
+def _closer(closes: dict[Tier, Close]) -> Close:
+    def close(env: StepEnv, state: RecordState) -> None:
+        """The final check of the record's route."""
+        if state.route is not None:
+            tier = Tier(state.route)
+            closes[tier](_on(env, state, tier), state)
+
+    return close

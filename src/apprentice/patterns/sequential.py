@@ -2,7 +2,8 @@
 
 A generate stage fills its `fields` (or all of them); an enrich stage completes the record from
 what earlier stages produced; a validate stage checks the whole record against the shape and,
-when it fails, runs targeted corrections quoting the failing paths.
+when it fails, runs targeted corrections quoting the failing paths. Over a batch, each stage is
+one step (`sequential_plan`): every record goes through a stage before any starts the next.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import correction_messages, enrich_messages, generate_messages
 from apprentice.shapes.schema import Shape
 from apprentice.shapes.validate import validate
+from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
@@ -29,31 +31,55 @@ async def run_sequential(
     context: RecordContext | None = None,
 ) -> RecordOutcome:
     """Generate one record by running the spec's stages in order."""
-    outcome = RecordOutcome(index=index)
-    record: Any = None
-    whole_checked = False  # True while `record` is known to validate against the whole shape
-    for stage in spec.stages:
-        if stage.role is StageRole.judge:
-            continue  # judges belong to monitoring, not to producing the record
-        if stage.role is StageRole.validate or stage.role is StageRole.correct:
-            result = await validate_and_correct(pool, stage, shape, record, index=index, seed=seed, known_valid=whole_checked)
-            target = shape.json_schema
-        else:
-            target = stage_schema(shape.json_schema, stage.fields)
-            if stage.role is StageRole.generate or record is None:
-                messages = generate_messages(target, instructions=stage.prompt, index=index)
-            else:
-                messages = enrich_messages(record, target, instructions=stage.prompt)
-            result = await produce_valid(pool, stage, target, messages, seed=seed)
-        outcome.stages.append(result.metrics)
-        outcome.calls.extend(result.calls)
-        if result.value is None and record is None:
-            outcome.reason = f"stage '{stage.name}': {result.reason}"
-            return outcome
-        merged = merge_values(record, result.value)
-        whole_checked = result.valid and target is shape.json_schema and merged is result.value
-        record = merged
-    return finish(outcome, record, shape, spec, context, already_valid=whole_checked)
+    return await run_one(sequential_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
+
+
+def sequential_plan(spec: WorkflowSpec) -> StagePlan:
+    """A step per stage (judges belong to monitoring, not to producing the record), in order."""
+    return StagePlan(phases=[[Step(s.name, _stage_step(s.name))] for s in spec.stages if s.role is not StageRole.judge], close=_close)
+
+
+def _stage_step(name: str) -> RecordStep:
+    async def run(env: StepEnv, state: RecordState) -> None:
+        """One stage on one record: its output merged into what the earlier stages built."""
+        view = env.view(state)
+        stage = view.stage(name)
+        if stage is None or view.nothing_to_write:
+            return
+        result, target = await run_stage(
+            env.pool, stage, view.shape, state.value, index=state.index, seed=state.seed, known_valid=state.whole_checked
+        )
+        state.add(result)
+        if result.value is None and state.value is None:
+            state.outcome.reason = f"stage '{stage.name}': {result.reason}"
+            state.stopped = True
+            return
+        merged = merge_values(state.value, result.value)
+        state.whole_checked = result.valid and target is view.shape.json_schema and merged is result.value
+        state.value = merged
+
+    return run
+
+
+def _close(env: StepEnv, state: RecordState) -> None:
+    view = env.view(state)
+    finish(state.outcome, state.value, view.shape, view.spec, view.context, already_valid=state.whole_checked)
+
+
+async def run_stage(
+    pool: BackendPool, stage: StageSpec, shape: Shape, record: Any, *, index: int, seed: int | None, known_valid: bool
+) -> tuple[StageOutcome, Any]:
+    """One stage's outcome for a record, and the schema it was held to: a checking stage checks
+    (and corrects) the whole record, a generate stage writes its fields, an enrich stage
+    completes the record from what earlier stages made."""
+    if stage.role is StageRole.validate or stage.role is StageRole.correct:
+        return await validate_and_correct(pool, stage, shape, record, index=index, seed=seed, known_valid=known_valid), shape.json_schema
+    target = stage_schema(shape.json_schema, stage.fields)
+    if stage.role is StageRole.generate or record is None:
+        messages = generate_messages(target, instructions=stage.prompt, index=index)
+    else:
+        messages = enrich_messages(record, target, instructions=stage.prompt)
+    return await produce_valid(pool, stage, target, messages, seed=seed), target
 
 
 async def validate_and_correct(

@@ -2,6 +2,8 @@
 the spec, verified with KS / χ² / R²), the model writes only the remaining fields, told the
 numbers so the text agrees with them. The numbers are drawn for the whole dataset before any
 record is made (verification needs the whole sample) and handed to each record as a preset.
+Over a batch (`statistics_plan`), a sampling step gives each record its numbers, then a fill step
+has the model write the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import SYSTEM, generate_messages
 from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
 from apprentice.shapes.schema import Shape
+from apprentice.stages import RecordState, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 TEXT_STAGE = StageSpec(name="text", role=StageRole.generate)
@@ -39,29 +42,58 @@ async def run_statistics(
     context: RecordContext | None = None,
 ) -> RecordOutcome:
     """One record: its preset numbers plus model-written text fields consistent with them."""
+    return await run_one(statistics_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
+
+
+SAMPLING = "sampling"
+
+
+def statistics_plan(spec: WorkflowSpec) -> StagePlan:
+    """The sampling step (each record takes its drawn numbers), then the text stage fills the rest."""
+    stage = _text_stage(spec)
+    return StagePlan(phases=[[Step(SAMPLING, _sampling)], [Step(stage.name, _fill)]], close=_close)
+
+
+def _text_stage(spec: WorkflowSpec) -> StageSpec:
+    return next((s for s in spec.stages if s.role is StageRole.generate), TEXT_STAGE)
+
+
+async def _sampling(env: StepEnv, state: RecordState) -> None:
+    """The record's numbers: drawn for the whole dataset before any batch (its preset), or, for a
+    record made alone, drawn now from its seed."""
+    spec = env.view(state).spec
     assert spec.statistics is not None  # guaranteed by WorkflowSpec validation
-    preset = context.given(index) if context else None
-    if not preset:
-        preset = sample(spec.statistics, 1, seed or index)[0][0]
-    schema = shape.json_schema
-    outcome = RecordOutcome(index=index, meta={"numeric": preset})
-    fields = [f for f in text_fields(schema, spec.statistics) if f not in preset]  # sampled fields come preset too
-    record: dict[str, Any] = dict(preset)
-    if fields:
-        stage = next((s for s in spec.stages if s.role is StageRole.generate), TEXT_STAGE)
-        target = stage_schema(schema, fields)
-        hint = f"These values of the record are fixed: {json.dumps(preset)}. Write the other fields so they agree with them."
-        messages = generate_messages(target, instructions=f"{stage.prompt or ''}\n{hint}".strip(), index=index)
-        result = await produce_valid(pool, stage, target, messages, seed=seed)
-        outcome.stages.append(result.metrics)
-        outcome.calls.extend(result.calls)
-        if not result.valid:
-            outcome.reason = f"text fields: {result.reason}"
-        if isinstance(result.value, dict):
-            record = {**result.value, **preset}
+    preset = env.context.given(state.index) or sample(spec.statistics, 1, state.seed or state.index)[0][0]
+    state.value = dict(preset)
+    state.outcome.meta["numeric"] = preset
+
+
+async def _fill(env: StepEnv, state: RecordState) -> None:
+    """The model writes the fields not drawn, told the numbers so the text agrees with them."""
+    view = env.view(state)
+    assert view.spec.statistics is not None
+    preset = state.outcome.meta.get("numeric") or {}
+    fields = [f for f in text_fields(view.shape.json_schema, view.spec.statistics) if f not in preset]  # sampled fields come preset too
+    if not fields:
+        return
+    stage = _text_stage(view.spec)
+    target = stage_schema(view.shape.json_schema, fields)
+    hint = f"These values of the record are fixed: {json.dumps(preset)}. Write the other fields so they agree with them."
+    messages = generate_messages(target, instructions=f"{stage.prompt or ''}\n{hint}".strip(), index=state.index)
+    result = await produce_valid(env.pool, stage, target, messages, seed=state.seed)
+    state.add(result)
+    if not result.valid:
+        state.outcome.reason = f"text fields: {result.reason}"
+    if isinstance(result.value, dict):
+        state.value = {**result.value, **preset}
+
+
+def _close(env: StepEnv, state: RecordState) -> None:
+    view = env.view(state)
+    schema, record = view.shape.json_schema, state.value if isinstance(state.value, dict) else {}
     props = list(schema.get("properties", {})) if isinstance(schema, dict) else []
     record = {k: record[k] for k in props if k in record} | {k: v for k, v in record.items() if k not in props}
-    return finish(outcome, record, shape, spec, context)
+    finish(state.outcome, record, view.shape, view.spec, view.context)
 
 
 async def propose_numeric_spec(pool: BackendPool, request: str, *, tier=None, backend: str | None = None) -> NumericSpec:
