@@ -294,3 +294,13 @@ def test_candidates_without_a_judge_are_chosen_from_in_a_finish_step_of_their_ow
     batch = asyncio.run(generate_batch(pool, spec, PRODUCT, plan, record_attempts=1, run_stage=recorder))
     assert recorder.started == ["one", "two", FINISH]
     assert all(o.valid and o.meta["consensus"]["chosen"] == "one" for o in batch.outcomes)
+
+
+def test_a_branch_whose_fields_every_record_has_given_is_not_run():
+    spec = parse_spec({**PARALLEL, "realism_checks": False})
+    pool = pool_of(**servers())
+    recorder = Recorder(pool)
+    (plan,) = plan_batches(2, 2, seed=1, presets=[{"price": 9.99}, {"price": 19.99}])
+    batch = asyncio.run(generate_batch(pool, spec, PRODUCT, plan, record_attempts=1, run_stage=recorder))
+    assert recorder.started == ["details", "inventory", "merge"]
+    assert [o.record["price"] for o in batch.outcomes] == [9.99, 19.99] and all(o.valid for o in batch.outcomes)
