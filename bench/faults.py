@@ -97,11 +97,22 @@ class StubServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *, same_port: bool = False) -> None:
+        """Start the stub; a first start that loses its port to another process (the machine is
+        shared) tries a new one, a restart keeps its port (the run's backend file names it)."""
+        for _ in range(1 if same_port else 3):
+            if self._launch():
+                return
+            self.kill()
+            self.port = free_port()
+        raise RuntimeError("the stub server did not start")
+
+    def _launch(self) -> bool:
+        """One start on `self.port`: True once it answers, False if it died or never answered."""
         command = [sys.executable, str(HERE / "stub_server.py"), str(self.port), str(self.delay_ms), "--log", str(self.log)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_until(lambda: answers(f"{self.url}/v1/models"), 60):
-            raise RuntimeError("the stub server did not start")
+        process = self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: answers(f"{self.url}/v1/models") or process.poll() is not None, 60)
+        return process.poll() is None and answers(f"{self.url}/v1/models")
 
     def kill(self) -> None:
         if self.process is not None:
@@ -303,7 +314,7 @@ def no_fault(_trial: Trial) -> None:
 def kill_and_restart_stub(trial: Trial) -> None:
     trial.stub.kill()
     time.sleep(2.0)
-    trial.stub.start()
+    trial.stub.start(same_port=True)
 
 
 def rate_limit_storm(trial: Trial) -> None:
