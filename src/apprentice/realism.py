@@ -570,7 +570,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         message = _implausible(leaf, now)
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
-    return defects + _age_contradictions(record) + _pronoun_contradictions(record) + _event_too_long(record)
+    return defects + _age_contradictions(record) + _pronoun_contradictions(record) + _misspelt_names(record) + _event_too_long(record)
 
 
 _COUNTED = re.compile(r"0?123456|234567|345678|456789|987654|876543|765432|654321")
@@ -580,6 +580,32 @@ def _counted_up(value: Any) -> bool:
     """An integer with six digits counted up or down in it (103456789, 123456): what a model
     writes for a number it has no idea of; a real count, price or id reads so about once in 10^5."""
     return isinstance(value, int) and not isinstance(value, bool) and bool(_COUNTED.search(str(abs(value))))
+
+
+def _misspelt_names(record: Any) -> list[Defect]:
+    """Prose that calls the record's person by a near miss of their surname (name "Matthew
+    Larsen", bio "Matthew Larson is a science writer"): a reader sees a typo or another person."""
+    if not isinstance(record, dict):
+        return []
+    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str)), "")
+    parts = name.split()
+    if len(parts) < 2:
+        return []
+    first, last = parts[0], parts[-1]
+    called = re.compile(rf"\b{re.escape(first)}\s+([A-Z][\w'-]+)")
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
+            continue
+        near = next((m.group(1) for m in called.finditer(value) if _near_miss(m.group(1), last)), None)
+        if near:
+            message = f"calls {name} {first + ' ' + near!r}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+def _near_miss(word: str, surname: str) -> bool:
+    return word != surname and difflib.SequenceMatcher(None, word.casefold(), surname.casefold()).ratio() >= 0.6
 
 
 EVENT_DAYS = 14

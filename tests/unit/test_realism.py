@@ -496,3 +496,15 @@ def test_a_weekend_festival_a_years_subscription_and_ordinary_numbers_are_fine()
     subscription = {"plan": "pro", "starts_at": "2024-01-01T00:00:00Z", "ends_at": "2025-01-01T00:00:00Z"}
     assert check_record(subscription, {"type": "object"}) == []
     assert check_record({"id": 120934, "price_cents": 129900, "views": 12345}, {"type": "object"}) == []
+
+
+def test_a_bio_that_misspells_the_persons_surname_is_caught_and_other_names_are_not():
+    """Seen in the realism bench: name "Matthew Larsen", bio "Matthew Larson is a science writer"."""
+    record = {**NIGHTLY_PROFILE, "name": "Matthew Larsen", "bio": "Matthew Larson is a science writer. He sails."}
+    assert [(d.kind.value, d.path) for d in check_record(record, {"type": "object"})] == [("broken_constraint", "/bio")]
+    fine = [
+        "Matthew Larsen is a science writer. He sails.",
+        "Matthew Larsen met Matthew Perry once. He sails.",
+        "Matthew Larsen is a writer; Matthew Loves sailing.",
+    ]
+    assert all(check_record({**record, "bio": bio}, {"type": "object"}) == [] for bio in fine)
