@@ -8,10 +8,11 @@ command is run again (at most twice). What is checked at the end:
 
 - every index 0..N-1 is in `NAME.meta.jsonl` exactly once and valid, as many records are in
   `NAME.jsonl`, and no two records have the same content hash: *lost* and *duplicated* are 0;
-- the call ledger (the store's `call_ledger` rows without an error) books as many calls as the
-  stub answered with a completion, short of what a SIGKILLed run cannot have booked (its calls
-  in flight and those within the ledger writer's linger); *made again* is the records whose
-  calls were paid twice (the stub makes a record in one call);
+- the call ledger (the store's `call_ledger`) books every completion the stub sent: as served,
+  or as cancelled when the run gave up on a call in flight (a failing run cancels its batches);
+  no more served than sent, and none missing short of what a SIGKILLed run cannot have booked
+  (its calls in flight and those within the ledger writer's linger); *made again* is the
+  records whose calls were paid twice (the stub makes a record in one call);
 - no run printed a traceback, none hung, none exited 0 short of records.
 
 The faults: the stub killed and started again on its port; a 429 storm with Retry-After; the
@@ -403,30 +404,32 @@ def audit(trial: Trial) -> dict[str, Any]:
     valid = Counter(row["index"] for row in meta if row.get("valid"))
     hashes = Counter(hashlib.sha256(json.dumps(r, sort_keys=True).encode()).hexdigest() for r in records)
     duplicated = max(sum(c - 1 for c in valid.values()), sum(c - 1 for c in hashes.values()), len(records) - len(set(valid)))
-    ledger, by_purpose = ledger_calls(trial)
+    ledger, cancelled, by_purpose = ledger_calls(trial)
     return {
         "requested": n,
         "written": len(records),
         "duplicated": duplicated,
         "lost": n - len(set(valid) & set(range(n))),
         "ledger_calls": ledger,
+        "ledger_cancelled": cancelled,
         "ledger_by_purpose": by_purpose,
         "stub_completions": trial.stub.count("served"),
         "stub_429s": trial.stub.count("rate_limited"),
     }
 
 
-def ledger_calls(trial: Trial) -> tuple[int, dict[str, int]]:
-    """Calls the run's ledger books as served (no error), all and by purpose. A store from before
-    the ledger booked failed calls has no `error` column: every row there is a served call."""
+def ledger_calls(trial: Trial) -> tuple[int, int, dict[str, int]]:
+    """Calls the run's ledger books as served (no error), as cancelled (the run gave up on them in
+    flight: the server may have answered them all the same), and served by purpose. A store from
+    before the ledger booked failed calls has no `error` column: every row there is served."""
     from sqlalchemy import create_engine, text
 
     url = trial.store_url or f"sqlite:///{trial.folder / 'home' / 'apprentice.db'}"
     engine = create_engine(url)
     rows: list[Any] = []
     for query in (
-        "SELECT purpose, count(*) FROM call_ledger WHERE coalesce(error, '') = '' GROUP BY purpose",
-        "SELECT purpose, count(*) FROM call_ledger GROUP BY purpose",
+        "SELECT purpose, coalesce(error, ''), count(*) FROM call_ledger GROUP BY purpose, coalesce(error, '')",
+        "SELECT purpose, '', count(*) FROM call_ledger GROUP BY purpose",
     ):
         try:
             with engine.connect() as connection:
@@ -435,8 +438,9 @@ def ledger_calls(trial: Trial) -> tuple[int, dict[str, int]]:
         except Exception:  # no such column (an older store), or no store at all: the run booked nothing
             continue
     engine.dispose()
-    by_purpose = {str(purpose): int(count) for purpose, count in rows}
-    return sum(by_purpose.values()), by_purpose
+    served = {str(purpose): int(count) for purpose, error, count in rows if not error}
+    cancelled = sum(int(count) for _, error, count in rows if error == "cancelled")
+    return sum(served.values()), cancelled, served
 
 
 def trial_for(fault: Fault, settings: Settings) -> Trial:
@@ -487,11 +491,14 @@ def row(fault: Fault, trial: Trial, injected: bool, began: float, fault_over: fl
         "hung": "HUNG:" in stderr,
         "exit_0_short": last.exit_code == 0 and figures["written"] < trial.settings.n,
     }
-    figures["unbooked"] = figures["stub_completions"] - figures["ledger_calls"]
+    booked = figures["ledger_calls"] + figures["ledger_cancelled"]
+    figures["unbooked"] = max(0, figures["stub_completions"] - booked)
     monitoring = figures["ledger_by_purpose"].get("monitoring", 0) + figures["ledger_by_purpose"].get("calibration", 0)
     figures["made_again"] = figures["stub_completions"] - trial.settings.n - monitoring  # the stub makes a record in one call
     figures["unbooked_allowed"] = trial.settings.unbooked_allowed(fault.name)
-    figures["ledger_matches"] = 0 <= figures["unbooked"] <= figures["unbooked_allowed"]
+    figures["ledger_matches"] = (
+        figures["ledger_calls"] <= figures["stub_completions"] and figures["unbooked"] <= figures["unbooked_allowed"]
+    )
     figures["code"] = trial.settings.code
     figures["ok"] = (
         figures["lost"] == 0
