@@ -249,6 +249,7 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
     }
     | {names: ("count",) for names in COUNT_RANGES}
     | {PRICE_NAMES: ("price",)}
+    | {("warehouse", "warehouse_name", "fulfillment_center", "distribution_center"): ("warehouse",)}
 )
 
 # Name suffixes, tried when the whole name is not in NAME_SAMPLERS.
@@ -315,6 +316,11 @@ SHORT_SPANS = frozenset({"end", "ended", "finished", "completed", "closed", "res
 EVENT_STARTS, EVENT_ENDS = frozenset({"start", "starts", "begin", "begins"}), frozenset({"end", "ends"})
 EVENT_TITLES = frozenset({"title", "name", "event_name", "event_title"})
 EVENT_PLACES = frozenset({"city", "venue", "location", "place", "address"})
+# A record with a price, a stock count or an SKU (and no person) is a product: its `name` is a
+# product's, and its `category` the one that product belongs to.
+PRODUCT_CUES = frozenset({"sku", "price", "unit_price", "list_price", "msrp", "stock", "in_stock", "stock_quantity", "inventory"})
+PRODUCT_NAMES = frozenset({"name", "title", "product_name", "product", "product_title"})
+PRODUCT_CATEGORIES = frozenset({"category", "product_category", "department"})
 
 # The sampler a field would have → the derivation that replaces it when its sources exist.
 DERIVATION_FOR: dict[str, str] = {
@@ -815,16 +821,82 @@ def _s_number(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> float:
     return rounded if low < rounded < high else value
 
 
-def _s_price(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> float:
-    """A price as shops write them (`PRICE_RANGE`), within the schema's bounds."""
+def _s_price(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan, usual: tuple[float, float] = PRICE_RANGE) -> float:
+    """A price as shops write them (in `usual`, `PRICE_RANGE` by default), within the schema's bounds."""
     low, high, _, _ = _bounds(sub)
-    lo, hi = max(PRICE_RANGE[0], low if low is not None else 0.0), min(PRICE_RANGE[1], high if high is not None else PRICE_RANGE[1])
+    lo, hi = max(usual[0], low if low is not None else 0.0), min(usual[1], high if high is not None else usual[1])
     if lo >= hi:
         raise ValueError("its bounds leave no room for a shop's price")
     rng = ctx.rng(fp.name)
     whole = math.floor(math.exp(rng.uniform(math.log(lo), math.log(hi))))
     price = whole + float(rng.choice([0.99, 0.99, 0.49, 0.0]))
     return price if lo <= price <= hi else round(min(max(price, lo), hi), 2)
+
+
+_BRANDS = tuple(
+    "Northwind Kestrel Alder Bluepeak Corvid Fernhill Halden Ironbark Juniper Lumen Marlow Nordvik Oakline Pellucid Quill"
+    " Redfern Saltmarsh Tamarack Umber Vantage Willow Yarrow Zephyr Brightwater Cobalt Driftwood Everly Foxglove Granite Harbor".split()
+)
+# (what the product is, its department, its usual price range): a 135M model asked for a product's
+# name writes its SKU.
+_PRODUCTS = (
+    ("Insulated Water Bottle", "Outdoors", 15, 45),
+    ("Trail Running Shoes", "Footwear", 70, 180),
+    ("Wireless Earbuds", "Electronics", 25, 250),
+    ("Cast Iron Skillet", "Kitchen", 20, 90),
+    ("Yoga Mat", "Fitness", 15, 90),
+    ("Merino Wool Socks", "Apparel", 12, 30),
+    ("Desk Lamp", "Home Office", 20, 150),
+    ("Mechanical Keyboard", "Electronics", 50, 220),
+    ("Chef's Knife", "Kitchen", 25, 200),
+    ("Rain Jacket", "Apparel", 60, 300),
+    ("Camping Lantern", "Outdoors", 15, 70),
+    ("Pour-Over Coffee Maker", "Kitchen", 15, 60),
+    ("Backpack", "Travel", 35, 200),
+    ("Bluetooth Speaker", "Electronics", 25, 300),
+    ("Cotton Bath Towel", "Home", 10, 40),
+    ("Ceramic Mug", "Kitchen", 8, 30),
+    ("Adjustable Dumbbells", "Fitness", 60, 400),
+    ("Linen Shirt", "Apparel", 30, 120),
+    ("Standing Desk Mat", "Home Office", 30, 110),
+    ("Noise-Cancelling Headphones", "Electronics", 80, 450),
+    ("Hiking Poles", "Outdoors", 30, 150),
+    ("Wool Beanie", "Apparel", 15, 45),
+    ("Cutting Board", "Kitchen", 15, 80),
+    ("USB-C Charger", "Electronics", 12, 60),
+    ("Scented Candle", "Home", 10, 45),
+    ("Resistance Bands", "Fitness", 10, 40),
+    ("Travel Pillow", "Travel", 15, 50),
+    ("Leather Wallet", "Accessories", 25, 120),
+    ("Sunglasses", "Accessories", 20, 250),
+    ("Down Sleeping Bag", "Outdoors", 90, 450),
+    ("French Press", "Kitchen", 20, 70),
+    ("Smart Watch Band", "Electronics", 10, 60),
+    ("Throw Blanket", "Home", 25, 120),
+    ("Bike Helmet", "Sports", 35, 200),
+    ("Tennis Racket", "Sports", 40, 250),
+    ("Notebook Set", "Stationery", 8, 35),
+    ("Fountain Pen", "Stationery", 20, 200),
+    ("Plant Pot", "Garden", 10, 60),
+    ("Garden Gloves", "Garden", 8, 30),
+    ("Carry-On Suitcase", "Travel", 90, 400),
+)
+_PRODUCT_TOUCHES = ("", "", "", "Classic ", "Pro ", "Lite ", "Everyday ", "Compact ", "Deluxe ")
+
+
+def _product(ctx: _Ctx) -> tuple[str, str, tuple[float, float]]:
+    """The record's product (name, department, price range), the same for every field of the
+    record, so its name, category and price agree."""
+    rng = ctx.rng("product")
+    kind, department, low, high = _PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
+    touch = _PRODUCT_TOUCHES[int(rng.integers(len(_PRODUCT_TOUCHES)))]
+    return f"{_BRANDS[int(rng.integers(len(_BRANDS)))]} {touch}{kind}", department, (float(low), float(high))
+
+
+def _s_warehouse(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> str:
+    """A warehouse as a shop names it: its city and what it is ("Reno Fulfillment Center")."""
+    kind = ("Distribution Center", "Fulfillment Center", "Warehouse", "DC")[int(ctx.rng(fp.name).integers(4))]
+    return f"{ctx.place.city} {kind}"
 
 
 def _s_hobbies(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> list[str]:
@@ -915,6 +987,10 @@ SAMPLERS: dict[str, Sampler] = {
     "price": _s_price,
     "event_title": _s_event_title,
     "event_start": _s_event_start,
+    "product_name": lambda ctx, sub, fp: _product(ctx)[0],
+    "product_category": lambda ctx, sub, fp: _product(ctx)[1],
+    "product_price": lambda ctx, sub, fp: _s_price(ctx, sub, fp, _product(ctx)[2]),
+    "warehouse": _s_warehouse,
 }
 
 
@@ -1111,6 +1187,29 @@ def event_span(field_names: Iterable[str]) -> tuple[str, str] | None:
     if start is None or end is None or not snakes & (EVENT_TITLES | EVENT_PLACES) or snakes & PERSON_CUES:
         return None
     return start, end
+
+
+def _product_fields(
+    plans: Mapping[str, FieldPlan], props: Mapping[str, dict[str, Any]], schema: Any, plan: RecordPlan
+) -> dict[str, FieldPlan]:
+    """In a record about a product (a price, a stock count or an SKU; no person), the model-written
+    `name` becomes a sampled product name ("Kestrel Insulated Water Bottle") and `category` its
+    department, so the model's description is about a real-sounding thing."""
+    snakes = {n: snake_case(n) for n in props}
+    if not set(snakes.values()) & PRODUCT_CUES or set(snakes.values()) & PERSON_CUES:
+        return {}
+    out: dict[str, FieldPlan] = {}
+    for name, fp in plans.items():
+        if fp.reason == "override" or fp.source is not FieldSource.MODEL and fp.sampler != "price":
+            continue
+        if snakes[name] in PRODUCT_NAMES:
+            out[name] = _choose(fp, [("product_name", "the name of a product (it has a price, stock or SKU)")], schema, props[name], plan)
+        elif fp.sampler == "price":
+            options = [("product_price", "a price in the record's product's usual range"), ("price", fp.reason)]
+            out[name] = _choose(fp, options, schema, props[name], plan)
+        elif snakes[name] in PRODUCT_CATEGORIES:
+            out[name] = _choose(fp, [("product_category", "the department of the record's product")], schema, props[name], plan)
+    return out
 
 
 def _event_fields(
@@ -1404,7 +1503,7 @@ def plan_fields(
     base = {n: _auto(n, sub, schema, person, places, plan) for n, sub in props.items() if n not in parsed}
     plans = {n: base[n] if n in base else _overridden(n, props[n], parsed[n], schema, person, plan) for n in props}
     plans = _derive(plans, props, schema, base, person, plan)
-    plans |= _event_fields(plans, props, schema, plan)
+    plans |= _event_fields(plans, props, schema, plan) | _product_fields(plans, props, schema, plan)
     plan = plan.model_copy(update={"fields": list(plans.values())})
     plan.fill_order()  # raises on a cycle of derived overrides
     return _check_derived(plan, schema, props, base)

@@ -541,12 +541,38 @@ def _enumerated(sub: Mapping[str, Any]) -> bool:
     return "enum" in sub or "const" in sub
 
 
+_NAME_LIKE = frozenset({"name", "title", "product_name", "full_name", "display_name", "company", "company_name"})
+_CODE = re.compile(r"[A-Z]{2,}[-_ ]?\d{3,}|[A-Z0-9]+(_[A-Z0-9]+){2,}")
+
+
+def _code_as_name(leaf: _Leaf) -> str | None:
+    """A name written as a code (`QUT-01256` for a product's name, `EMPECY_MAGIC_8K`): seen when a
+    small model copies the SKU or makes a constant up."""
+    if snake_case(leaf.name) in _NAME_LIKE and _CODE.fullmatch(leaf.value.strip()):
+        return f"reads as a code, not a name ({_clip(leaf.value)!r})"
+    return None
+
+
+_SELF_WORDS = {"description": "description", "bio": "bio", "biography": "biography", "summary": "summary", "review": "review"}
+
+
+def _talks_about_itself(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
+    """Prose that names its own field ("A product description in English."): it describes the
+    field instead of writing it."""
+    word = _SELF_WORDS.get(snake_case(leaf.name))
+    if word and _prose_field(leaf, hints) and re.search(rf"\b{word}\b", leaf.value, re.IGNORECASE):
+        return f"talks about the {word} instead of writing it ({_clip(leaf.value)!r})"
+    return None
+
+
 def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> Defect | None:
     """The first of placeholder, echo and debris that a string value shows (one per value, so
     a correction prompt gets one clear reason per path)."""
     checks = (
         (DefectKind.PLACEHOLDER, _placeholder),
+        (DefectKind.PLACEHOLDER, _code_as_name),
         (DefectKind.ECHO, lambda lf: _echo(lf, hints)),
+        (DefectKind.DEBRIS, lambda lf: _talks_about_itself(lf, hints)),
         (DefectKind.DEBRIS, _debris),
         (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)),
         (DefectKind.TRUNCATED, lambda lf: _truncated(lf, hints)),

@@ -25,7 +25,7 @@ from tests.unit.mockapi_fakes import FakeModel
 
 PROJECT = Path(__file__).resolve().parents[2]
 USER = {"name": "string", "age": 0, "city": "string", "bio": "A short biography"}
-PRODUCT = {"title": "string", "price": 0.0, "stock": 0}
+PRODUCT = {"title": "string", "blurb": "string", "price": 0.0, "stock": 0}  # blurb: the model writes it (the rest is sampled)
 
 
 class Served:

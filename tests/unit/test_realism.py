@@ -508,3 +508,28 @@ def test_a_bio_that_misspells_the_persons_surname_is_caught_and_other_names_are_
         "Matthew Larsen is a writer; Matthew Loves sailing.",
     ]
     assert all(check_record({**record, "bio": bio}, {"type": "object"}) == [] for bio in fine)
+
+
+PRODUCT = {
+    "sku": "QUT-00043",
+    "name": "Brightwater Cast Iron Skillet",
+    "description": "Sears steaks evenly and goes from stove to oven.",
+    "price": 43.49,
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kind"),
+    [  # seen in the realism bench's field-plan products, all called clean before
+        ("name", "QUT-01256", "placeholder"),
+        ("name", "EMPECY_MAGIC_8KFITZELS", "placeholder"),
+        ("description", "A product description in English.", "debris"),
+    ],
+)
+def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, value, kind):
+    schema = object_schema(
+        compile_shape({"sku": "string", "name": "string", "description": "One sentence about the product", "price": 0.0})
+    )
+    assert [d.kind.value for d in check_record({**PRODUCT, field: value}, schema)] == [kind]
+    assert check_record(PRODUCT, schema) == []
+    assert check_record({**PRODUCT, "name": "Model X-100 Blender", "sku": "BLD-00100"}, schema) == []
