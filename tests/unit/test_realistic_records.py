@@ -263,3 +263,15 @@ def test_the_bio_sketch_gives_the_pronoun_of_the_records_own_name(name, subject)
     from apprentice.patterns.given import guidance
 
     assert f"; {subject} enjoy" in guidance({"name": name, "interests": ["chess"]}, 1, 0)
+
+
+def test_a_product_is_not_given_a_persons_sketch():
+    """Seen in the realism bench: told a person's sketch, SmolLM2 wrote "Oakline Classic Desk Lamp
+    is a social worker. They enjoy volunteering at a food bank"."""
+    from apprentice.patterns.given import PRODUCT_ANGLES, guidance
+
+    told = guidance({"sku": "TBF-00096", "name": "Oakline Classic Desk Lamp", "price": 113.99}, 7, 3)
+    assert "Oakline Classic Desk Lamp" in told and "about this product" in told
+    assert " is a " not in told and "enjoy" not in told and any(angle in told for angle in PRODUCT_ANGLES)
+    person = guidance({"name": "Maria Garcia", "email": "maria@example.net", "interests": ["chess"]}, 7, 3)
+    assert "Maria Garcia is a" in person and "she enjoys chess" in person

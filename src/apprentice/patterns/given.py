@@ -13,7 +13,7 @@ from typing import Any
 
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
-from apprentice.fieldplan import HOBBY_FIELDS, persona, pronouns
+from apprentice.fieldplan import HOBBY_FIELDS, PERSON_CUES, PRODUCT_CUES, persona, pronouns
 from apprentice.patterns.common import finish
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.fields import snake_case
@@ -66,6 +66,9 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     """What a stage is told: what the record is about (its seed row), the values already set,
     and a seeded angle and tone for its text."""
     traits = persona(seed, index)
+    fields = {snake_case(k) for k in given}
+    if not fields & PERSON_CUES and fields & PRODUCT_CUES:  # a product: no person's job or hobby in its description
+        return _product_guidance(given, seed, index, about)
     who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
     job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
     head, _, qualifier = job.partition(", ")  # Faker's "Engineer, aeronautical" reads "aeronautical engineer"
@@ -85,6 +88,31 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
         f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
         f"other fields; write each remaining field's own content so that it agrees with them. {sketch}"
         f"Angle: {traits['angle']}; tone: {traits['tone']}."
+    )
+
+
+PRODUCT_ANGLES = (
+    "what it is made of",
+    "who it is for",
+    "how it is used day to day",
+    "what makes it last",
+    "its size and weight",
+    "one small design detail",
+    "how to care for it",
+    "what comes in the box",
+)
+
+
+def _product_guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any] | None) -> str:
+    """What a stage writing about a product is told: the product's set values and a seeded angle
+    (a person's sketch made SmolLM2 call a desk lamp "a social worker who enjoys volunteering")."""
+    angle = PRODUCT_ANGLES[(seed * 31 + index) % len(PRODUCT_ANGLES)]
+    tone = persona(seed, index)["tone"]
+    topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
+    return (
+        f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
+        f"other fields; write each remaining field's own content about this product so that it agrees with them. "
+        f"Angle: {angle}; tone: {tone}."
     )
 
 
