@@ -32,15 +32,33 @@ def read_jsonl(path: Path) -> list:
 
 
 def finished_batches() -> int:
+    """Result files Prefect persisted: one per finished stage task of a batch."""
     folder = load_settings().results_dir
     return len(list(folder.iterdir())) if folder.is_dir() else 0
+
+
+def completed_batches() -> int:
+    """Batch subflows (`workflow@version/batch-N`) the Prefect API has seen complete: a whole
+    batch, where a result file is only one of its stages."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    completed = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.COMPLETED])))
+
+    async def count() -> int:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(flow_run_filter=completed, limit=200)
+            return sum(1 for r in runs if "/batch-" in (r.name or ""))
+
+    return asyncio.run(count())
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 300) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.2)
+        time.sleep(0.5)
 
 
 def server_process() -> psutil.Process:
@@ -120,10 +138,10 @@ def test_an_outage_fails_the_run_keeps_what_was_made_and_the_rerun_makes_only_th
         "--backends",
         str(plain),
     ]
-    baseline = finished_batches()
+    baseline = completed_batches()
     run = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: finished_batches() > baseline or run.poll() is not None)
+        wait_for(lambda: completed_batches() > baseline or run.poll() is not None)
         server = local.LocalServer.from_settings(load_settings())
         local.stop(server)  # the backend goes away mid-run; apprentice does not own it here
         _stdout, stderr = run.communicate(timeout=300)
