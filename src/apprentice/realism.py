@@ -276,7 +276,12 @@ _PLACEHOLDER_PATTERNS = (
         "a template slot",
     ),
     # "meet him at the [address]", "flying over [land]", "[Your Name]": no real text brackets a word or two
-    (re.compile(r"\[(?!sic\])(your |the |a )?[a-z]+( [a-z]+)?\]|\[Your [A-Z]?[a-z]+( [A-Z]?[a-z]+)?\]"), "a template slot"),
+    (
+        re.compile(
+            r"\[(?!sic\])(your |the |a )?[a-z]+( [a-z]+)?\]|\[Your [A-Z]?[a-z]+( [A-Z]?[a-z]+)?\]|\[[A-Z][a-z]+( [A-Z][a-z]+){1,3}\]"
+        ),
+        "a template slot",
+    ),
     (
         re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE),
         "a fill-in instruction",

@@ -444,6 +444,7 @@ def test_defects_from_a_real_nightly_run_are_caught(field, value, kind):
         ("bio", "Linda Snyder is a recruitment consultant. He enjoys sailing, which makes her the go to guy.", "broken_constraint"),
         ("bio", "Linda Snyder is cabin crew. You can meet her at the [address] where she lives.", "placeholder"),
         ("bio", "Linda Snyder paints. She flies over [land] on weekends.", "placeholder"),
+        ("bio", "Linda Snyder, a researcher at [Telecom Research Company], enjoys theatre.", "placeholder"),
         ("bio", "Linda Snyder paints watercolours. She wants to stay connected with your.", "truncated"),
         ("bio", "Linda Snyder paints watercolours. She wants to stay connected with your\n.", "debris"),
         ("bio", "Linda Snyder is a nurse. Most people will soon know her story. \n.", "debris"),
