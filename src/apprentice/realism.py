@@ -437,13 +437,18 @@ _DANGLING = re.compile(
 )
 
 
+_SPACED_STOP = re.compile(r"\S\s+[.!?]$")
+"""A full stop after a space ("...enhances the user's .", "The item's price: ."): a grammar forced
+the end where the model had more to say."""
+
+
 def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """Prose of a few words or more that stops mid-sentence ('...responsible of designing a'),
     also when a grammar forced a full stop after a dangling word ('...in any city or!')."""
     text = leaf.value.strip()
     if len(text.split()) < PROSE_MIN_WORDS or not _prose_field(leaf, hints):
         return None
-    if not _SENTENCE_END.search(text) or _DANGLING.search(text):
+    if not _SENTENCE_END.search(text) or _DANGLING.search(text) or _SPACED_STOP.search(text):
         return f"stops mid-sentence ({_clip(text[-40:])!r})"
     return None
 

@@ -22,7 +22,7 @@ HASHES_BEFORE = {
     "company.statistics.workflow.yaml": "889769a7d64ee8e7",
     "event.correct_loop.workflow.yaml": "0fb8b38ac47a6c00",
     "order.routed.workflow.yaml": "197a92b1b1e2068d",
-    "product.parallel.workflow.yaml": "f61c45ad430bba26",
+    "product.parallel.workflow.yaml": "7e55754fcc37092e",
     "review.workflow.yaml": "dde74d8f687b5b13",
     "user_profile.workflow.yaml": "9cfdc3820af42e48",
 }

@@ -525,6 +525,8 @@ PRODUCT = {
         ("name", "QUT-01256", "placeholder"),
         ("name", "EMPECY_MAGIC_8KFITZELS", "placeholder"),
         ("description", "A product description in English.", "debris"),
+        ("description", "A top-of-the-line smartwatch band that enhances the user's .", "truncated"),
+        ("description", "A skillet for the whole family. The item's price: .", "truncated"),
     ],
 )
 def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, value, kind):
