@@ -12,6 +12,9 @@ makes only the records it had not reached.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -21,23 +24,34 @@ from apprentice.stages import RecordState
 from apprentice.store import read, write
 from apprentice.store.models import KeptRecord
 
+T = TypeVar("T", bound=BaseModel)
+
+
+def _keep(key: str, items: list[RecordOutcome] | list[RecordState], engine: Engine | None) -> int:
+    """Keep `items` (anything with an `index`) under `key`, replacing what was kept for them."""
+
+    def replace(s) -> int:
+        indices = [item.index for item in items]
+        s.connection().execute(delete(KeptRecord).where(col(KeptRecord.batch_key) == key, col(KeptRecord.record_index).in_(indices)))
+        s.add_all(KeptRecord(batch_key=key, record_index=item.index, outcome_json=item.model_dump_json()) for item in items)
+        return len(items)
+
+    return write(replace, engine) if items else 0
+
+
+def _kept(key: str, model: type[T], engine: Engine | None) -> dict[int, T]:
+    rows = read(lambda s: s.exec(select(KeptRecord).where(KeptRecord.batch_key == key)).all(), engine)
+    return {r.record_index: model.model_validate_json(r.outcome_json) for r in rows}
+
 
 def keep(batch_key: str, outcomes: list[RecordOutcome], engine: Engine | None = None) -> int:
     """Keep `outcomes` for `batch_key`, replacing what was kept for those records before."""
-
-    def replace(s) -> int:
-        indices = [o.index for o in outcomes]
-        s.connection().execute(delete(KeptRecord).where(col(KeptRecord.batch_key) == batch_key, col(KeptRecord.record_index).in_(indices)))
-        s.add_all(KeptRecord(batch_key=batch_key, record_index=o.index, outcome_json=o.model_dump_json()) for o in outcomes)
-        return len(outcomes)
-
-    return write(replace, engine) if outcomes else 0
+    return _keep(batch_key, outcomes, engine)
 
 
 def kept(batch_key: str, engine: Engine | None = None) -> dict[int, RecordOutcome]:
     """What earlier runs of this batch made, by record index."""
-    rows = read(lambda s: s.exec(select(KeptRecord).where(KeptRecord.batch_key == batch_key)).all(), engine)
-    return {r.record_index: RecordOutcome.model_validate_json(r.outcome_json) for r in rows}
+    return _kept(batch_key, RecordOutcome, engine)
 
 
 def forget(batch_key: str, engine: Engine | None = None) -> None:
@@ -48,17 +62,9 @@ def forget(batch_key: str, engine: Engine | None = None) -> None:
 def keep_states(step_key: str, states: list[RecordState], engine: Engine | None = None) -> int:
     """Keep records as a stage left them, under the stage's key (`BatchStates.step_key`): a stage
     cut short by a kill is taken up by its rerun where it stopped, record by record."""
-
-    def replace(s) -> int:
-        indices = [r.index for r in states]
-        s.connection().execute(delete(KeptRecord).where(col(KeptRecord.batch_key) == step_key, col(KeptRecord.record_index).in_(indices)))
-        s.add_all(KeptRecord(batch_key=step_key, record_index=r.index, outcome_json=r.model_dump_json()) for r in states)
-        return len(states)
-
-    return write(replace, engine) if states else 0
+    return _keep(step_key, states, engine)
 
 
 def kept_states(step_key: str, engine: Engine | None = None) -> dict[int, RecordState]:
     """The records an earlier run of this stage finished, by record index."""
-    rows = read(lambda s: s.exec(select(KeptRecord).where(KeptRecord.batch_key == step_key)).all(), engine)
-    return {r.record_index: RecordState.model_validate_json(r.outcome_json) for r in rows}
+    return _kept(step_key, RecordState, engine)
