@@ -13,89 +13,15 @@ to it (a route routed again runs record by record, whole).
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Any
-
-from pydantic import BaseModel
 
 from apprentice.backends.pool import BackendPool
+from apprentice.complexity import Complexity, score_complexity
 from apprentice.config import Tier
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import schema_text
 from apprentice.shapes.schema import Shape
 from apprentice.stages import Close, RecordState, RecordView, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import Pattern, RoutingSpec, WorkflowSpec
-
-CONSTRAINTS = set(
-    "pattern format minimum maximum exclusiveMinimum exclusiveMaximum multipleOf minLength maxLength minItems maxItems uniqueItems"
-    " minProperties maxProperties const".split()
-)
-COMBINATORS = {"anyOf", "oneOf", "allOf", "not", "if"}
-
-
-class Complexity(BaseModel):
-    """The routing decision's evidence: the counts, the score, the tier and why."""
-
-    fields: int = 0
-    depth: int = 0
-    arrays: int = 0
-    enums: int = 0
-    constraints: int = 0
-    combinators: int = 0
-    refs: int = 0
-    rules: int = 0
-    n: int = 1
-    score: float = 0.0
-    tier: Tier = Tier.fast
-    reasons: list[str] = []
-
-
-def score_complexity(schema: Any, *, rules: int = 0, n: int = 1) -> Complexity:
-    """Count what makes `schema` hard and turn it into a 0–100 score (saturating)."""
-    c = Complexity(rules=rules, n=max(1, n))
-    _walk(schema, 1, c)
-    parts = {
-        "fields": 1.5 * c.fields,
-        "nesting": 8.0 * max(0, c.depth - 2),  # a flat object (depth 2: object, leaves) adds nothing
-        "arrays": 4.0 * c.arrays,
-        "enums": 1.5 * c.enums,
-        "constraints": 2.0 * c.constraints,
-        "combinators": 6.0 * c.combinators,
-        "references": 4.0 * c.refs,
-        "rules": 5.0 * c.rules,
-        "size of N": 4.0 * math.log10(c.n),
-    }
-    c.score = round(min(100.0, sum(parts.values())), 1)
-    top = sorted(((v, k) for k, v in parts.items() if v > 0), reverse=True)[:3]
-    c.reasons = [f"{k} +{v:.0f}" for v, k in top]
-    return c
-
-
-def _walk(node: Any, depth: int, c: Complexity) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _walk(item, depth, c)
-        return
-    if not isinstance(node, dict):
-        return
-    c.depth = max(c.depth, depth)
-    props = node.get("properties")
-    if isinstance(props, dict):
-        c.fields += len(props)
-        for child in props.values():
-            _walk(child, depth + 1, c)
-    if node.get("type") == "array" or "items" in node:
-        c.arrays += 1
-        _walk(node.get("items"), depth + 1, c)
-    c.enums += "enum" in node
-    c.constraints += len(CONSTRAINTS & node.keys())
-    c.combinators += len(COMBINATORS & node.keys())
-    c.refs += "$ref" in node
-    for key in ("anyOf", "oneOf", "allOf", "then", "else", "additionalProperties", "$defs", "definitions"):
-        if isinstance(node.get(key), (dict, list)):
-            children = node[key].values() if key in ("$defs", "definitions") else [node[key]]
-            for child in children:
-                _walk(child, depth, c)
 
 
 def choose_tier(complexity: Complexity, routing: RoutingSpec, pool: BackendPool | None = None, prompt_chars: int = 0) -> Complexity:
