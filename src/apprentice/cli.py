@@ -446,6 +446,25 @@ def status(workflow: Annotated[str | None, typer.Argument(help="only this workfl
 
 @app.command()
 @one_line_errors
+def routes() -> None:
+    """What learned routing has measured, per request class: the tier it takes now, that tier's
+    records (passed: valid and realistic at once), realism, latency and cost per record, the
+    other tiers' record, and the simplifications proposed for the class."""
+    from apprentice.learning.outcomes import load_table
+    from apprentice.learning.report import route_rows
+    from apprentice.learning.router import Router
+
+    rows = route_rows(Router(load_table()))
+    table = Table("class", "path", "records", "passed", "realism", "latency", "cost/record", "other tiers", "simplifications")
+    for r in rows:
+        table.add_row(
+            r["class"], r["path"], r["records"], r["passed"], r["realism"], r["latency"], r["cost"], r["others"], r["simplifications"]
+        )
+    console.print(table if rows else "no routed records yet: a workflow routes by class with `routing: {policy: learned}` (or cascade)")
+
+
+@app.command()
+@one_line_errors
 def versions(workflow: Annotated[str, typer.Argument(help="workflow name")]) -> None:
     """A workflow's registered versions: lineage (parent, mutation), status, traffic, apprenticeship state."""
     from apprentice.evolution.registry import versions as registered

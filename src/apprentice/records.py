@@ -89,6 +89,9 @@ class RecordContext:
     presets: dict[int, dict[str, Any]] = field(default_factory=dict)
     realism: Any = None
     """The batch's `realism.DatasetChecker`: duplicate identifiers and near-duplicate texts."""
+    routed: dict[int, list[str]] = field(default_factory=dict)
+    """Routed pattern: the tiers each record's earlier attempts were routed to and failed on, so a
+    cascade escalates when the record is made again."""
 
     def given(self, index: int) -> dict[str, Any]:
         """The values fixed for record `index` before any model call (sampled, derived, drawn or

@@ -67,14 +67,39 @@ class MergePolicy(StrEnum):
     best_of_n = "best_of_n"  # each field from the best-scored valid branch
 
 
+class RoutingPolicy(StrEnum):
+    """How the routed pattern picks a record's tier (`learning/router.py`)."""
+
+    static = "static"  # complexity score against the thresholds
+    cascade = "cascade"  # cheapest tier first, one tier up after each failed attempt; learns nothing
+    learned = "learned"  # the cheapest start predicted to pass, from outcomes per request class (Thompson sampling)
+
+
 class RoutingSpec(BaseModel):
-    """Complexity thresholds (scores are 0–100) and an optional per-record budget."""
+    """Complexity thresholds (scores are 0–100), an optional per-record budget, and the policy.
+
+    A policy is part of the workflow version, so evolution compares one with another like any
+    other change; `target_premium_share` calibrates the learned policy to send about that share
+    of records to premium first (RouteLLM's threshold calibration)."""
 
     model_config = {"extra": "forbid"}
 
     quality_from: float = Field(25, ge=0, le=100)
     premium_from: float = Field(60, ge=0, le=100)
     budget_usd: float | None = Field(None, ge=0, description="highest estimated cost per record")
+    policy: RoutingPolicy = RoutingPolicy.static
+    target_premium_share: float | None = Field(
+        None, ge=0, le=1, description="learned: the share of records sent to premium first (None: as cost and validity decide)"
+    )
+
+    def hashed(self) -> dict[str, Any]:
+        """The routing as hashed: settings added since hashes were first kept count only where set,
+        so a spec that does not use them keeps its hash."""
+        body = self.model_dump(mode="json")
+        for name in ("policy", "target_premium_share"):
+            if body[name] == RoutingSpec.model_fields[name].default:
+                body.pop(name)
+        return body
 
 
 class WorkflowSpec(BaseModel):
@@ -196,6 +221,7 @@ class WorkflowSpec(BaseModel):
         body = self.model_dump(mode="json", exclude={"monitoring", "routes", *(("name", "version", "description") if top else ())})
         body["options"] = {**body["options"], **self.monitoring.model_dump(mode="json", exclude_defaults=True)}
         body["routes"] = {tier.value: route._hashed_body(top=False) for tier, route in self.routes.items()}
+        body["routing"] = self.routing.hashed()
         return body
 
 

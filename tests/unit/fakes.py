@@ -77,3 +77,19 @@ def object_schema(shape: Shape) -> dict[str, Any]:
     user's bare `true`/`false` schema is a bool)."""
     assert isinstance(shape.json_schema, dict), shape.json_schema
     return shape.json_schema
+
+
+class ClassServer:
+    """A fake model server that answers `good` (a record as JSON) with probability `passes`, else
+    `bad`, from its own seeded random stream; counts its calls."""
+
+    def __init__(self, good: dict[str, Any], bad: dict[str, Any], passes: float, seed: int = 0) -> None:
+        import random
+
+        self.good, self.bad, self.passes = good, bad, passes
+        self.rng = random.Random(seed)
+        self.calls = 0
+
+    def __call__(self, _request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        return chat_reply(json.dumps(self.good if self.rng.random() < self.passes else self.bad))

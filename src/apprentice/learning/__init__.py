@@ -6,8 +6,29 @@ Design:
   key (`flat·small·text-heavy·formats`) and turned into a sparse lexical vector. No embedding
   model: field names, formats, kinds and hint words carry what tells two requests apart, need no
   download and cost microseconds; `bench/learning.py` measures the library's hit rate with it.
+- **Learned routing** (`router.py`, the store's `route_outcomes` in `outcomes.py`, people's view in
+  `report.py`). The routed pattern's `routing.policy` (static, cascade, learned) is part of the
+  workflow version, so evolution compares policies like any other change. The learned policy keeps
+  a Beta posterior of the pass rate per (class, tier), takes the cheapest tier a Thompson draw
+  predicts to pass, escalates a record that failed, and can be calibrated to a premium share.
+  Outcomes are fed back at each record's close; the decision and its reason are in the record's
+  `meta["routing"]`. Outcomes are kept as sums per class and tier, not per decision: the reasons
+  live with the records.
 """
 
 from apprentice.learning.requests import RequestFeatures, class_of, features_of, representation, similarity
+from apprentice.learning.router import Observation, PathStats, Router, RoutingDecision, current_router, routing_with
 
-__all__ = ["RequestFeatures", "class_of", "features_of", "representation", "similarity"]
+__all__ = [
+    "Observation",
+    "PathStats",
+    "RequestFeatures",
+    "Router",
+    "RoutingDecision",
+    "class_of",
+    "current_router",
+    "features_of",
+    "representation",
+    "routing_with",
+    "similarity",
+]

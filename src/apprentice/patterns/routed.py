@@ -13,15 +13,20 @@ to it (a route routed again runs record by record, whole).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from apprentice.backends.pool import BackendPool
 from apprentice.complexity import Complexity, score_complexity
 from apprentice.config import Tier
+from apprentice.generation import BACKEND_FAILURES
+from apprentice.learning.requests import class_of, features_of
+from apprentice.learning.router import Observation, current_router
+from apprentice.realism import check_record
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import schema_text
 from apprentice.shapes.schema import Shape
 from apprentice.stages import Close, RecordState, RecordView, StagePlan, Step, StepEnv, run_one
-from apprentice.workflows import Pattern, RoutingSpec, WorkflowSpec
+from apprentice.workflows import Pattern, RoutingPolicy, RoutingSpec, WorkflowSpec
 
 
 def choose_tier(complexity: Complexity, routing: RoutingSpec, pool: BackendPool | None = None, prompt_chars: int = 0) -> Complexity:
@@ -85,20 +90,75 @@ def nested(spec: WorkflowSpec) -> bool:
 async def run_whole_route(
     pool: BackendPool, spec: WorkflowSpec, shape: Shape, *, index: int, seed: int | None, context: RecordContext | None
 ) -> RecordOutcome:
-    """Score, pick the route, and run its pattern whole (a route that is routed again)."""
+    """Pick the route, and run its pattern whole (a route that is routed again)."""
     from apprentice.patterns import run_pattern  # the route may be any pattern, this one included
 
-    complexity = route_of(pool, spec, shape, context)
-    route = route_for(spec, complexity.tier)
+    context = context or RecordContext()
+    tier, decision = decide(pool, spec, shape, context, index)
+    route = route_for(spec, tier)
     outcome = await run_pattern(pool, route, shape, index=index, seed=seed, context=context)
-    outcome.meta["routing"] = {"score": complexity.score, "tier": complexity.tier.value, "route": route.name, "reasons": complexity.reasons}
+    outcome.meta["routing"] = {**decision, "route": route.name}
+    learn_from(spec, shape, context, tier, outcome)
     return outcome
 
 
 def route_of(pool: BackendPool, spec: WorkflowSpec, shape: Shape, context: RecordContext | None) -> Complexity:
-    """The request's complexity and the tier it is routed to."""
+    """The request's complexity and the tier static routing sends it to."""
     complexity = score_complexity(shape.json_schema, rules=len(spec.rules), n=context.n if context else 1)
     return choose_tier(complexity, spec.routing, pool, len(schema_text(shape.json_schema)))
+
+
+def decide(pool: BackendPool, spec: WorkflowSpec, shape: Shape, context: RecordContext, index: int) -> tuple[Tier, dict[str, Any]]:
+    """The tier for record `index` under the spec's routing policy, and the decision as the
+    record's `meta["routing"]` says it: the policy, the tier, and why."""
+    complexity = route_of(pool, spec, shape, context)
+    if spec.routing.policy is RoutingPolicy.static:
+        return complexity.tier, {
+            "policy": "static",
+            "score": complexity.score,
+            "tier": complexity.tier.value,
+            "reasons": complexity.reasons,
+        }
+    class_key = class_of(features_of(shape.json_schema, spec, n=context.n))
+    decision = current_router().choose(
+        class_key,
+        policy=spec.routing.policy,
+        tiers=offered_tiers(pool, spec),
+        tried=[Tier(t) for t in context.routed.get(index, [])],
+        target_premium_share=spec.routing.target_premium_share,
+    )
+    return decision.tier, {
+        "policy": decision.policy.value,
+        "class": class_key,
+        "score": complexity.score,
+        "tier": decision.tier.value,
+        "tried": [t.value for t in decision.tried],
+        "reasons": [decision.reason],
+    }
+
+
+def offered_tiers(pool: BackendPool, spec: WorkflowSpec) -> list[Tier]:
+    """The tiers a record can be routed to: the spec's routes, else the tiers the pool has backends of."""
+    if spec.routes:
+        return sorted(spec.routes, key=lambda t: t.rank)
+    return [t for t in Tier if any(b.enabled and b.tier == t for b in pool.config.backends)] or [Tier.fast]
+
+
+def learn_from(spec: WorkflowSpec, shape: Shape, context: RecordContext, tier: Tier, outcome: RecordOutcome) -> None:
+    """Feed a closed record's outcome on its route back to the router (cascade and learned
+    policies), and remember a failed tier so the record's next attempt escalates. A record no
+    backend could make says nothing of the route."""
+    if spec.routing.policy is RoutingPolicy.static or outcome.unmade or any(m.error_class in BACKEND_FAILURES for m in outcome.stages):
+        return
+    realistic = outcome.valid and not check_record(outcome.record, shape.json_schema)
+    class_key = class_of(features_of(shape.json_schema, spec, n=context.n))
+    current_router().record(
+        Observation(
+            class_key=class_key, tier=tier, valid=outcome.valid, realistic=realistic, latency_s=outcome.seconds, cost_usd=outcome.cost_usd
+        )
+    )
+    if not realistic:
+        context.routed.setdefault(outcome.index, []).append(tier.value)
 
 
 ROUTE = "route"
@@ -125,16 +185,9 @@ async def _route(env: StepEnv, state: RecordState) -> None:
     view = env.view(state)
     if view.nothing_to_write:
         return
-    complexity = route_of(env.pool, view.spec, view.shape, view.context)
-    key = _key(view.spec, complexity.tier)
-    state.route = key.value
-    route = route_for(view.spec, complexity.tier)
-    state.outcome.meta["routing"] = {
-        "score": complexity.score,
-        "tier": complexity.tier.value,
-        "route": route.name,
-        "reasons": complexity.reasons,
-    }
+    tier, decision = decide(env.pool, view.spec, view.shape, view.context, state.index)
+    state.route = _key(view.spec, tier).value
+    state.outcome.meta["routing"] = {**decision, "route": route_for(view.spec, tier).name}
 
 
 def _on(env: StepEnv, state: RecordState, tier: Tier) -> StepEnv:
@@ -147,6 +200,9 @@ def _on(env: StepEnv, state: RecordState, tier: Tier) -> StepEnv:
 def _routed(tier: Tier, step: Step) -> Step:
     async def run(env: StepEnv, state: RecordState) -> None:
         await step.run(_on(env, state, tier), state)
+        if state.stopped:  # the route gave up on the record before its final check: a failure all the same
+            view = env.view(state)
+            learn_from(view.spec, view.shape, view.context, Tier(state.outcome.meta["routing"]["tier"]), state.outcome)
 
     def wanted(state: RecordState) -> bool:
         return state.route == tier.value and (step.wanted is None or step.wanted(state))
@@ -160,5 +216,7 @@ def _closer(closes: dict[Tier, Close]) -> Close:
         if state.route is not None:
             tier = Tier(state.route)
             closes[tier](_on(env, state, tier), state)
+            view = env.view(state)
+            learn_from(view.spec, view.shape, view.context, Tier(state.outcome.meta["routing"]["tier"]), state.outcome)
 
     return close

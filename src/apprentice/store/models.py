@@ -208,3 +208,20 @@ class JudgeReliability(SQLModel, table=True):
     false_alarms: int = 0
     by_kind_json: str = Field(default="{}", description="planted kind → [detected, planted]")
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RouteOutcome(SQLModel, table=True):
+    """What records of one request class became on one tier, summed (`learning/router.py`):
+    the learned router's evidence, kept across runs and processes."""
+
+    __tablename__ = "route_outcomes"
+
+    class_key: str = Field(primary_key=True, description="the request class (`learning.requests.class_of`)")
+    tier: str = Field(primary_key=True)
+    trials: int = 0
+    passes: int = Field(default=0, description="records valid and realism-clean at the pattern's final check")
+    valid: int = 0
+    realistic: int = 0
+    latency_s: float = Field(default=0.0, description="sum over the trials")
+    cost_usd: float = Field(default=0.0, description="sum over the trials")
+    updated_at: datetime = Field(default_factory=utcnow)
