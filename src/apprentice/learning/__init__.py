@@ -14,12 +14,24 @@ Design:
   Outcomes are fed back at each record's close; the decision and its reason are in the record's
   `meta["routing"]`. Outcomes are kept as sums per class and tier, not per decision: the reasons
   live with the records.
+- **Solution library** (`library.py`, tables `library_solutions`, `library_thresholds`).
+  Solutions that validated are kept as data (workflow spec, field plan, statistics spec, prompts,
+  results) under their request's representation; a lookup answers reuse, adapt (a model's JSON
+  merge patch, validated before use), start from the pattern, or novel, by thresholds that move
+  with how reuses and adaptations went. `propose_numeric_spec` goes through it.
 """
 
+from apprentice.learning.library import LibraryMatch, MatchKind, Solution, SolutionLibrary, current_library, library_with
 from apprentice.learning.requests import RequestFeatures, class_of, features_of, representation, similarity
 from apprentice.learning.router import Observation, PathStats, Router, RoutingDecision, current_router, routing_with
 
 __all__ = [
+    "LibraryMatch",
+    "MatchKind",
+    "Solution",
+    "SolutionLibrary",
+    "current_library",
+    "library_with",
     "Observation",
     "PathStats",
     "RequestFeatures",

@@ -110,8 +110,10 @@ def kind_of(node: dict[str, Any]) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    """The content words of a text, lowercased, in order (short and common words dropped)."""
-    return [w for w in re.findall(r"[a-z][a-z0-9]+", text.lower()) if len(w) > 2 and w not in STOPWORDS]
+    """The content words and the numbers of a text, lowercased, in order (short and common words
+    dropped). Numbers count: "mean 35" and "mean 40" ask for different data."""
+    words = [w for w in re.findall(r"[a-z][a-z0-9]+", text.lower()) if len(w) > 2 and w not in STOPWORDS]
+    return words + [f"#{n}" for n in re.findall(r"\d+(?:\.\d+)?", text)]
 
 
 def class_of(features: RequestFeatures) -> str:

@@ -9,12 +9,15 @@ has the model write the rest.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from apprentice.backends.booking import Purpose
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage, ModelRequest
+from apprentice.config import Tier
 from apprentice.generation import produce_valid
+from apprentice.learning.library import LibraryMatch, MatchKind, SolutionLibrary, current_library
+from apprentice.learning.requests import features_of
 from apprentice.numeric import NumericSpec, sample
 from apprentice.patterns.common import finish, stage_schema
 from apprentice.records import RecordContext, RecordOutcome
@@ -96,10 +99,52 @@ def _close(env: StepEnv, state: RecordState) -> None:
     finish(state.outcome, record, view.shape, view.spec, view.context)
 
 
-async def propose_numeric_spec(pool: BackendPool, request: str, *, tier=None, backend: str | None = None) -> NumericSpec:
-    """Ask a model to turn a plain-language request ("ages normal, mean 35, sd 12…") into a
-    `NumericSpec`, answered as structured JSON and validated; never as code. The call is booked
-    as a proposal, under the caller's booked run."""
+class ProposedSpec(NamedTuple):
+    """A statistics spec for a sentence, and what the solution library had for it."""
+
+    spec: NumericSpec
+    match: LibraryMatch
+
+
+async def propose_numeric_spec(
+    pool: BackendPool, request: str, *, tier=None, backend: str | None = None, library: SolutionLibrary | None = None
+) -> NumericSpec:
+    """Turn a plain-language request ("ages normal, mean 35, sd 12…") into a `NumericSpec`, through
+    the solution library (`propose_numeric_solution`)."""
+    return (await propose_numeric_solution(pool, request, tier=tier, backend=backend, library=library)).spec
+
+
+async def propose_numeric_solution(
+    pool: BackendPool, request: str, *, tier=None, backend: str | None = None, library: SolutionLibrary | None = None
+) -> ProposedSpec:
+    """A `NumericSpec` for a sentence, through the solution library (default: the store's): the
+    same request again reuses the stored spec without a model call; a similar one has a model
+    edit the stored spec (validated before use, else written afresh); anything else is written by
+    a model as structured JSON, validated, and stored. Whoever verifies the numbers tells the
+    library how a reuse or an adaptation went (`SolutionLibrary.learn`)."""
+    library = library or current_library()
+    features = features_of(None, instructions=request)
+    match = library.lookup(features, request)
+    if match.kind is MatchKind.reuse and match.solution is not None and match.solution.statistics is not None:
+        return ProposedSpec(NumericSpec.model_validate(match.solution.statistics), match)
+    if match.kind is MatchKind.adapt:
+        adapted = await library.adapt(pool, match, request, "statistics", NumericSpec, tier=Tier.quality)
+        if adapted is not None:
+            library.store(features, request, statistics=adapted.model_dump(mode="json"))
+            return ProposedSpec(adapted, match)
+        match = match.model_copy(update={"kind": MatchKind.novel, "reason": f"{match.reason}; the adapted spec did not validate"})
+    example = match.solution.statistics if match.kind is MatchKind.start_from_pattern and match.solution else None
+    spec = await _written_numeric_spec(pool, request, tier=tier, backend=backend, example=example)
+    library.store(features, request, statistics=spec.model_dump(mode="json"))
+    return ProposedSpec(spec, match)
+
+
+async def _written_numeric_spec(
+    pool: BackendPool, request: str, *, tier=None, backend: str | None = None, example: dict[str, Any] | None = None
+) -> NumericSpec:
+    """Ask a model to write the `NumericSpec` as structured JSON, validated; never as code; shown
+    a related request's spec as an `example` where the library has one. The call is booked as a
+    proposal, under the caller's booked run."""
     messages = [
         ChatMessage(role="system", content=SYSTEM),
         ChatMessage(
@@ -107,6 +152,7 @@ async def propose_numeric_spec(pool: BackendPool, request: str, *, tier=None, ba
             content=(
                 "Turn this request for numeric test data into a JSON document valid for the schema below. "
                 f"Request: {request}\nSchema: {json.dumps(NumericSpec.model_json_schema())}"
+                + (f"\nA related request was answered with: {json.dumps(example)}" if example else "")
             ),
         ),
     ]

@@ -225,3 +225,27 @@ class RouteOutcome(SQLModel, table=True):
     latency_s: float = Field(default=0.0, description="sum over the trials")
     cost_usd: float = Field(default=0.0, description="sum over the trials")
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LibrarySolution(SQLModel, table=True):
+    """A solution that validated, as data (`learning/library.Solution` as JSON): its workflow spec,
+    field plan, statistics spec, prompts and measured results, and its request's representation."""
+
+    __tablename__ = "library_solutions"
+
+    id: str = Field(primary_key=True, description="hash of the request's representation")
+    class_key: str = Field(index=True)
+    solution_json: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class LibraryThresholds(SQLModel, table=True):
+    """The solution library's similarity thresholds, as learned from reuses and adaptations."""
+
+    __tablename__ = "library_thresholds"
+
+    name: str = Field(primary_key=True)
+    reuse: float
+    adapt: float
+    pattern: float
+    at: datetime = Field(default_factory=utcnow)
