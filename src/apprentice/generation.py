@@ -49,6 +49,11 @@ class StageMetrics(BaseModel):
     output_chars: int = 0
     error_class: str | None = None
     repairs: RepairCounts = Field(default_factory=RepairCounts)
+    changed: bool | None = Field(None, description="the stage gave back a record other than the one it was given (None: it was given none)")
+    entered_valid: bool | None = Field(
+        None, description="a checking stage or correction round: the record it was given already passed (None: not measured)"
+    )
+    round: int | None = Field(None, description="correct loop: 0 for the first write, then the correction round (premium: max_rounds + 1)")
 
 
 @dataclass

@@ -127,6 +127,66 @@ def propose(spec: WorkflowSpec, avoided: AbstractSet[str] = frozenset(), limit: 
     return out
 
 
+SIMPLIFYING = frozenset({"remove_stage", "drop_corrections", "drop_correction_rounds", "single_generator"})
+"""Operators that take machinery away; `learning/simplify.py` proposes them from measured value."""
+
+
+def _validated(spec: WorkflowSpec, update: dict[str, Any]) -> WorkflowSpec | None:
+    """`spec` with `update` applied, re-validated; None when the change would break the spec
+    (a sequential workflow without its first generate stage, a consensus of one)."""
+    try:
+        return WorkflowSpec.model_validate({**spec.model_dump(), **update})
+    except ValueError:
+        return None
+
+
+def remove_stage(spec: WorkflowSpec, name: str, reason: str = "") -> tuple[Mutation, WorkflowSpec] | None:
+    """Without the stage `name`: a checking stage that fixes nothing, an enrich stage that changes
+    nothing, a parallel branch or consensus candidate the others make redundant."""
+    stage = next((s for s in spec.stages if s.name == name), None)
+    if stage is None:
+        return None
+    candidate = _validated(spec, {"stages": [s.model_dump() for s in spec.stages if s.name != name]})
+    mutation = Mutation(operator="remove_stage", target=name, change={"stage": name}, context=_context(spec, stage), reason=reason)
+    return (mutation, candidate) if candidate else None
+
+
+def drop_corrections(spec: WorkflowSpec, name: str, reason: str = "") -> tuple[Mutation, WorkflowSpec] | None:
+    """The stage `name` without correction prompts, whose corrections never end valid (a failed
+    record is regenerated afresh instead)."""
+    stage = next((s for s in spec.stages if s.name == name), None)
+    if stage is None or stage.corrections == 0:
+        return None
+    stages = [(s.model_copy(update={"corrections": 0}) if s.name == name else s).model_dump() for s in spec.stages]
+    candidate = _validated(spec, {"stages": stages})
+    mutation = Mutation(operator="drop_corrections", target=name, change={"stage": name}, context=_context(spec, stage), reason=reason)
+    return (mutation, candidate) if candidate else None
+
+
+def drop_correction_rounds(spec: WorkflowSpec, keep: int, reason: str = "") -> tuple[Mutation, WorkflowSpec] | None:
+    """A correct loop with only its first `keep` rounds: the later ones never fixed a record."""
+    if spec.pattern is not Pattern.correct_loop or not 1 <= keep < spec.max_rounds:
+        return None
+    candidate = _validated(spec, {"max_rounds": keep})
+    mutation = Mutation(
+        operator="drop_correction_rounds", target="max_rounds", change={"max_rounds": keep}, context=_context(spec), reason=reason
+    )
+    return (mutation, candidate) if candidate else None
+
+
+def single_generator(spec: WorkflowSpec, keep: str, reason: str = "") -> tuple[Mutation, WorkflowSpec] | None:
+    """A committee (consensus candidates, or parallel branches that each write the whole record)
+    replaced by its one generator `keep`, run sequentially with the spec's checking stages: a
+    committee only where single backends disagree."""
+    stage = next((s for s in spec.stages if s.name == keep and s.role is StageRole.generate), None)
+    if stage is None or stage.fields is not None or spec.pattern not in (Pattern.consensus, Pattern.parallel):
+        return None
+    checks = [s for s in spec.stages if s.role in (StageRole.validate, StageRole.correct)]
+    candidate = _validated(spec, {"pattern": Pattern.sequential, "stages": [s.model_dump() for s in [stage, *checks]], "quorum": None})
+    mutation = Mutation(operator="single_generator", target=keep, change={"keep": keep}, context=_context(spec, stage), reason=reason)
+    return (mutation, candidate) if candidate else None
+
+
 STAGE_FIELDS = {"tier", "temperature", "max_tokens", "corrections"}
 
 

@@ -1,4 +1,5 @@
-"""The engine gets cheaper as it learns (issue 14): request classes, learned routing, a solution library.
+"""The engine gets cheaper as it learns (issue 14): request classes, learned routing, a solution library,
+self-simplification.
 
 Design:
 - **Request classes** (`requests.py`). A request (shape, spec, N, instructions) is counted into
@@ -19,6 +20,10 @@ Design:
   results) under their request's representation; a lookup answers reuse, adapt (a model's JSON
   merge patch, validated before use), start from the pattern, or novel, by thresholds that move
   with how reuses and adaptations went. `propose_numeric_spec` goes through it.
+- **Self-simplification** (`simplify.py`). Stage rows count what each stage did to the records it
+  was given; a stage, correction prompts, later correction rounds or a committee that helped
+  (almost) no record, by an exact one-sided binomial test over a minimum sample, is proposed to
+  the evolution flow as a removal; costly versions are retired, recurring classes get a specialist.
 """
 
 from apprentice.learning.library import LibraryMatch, MatchKind, Solution, SolutionLibrary, current_library, library_with

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
@@ -85,11 +85,14 @@ def metric_rows(
                 run_id=run_id, kind="task", workflow=workflow, version=version, stage=empty, state=state_name, error_class=error_class
             )
         ]
-    by_stage: dict[str, list[StageMetrics]] = {}
+    by_stage: dict[tuple[str, int | None], list[StageMetrics]] = {}
     for m in metrics:
-        by_stage.setdefault(m.stage, []).append(m)
+        by_stage.setdefault((m.stage, m.round), []).append(m)
     return [
-        _stage_row(f"{run_id}:{stage}", state_name, WorkflowIdentity(workflow, version), stage, group) for stage, group in by_stage.items()
+        _stage_row(
+            f"{run_id}:{stage}" + ("" if round_ is None else f"#{round_}"), state_name, WorkflowIdentity(workflow, version), stage, group
+        )
+        for (stage, round_), group in by_stage.items()
     ]
 
 
@@ -101,6 +104,7 @@ def _stage_row(run_id: str, state_name: str, identity: WorkflowIdentity, stage: 
         workflow=identity.workflow,
         version=identity.version,
         stage=stage,
+        round=metrics[0].round,
         state=state_name,
         records=len(metrics),
         valid_records=sum(m.valid for m in metrics),
@@ -114,6 +118,38 @@ def _stage_row(run_id: str, state_name: str, identity: WorkflowIdentity, stage: 
         quality=sum(first_pass_quality(m.valid, m.corrections) for m in metrics) / len(metrics),
         output_chars=sum(m.output_chars for m in metrics) // len(metrics),
         error_class=max(set(errors), key=errors.count) if errors else None,
+        **_paired_counts(metrics),
+    )
+
+
+class PairedCounts(TypedDict):
+    """The paired columns of a stage row (see `ExecutionRecord`)."""
+
+    compared_records: int
+    changed_records: int
+    measured_records: int
+    entered_valid_records: int
+    fixed_records: int
+    broken_records: int
+    corrected_records: int
+    corrected_valid_records: int
+
+
+def _paired_counts(metrics: list[StageMetrics]) -> PairedCounts:
+    """What the stage did to the records it was given, counted for self-simplification
+    (`learning/simplify.py`): unchanged records, failing records fixed, passing records broken,
+    corrections that ended valid."""
+    measured = [m for m in metrics if m.entered_valid is not None]
+    corrected = [m for m in metrics if m.corrections]
+    return PairedCounts(
+        compared_records=sum(m.changed is not None for m in metrics),
+        changed_records=sum(bool(m.changed) for m in metrics),
+        measured_records=len(measured),
+        entered_valid_records=sum(bool(m.entered_valid) for m in measured),
+        fixed_records=sum(not m.entered_valid and m.valid for m in measured),
+        broken_records=sum(bool(m.entered_valid) and not m.valid for m in measured),
+        corrected_records=len(corrected),
+        corrected_valid_records=sum(m.valid for m in corrected),
     )
 
 

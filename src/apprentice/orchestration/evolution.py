@@ -16,6 +16,7 @@ from apprentice.backends.booking import Purpose, booked_as
 from apprentice.evolution.candidates import candidates as gather_candidates
 from apprentice.evolution.registry import live
 from apprentice.evolution.shadow import EvolutionReport, evolve, report_markdown
+from apprentice.learning.simplify import take_retirements
 from apprentice.orchestration.artifacts import artifact_key
 from apprentice.orchestration.dataset import resolve_shape, resolve_spec, workflow_name
 from apprentice.orchestration.runtime import close_pools, pool_for
@@ -33,10 +34,14 @@ async def evolve_workflow(
 ) -> EvolutionReport:
     """Evolve the live version of `spec`'s workflow (the registry's live version if there is one).
 
-    Candidates: up to `max_candidates` from the rule-based operators, plus (with
-    `model_proposals`) up to three stage edits a model proposes as structured JSON."""
+    Versions that no longer earn their cost are retired first (traffic back to their parent).
+    Candidates: the removals the live version's runs support (`learning/simplify.py`), up to
+    `max_candidates` from the rule-based operators, plus (with `model_proposals`) up to three
+    stage edits a model proposes as structured JSON."""
     compiled = resolve_shape(shape)
     current = resolve_spec(spec, fallback_name=workflow_name(shape))
+    for retired in take_retirements(current.name):
+        get_run_logger().info("retired %s: %s", retired.target, retired.reason)
     registered = live(current.name)
     if registered is not None:
         current = WorkflowSpec.model_validate_json(registered.spec_json)

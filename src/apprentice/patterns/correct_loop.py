@@ -111,6 +111,10 @@ async def _attempt(env: StepEnv, state: RecordState, stage: StageSpec, messages,
         messages,
         seed=None if seed is None else seed + round_,
     )
+    result.metrics.round = round_
+    if round_ and result.metrics.calls:  # a round runs only on a record left wrong
+        result.metrics.entered_valid = False
+        result.metrics.changed = result.value is not None and result.value != state.value
     state.add(result)
     if result.value is not None:
         state.value = result.value

@@ -101,6 +101,7 @@ def _check(name: str) -> RecordStep:
         if stage is None or view.nothing_to_write:
             return
         checked = await validate_and_correct(env.pool, stage, view.shape, state.value, index=state.index, seed=state.seed)
+        checked.metrics.changed = None if state.value is None or checked.value is None else checked.value != state.value
         state.add(checked)
         state.value = checked.value if checked.value is not None else state.value
 

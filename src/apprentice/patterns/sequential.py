@@ -55,6 +55,7 @@ def _stage_step(name: str) -> RecordStep:
             state.stopped = True
             return
         merged = merge_values(state.value, result.value)
+        result.metrics.changed = None if state.value is None else merged != state.value
         state.whole_checked = result.valid and target is view.shape.json_schema and merged is result.value
         state.value = merged
 
@@ -89,10 +90,13 @@ async def validate_and_correct(
     `known_valid` says an earlier stage already validated this very record against the shape."""
     issues = validate(record, shape.json_schema) if record is not None and not known_valid else []
     if record is not None and not issues:
-        metrics = StageMetrics(stage=stage.name, role=stage.role.value, valid=True, output_chars=len(str(record)))
+        metrics = StageMetrics(stage=stage.name, role=stage.role.value, valid=True, output_chars=len(str(record)), entered_valid=True)
         return StageOutcome(value=record, valid=True, metrics=metrics)
     if record is None:
         messages = generate_messages(shape.json_schema, instructions=stage.prompt, index=index)
     else:
         messages = correction_messages(record, shape.json_schema, issues)
-    return await produce_valid(pool, stage, shape.json_schema, messages, seed=seed)
+    outcome = await produce_valid(pool, stage, shape.json_schema, messages, seed=seed)
+    if record is not None and outcome.metrics.calls:  # what a correction made of a failing record (an outage measures nothing)
+        outcome.metrics.entered_valid = False
+    return outcome

@@ -68,6 +68,17 @@ class ExecutionRecord(SQLModel, table=True):
     output_chars: int = 0
     realism: float | None = Field(default=None, description="share of written records with no realism defect (flow rows)")
     error_class: str | None = None
+    round: int | None = Field(
+        default=None, description="correct loop: the round of the stage row (0 the first write; premium max_rounds + 1)"
+    )
+    compared_records: int = Field(default=0, description="records the stage was given a record for (so could change it)")
+    changed_records: int = Field(default=0, description="of those, records the stage gave back changed")
+    measured_records: int = Field(default=0, description="records whose validity was measured as the stage got them (checks, rounds)")
+    entered_valid_records: int = Field(default=0, description="of those, records that already passed as the stage got them")
+    fixed_records: int = Field(default=0, description="of those, records that entered failing and left valid")
+    broken_records: int = Field(default=0, description="of those, records that entered valid and left failing")
+    corrected_records: int = Field(default=0, description="records the stage sent at least one correction prompt for")
+    corrected_valid_records: int = Field(default=0, description="of those, records valid after their corrections")
 
 
 class KeptRecord(SQLModel, table=True):
