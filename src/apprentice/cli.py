@@ -442,6 +442,26 @@ def status(workflow: Annotated[str | None, typer.Argument(help="only this workfl
     for r in spend_rows(workflow):
         spend.add_row(r["purpose"], r["calls"], r["failed"], r["attempts"], r["tokens"], r["cost"])
     console.print(spend if spend.row_count else "model calls: none booked yet")
+    if workflow is not None:
+        _print_simplifications(workflow)
+
+
+def _print_simplifications(workflow: str) -> None:
+    """A workflow's simplifications: those its live (else latest) version's runs support, and those taken."""
+    from apprentice.learning.simplify import proposals_for, taken_for
+
+    proposed = Table(
+        "proposed simplification", "n", "validity with → without", "p", "saves $/record", title=f"self-simplification of {workflow}"
+    )
+    for p in proposals_for(workflow):
+        e = p.evidence
+        shares = " → ".join("–" if q is None else f"{q:.1%}" for q in (e.quality_with, e.quality_without))
+        proposed.add_row(f"{p.action} ({p.key}): {p.reason}", str(e.n), shares, f"{e.p_value:.2g}", f"{e.cost_saved_usd:.6f}")
+    console.print(proposed if proposed.row_count else "simplifications: none proposed (no stage measured as adding nothing)")
+    taken = Table("taken", "mutation", "status", "reason")
+    for v in taken_for(workflow):
+        taken.add_row(v.key, v.mutation or "–", v.status, v.reason or "–")
+    console.print(taken if taken.row_count else "simplifications: none taken yet")
 
 
 @app.command()

@@ -25,6 +25,7 @@ from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
+from apprentice.learning.requests import class_of, features_of
 from apprentice.numeric import NumericReport
 from apprentice.output import meta_path, rejects_path, write_outputs  # noqa: F401  (importable from here, as before)
 from apprentice.patterns import run_pattern, stage_plan
@@ -186,6 +187,7 @@ class DatasetSummary(BaseModel):
     generated: int = Field(0, description="records a model made in this run; 0 when all were reused or served from `$cache`")
     quality: float | None = Field(None, description="mean first-pass quality of the records (see `records.first_pass_quality`)")
     seconds_per_record: float | None = Field(None, description="mean model and repair time per record, all stages")
+    request_class: str = Field("", description="the request's class (`learning.requests.class_of`)")
 
 
 async def generate_batch(
@@ -271,7 +273,15 @@ def first_states(spec: WorkflowSpec, shape: Shape, plan: BatchPlan, kept: dict[i
             )
         )
     lineage = plan.cache_key(spec, shape)
-    return BatchStates(workflow=spec.name, version=spec.version, batch=plan.index, lineage=lineage, records=records)
+    request_class = request_class_of(shape.json_schema, spec, plan.total or plan.count)
+    return BatchStates(
+        workflow=spec.name, version=spec.version, batch=plan.index, lineage=lineage, request_class=request_class, records=records
+    )
+
+
+def request_class_of(schema: Any, spec: WorkflowSpec, n: int) -> str:
+    """The class of a run's request, as its execution rows are kept under (none for a schema that is not an object)."""
+    return class_of(features_of(schema, spec, n=n)) if isinstance(schema, dict) else ""
 
 
 def batch_stage_plan(spec: WorkflowSpec, plan: BatchPlan) -> StagePlan:
@@ -543,7 +553,9 @@ class RunTotals:
     apprenticeship observes (`records`) and the first outcomes for a sample table."""
 
     def __init__(self, spec: WorkflowSpec, requested: int, shape_schema: Any = None, *, sample_size: int = 20) -> None:
-        self.summary = DatasetSummary(workflow=spec.name, version=spec.version, requested=requested)
+        self.summary = DatasetSummary(
+            workflow=spec.name, version=spec.version, requested=requested, request_class=request_class_of(shape_schema, spec, requested)
+        )
         self.usage: dict[str, BackendUsage] = defaultdict(BackendUsage)
         self.quality = self.seconds = 0.0
         self.checker = DatasetChecker(shape_schema) if isinstance(shape_schema, dict) else None

@@ -113,6 +113,7 @@ class BatchStates(BaseModel):
     step: str = Field("", description="the step that made these states ('' before the first)")
     lineage: str = Field(description="the history of these states: the batch's content key, then each step that ran cleanly")
     incomplete: bool = Field(False, description="the step left records that no backend could make")
+    request_class: str = Field("", description="the run's request class (`learning.requests.class_of`), for its execution rows")
     records: list[RecordState]
 
     def step_key(self, step: str) -> str:
@@ -288,6 +289,7 @@ async def run_records(
         step=name,
         lineage=lineage,
         incomplete=incomplete,
+        request_class=states.request_class,
         records=records,
     )
 

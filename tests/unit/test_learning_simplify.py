@@ -52,7 +52,7 @@ def spec_of(stages: list[dict], **settings) -> WorkflowSpec:
     return parse_spec({"name": "towns", "sampling": False, "realism_checks": False, "stages": stages, **settings})
 
 
-def run_and_record(pool, spec: WorkflowSpec, engine, tmp_path, *, records: int, batch: int = 40) -> None:
+def run_and_record(pool, spec: WorkflowSpec, engine, tmp_path, *, records: int, batch: int = 40, request_class: str = "") -> None:
     """Run `records` records through the real pattern and record their stage rows, a batch at a time, as the hooks do."""
 
     async def run():
@@ -63,7 +63,9 @@ def run_and_record(pool, spec: WorkflowSpec, engine, tmp_path, *, records: int, 
     rows = []
     for start in range(0, records, batch):
         metrics = [m for outcome in outcomes[start : start + batch] for m in outcome.stages]
-        rows += metric_rows(f"task-{spec.key}-{start}", "Completed", (spec.name, spec.version), metrics, None, "batch")
+        rows += metric_rows(f"task-{spec.key}-{request_class}-{start}", "Completed", (spec.name, spec.version), metrics, None, "batch")
+    for row in rows:
+        row.request_class = request_class
     assert record_executions(rows, engine=engine, spool=tmp_path / "spool.jsonl")
 
 
@@ -115,6 +117,24 @@ def test_noise_below_the_minimum_sample_proposes_nothing(engine, tmp_path):
     spec = do_nothing_spec()
     run_and_record(pool, spec, engine, tmp_path, records=60, batch=30)  # helped none of 60 records: too few to say
     assert proposals_for(spec.key, spec=spec) == []
+
+
+def test_a_class_is_judged_on_its_own_runs_and_status_shows_what_is_proposed(engine, tmp_path):
+    from typer.testing import CliRunner
+
+    from apprentice.cli import app
+
+    spec = do_nothing_spec()
+    for request_class, records in (("flat·small", 120), ("nested·medium", 60)):
+        idle = make_pool(f=("fast", Backend(lambda _p, _n: TOWN)))  # a pool per event loop
+        run_and_record(idle, spec, engine, tmp_path, records=records, batch=20, request_class=request_class)
+    flat = proposals_for("flat·small")
+    assert {(p.subject, p.target, p.evidence.n) for p in flat} == {("flat·small", "polish", 120), ("flat·small", "check", 120)}
+    assert proposals_for("nested·medium") == []  # its own 60 records are too few, whatever the other class showed
+    assert proposals_for("nested·large") == []  # a class the store has not seen: nothing is known
+    shown = CliRunner().invoke(app, ["status", "towns"], env={"COLUMNS": "250"})  # the workflow's view: every class's runs
+    assert shown.exit_code == 0, shown.output
+    assert "remove stage 'polish'" in shown.output and "changed 0 of 180 records" in shown.output and "none taken yet" in shown.output
 
 
 def test_correction_rounds_that_never_fix_are_dropped_and_the_first_is_kept(engine, tmp_path):

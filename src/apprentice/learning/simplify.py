@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -31,7 +32,6 @@ from scipy.stats import binomtest, mannwhitneyu
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from apprentice.errors import ConfigError
 from apprentice.evolution.compare import Verdict, compare
 from apprentice.evolution.mutations import (
     SIMPLIFYING,
@@ -52,9 +52,11 @@ __all__ = [
     "Simplification",
     "SimplifyPolicy",
     "StageTotals",
+    "Subject",
     "candidate_from",
     "proposals_for",
     "propose_specialists",
+    "recurring_classes",
     "retire",
     "retirements",
     "specialist",
@@ -117,6 +119,22 @@ class Simplification(BaseModel):
     def key(self) -> str:
         return f"{self.workflow}@{self.version}"
 
+    @property
+    def action(self) -> str:
+        """What taking it does, in words."""
+        return {
+            Removal.stage: f"remove stage '{self.target}'",
+            Removal.corrections: f"no corrections in stage '{self.target}'",
+            Removal.correction_rounds: f"drop correction rounds from {self.target}",
+            Removal.committee: f"only '{self.target}' of the committee",
+            Removal.version: "retire the version",
+        }[self.removal]
+
+    @property
+    def summary(self) -> str:
+        """One line for people: what goes, from which version, why, how sure, what it saves."""
+        return f"{self.action} ({self.key}): {self.reason}; p={self.evidence.p_value:.2g}, saves ${self.evidence.cost_saved_usd:.6f}/record"
+
 
 class StageTotals(BaseModel):
     """One stage's (or correction round's) execution rows summed over a version's runs."""
@@ -165,28 +183,46 @@ def helps_rarely(helped: int, n: int, batches: int, policy: SimplifyPolicy) -> f
     return float(binomtest(helped, n, policy.tolerance, alternative="less").pvalue)
 
 
+class Subject(NamedTuple):
+    """The runs one set of proposals is judged on: a version's, or only those of one request class."""
+
+    workflow: str
+    version: str
+    request_class: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.request_class or f"{self.workflow}@{self.version}"
+
+
 def proposals_for(
     subject: str, *, spec: WorkflowSpec | None = None, policy: SimplifyPolicy | None = None, engine: Engine | None = None
 ) -> list[Simplification]:
-    """What `subject` (workflow@version, or a workflow's name for its live version) could do
-    without, most money saved first. `spec` defaults to the registry's copy of the version; without
-    one, only stages and correction prompts are judged (rounds and committees need the pattern)."""
+    """What `subject` could do without, most money saved first. `subject` is workflow@version; a
+    request class (each version that served it, judged on that class's runs alone); or a
+    workflow's name (its live, else latest, version). Nothing is known of an unknown subject.
+    `spec` (for its version) defaults to the registry's copy; without one, only stages and
+    correction prompts are judged (rounds and committees need the pattern)."""
     policy = policy or SimplifyPolicy()
-    workflow, version = _resolve(subject, engine)
-    spec = spec or _registered_spec(f"{workflow}@{version}", engine)
-    rows = read(
-        lambda s: list(s.exec(select(ExecutionRecord).where(*_version_is(workflow, version), ExecutionRecord.kind == "task"))), engine
-    )
+    proposals = []
+    for judged in _subjects(subject, engine):
+        known = spec if spec is not None and spec.key == f"{judged.workflow}@{judged.version}" else None
+        proposals += _proposals(judged, known or _registered_spec(f"{judged.workflow}@{judged.version}", engine), policy, engine)
+    return sorted(proposals, key=lambda p: -p.evidence.cost_saved_usd)
+
+
+def _proposals(subject: Subject, spec: WorkflowSpec | None, policy: SimplifyPolicy, engine: Engine | None) -> list[Simplification]:
+    """One version's proposals from its stage rows (of one class, if the subject names one)."""
+    rows = read(lambda s: list(s.exec(select(ExecutionRecord).where(*_rows_of(subject), ExecutionRecord.kind == "task"))), engine)
     totals = stage_totals(rows)
     made = max((t.records for t in totals.values()), default=0)
     found = _stage_removals(totals, spec, policy, made) + _correction_drops(totals, spec, policy, made)
     if spec is not None:
-        found += _round_drops(totals, spec, policy, made) + _committee_drops(
-            totals, spec, policy, made, _flow_validity(workflow, version, engine)
-        )
-    proposals = [Simplification(subject=f"{workflow}@{version}", workflow=workflow, version=version, **item) for item in found]
-    proposals += [r for r in retirements(workflow, policy=policy, engine=engine) if r.version == version]
-    return sorted(proposals, key=lambda p: -p.evidence.cost_saved_usd)
+        found += _round_drops(totals, spec, policy, made) + _committee_drops(totals, spec, policy, made, _flow_validity(subject, engine))
+    proposals = [Simplification(subject=subject.name, workflow=subject.workflow, version=subject.version, **item) for item in found]
+    if subject.request_class is None:  # a version is retired for all its runs, not a class's
+        proposals += [r for r in retirements(subject.workflow, policy=policy, engine=engine) if r.version == subject.version]
+    return proposals
 
 
 def _stage_removals(totals: dict, spec: WorkflowSpec | None, policy: SimplifyPolicy, made: int) -> list[dict]:
@@ -501,22 +537,30 @@ def taken_for(workflow: str, *, engine: Engine | None = None) -> list[VersionRec
     return out
 
 
-def _resolve(subject: str, engine: Engine | None) -> tuple[str, str]:
+def _subjects(subject: str, engine: Engine | None) -> list[Subject]:
+    """What a subject names: a version; the versions that served a request class; a workflow's
+    live (else latest) version; or nothing the store knows."""
     if "@" in subject:
         workflow, version = subject.split("@", 1)
-        return workflow, version
+        return [Subject(workflow, version)]
+    served = read(
+        lambda s: list(
+            s.exec(select(ExecutionRecord.workflow, ExecutionRecord.version).where(ExecutionRecord.request_class == subject).distinct())
+        ),
+        engine,
+    )
+    if served:
+        return [Subject(workflow, version, subject) for workflow, version in sorted(served)]
     current = next((v for v in versions(subject, engine) if v.status == VersionStatus.live), None)
     if current is not None:
-        return current.workflow, current.version
+        return [Subject(current.workflow, current.version)]
     latest = read(
         lambda s: s.exec(
             select(ExecutionRecord.version).where(ExecutionRecord.workflow == subject).order_by(col(ExecutionRecord.at).desc()).limit(1)
         ).first(),
         engine,
     )
-    if latest is None:
-        raise ConfigError(f"no runs of workflow '{subject}' in the store")
-    return subject, latest
+    return [Subject(subject, latest)] if latest is not None else []
 
 
 def _registered_spec(key: str, engine: Engine | None) -> WorkflowSpec | None:
@@ -524,8 +568,10 @@ def _registered_spec(key: str, engine: Engine | None) -> WorkflowSpec | None:
     return WorkflowSpec.model_validate_json(row.spec_json) if row is not None else None
 
 
-def _version_is(workflow: str, version: str) -> tuple:
-    return ExecutionRecord.workflow == workflow, ExecutionRecord.version == version
+def _rows_of(subject: Subject) -> tuple:
+    """Where-clauses for the execution rows of a subject's runs."""
+    same_version = (ExecutionRecord.workflow == subject.workflow, ExecutionRecord.version == subject.version)
+    return same_version if subject.request_class is None else (*same_version, ExecutionRecord.request_class == subject.request_class)
 
 
 def _flow_runs(workflow: str, engine: Engine | None) -> dict[str, list[ExecutionRecord]]:
@@ -547,7 +593,21 @@ def _flow_runs(workflow: str, engine: Engine | None) -> dict[str, list[Execution
     return out
 
 
-def _flow_validity(workflow: str, version: str, engine: Engine | None) -> float | None:
-    runs = _flow_runs(workflow, engine).get(f"{workflow}@{version}", [])
+def _flow_validity(subject: Subject, engine: Engine | None) -> float | None:
+    runs = [
+        r
+        for r in _flow_runs(subject.workflow, engine).get(f"{subject.workflow}@{subject.version}", [])
+        if subject.request_class is None or r.request_class == subject.request_class
+    ]
     requested = sum(r.records for r in runs)
     return sum(r.valid_records for r in runs) / requested if requested else None
+
+
+def recurring_classes(workflow: str, *, engine: Engine | None = None) -> dict[str, int]:
+    """Dataset runs of `workflow` per request class, when it has served more than one class (a
+    workflow that only ever served one is already its specialist)."""
+    runs = [r for rows in _flow_runs(workflow, engine).values() for r in rows if r.request_class]
+    counts: dict[str, int] = {}
+    for row in runs:
+        counts[row.request_class] = counts.get(row.request_class, 0) + 1
+    return counts if len(counts) > 1 else {}

@@ -71,7 +71,10 @@ def stage_rows(
 ) -> list[ExecutionRecord]:
     """One execution row per stage a stage task ran over its batch's records (or one row, named
     after its step, for a task that made no stage metrics: a merge, a failure)."""
-    return metric_rows(run_id, state_name, identity, states.new_metrics() if states is not None else [], error_class, step)
+    rows = metric_rows(run_id, state_name, identity, states.new_metrics() if states is not None else [], error_class, step)
+    for row in rows:
+        row.request_class = states.request_class if states is not None else ""
+    return rows
 
 
 def metric_rows(
@@ -179,6 +182,7 @@ def flow_row(
         latency_s=(summary.seconds_per_record or 0.0) if summary else 0.0,
         realism=realism.clean_share if realism is not None else None,
         error_class=error_class,
+        request_class=summary.request_class if summary else "",
     )
 
 

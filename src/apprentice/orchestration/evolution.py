@@ -16,7 +16,7 @@ from apprentice.backends.booking import Purpose, booked_as
 from apprentice.evolution.candidates import candidates as gather_candidates
 from apprentice.evolution.registry import live
 from apprentice.evolution.shadow import EvolutionReport, evolve, report_markdown
-from apprentice.learning.simplify import take_retirements
+from apprentice.learning.simplify import propose_specialists, recurring_classes, take_retirements
 from apprentice.orchestration.artifacts import artifact_key
 from apprentice.orchestration.dataset import resolve_shape, resolve_spec, workflow_name
 from apprentice.orchestration.runtime import close_pools, pool_for
@@ -34,7 +34,8 @@ async def evolve_workflow(
 ) -> EvolutionReport:
     """Evolve the live version of `spec`'s workflow (the registry's live version if there is one).
 
-    Versions that no longer earn their cost are retired first (traffic back to their parent).
+    Versions that no longer earn their cost are retired first (traffic back to their parent), and
+    each request class the workflow serves often gets a specialist candidate (`NAME--class`).
     Candidates: the removals the live version's runs support (`learning/simplify.py`), up to
     `max_candidates` from the rule-based operators, plus (with `model_proposals`) up to three
     stage edits a model proposes as structured JSON."""
@@ -45,6 +46,8 @@ async def evolve_workflow(
     registered = live(current.name)
     if registered is not None:
         current = WorkflowSpec.model_validate_json(registered.spec_json)
+    for specialist in propose_specialists(current, recurring_classes(current.name)):
+        get_run_logger().info("specialist candidate %s for a recurring request class (%s)", specialist.key, specialist.mutation)
     context = FlowRunContext.get()
     run_id = str(context.flow_run.id) if context and context.flow_run else None
     try:

@@ -68,6 +68,7 @@ class ExecutionRecord(SQLModel, table=True):
     output_chars: int = 0
     realism: float | None = Field(default=None, description="share of written records with no realism defect (flow rows)")
     error_class: str | None = None
+    request_class: str = Field(default="", index=True, description="the run's request class (`learning.requests.class_of`)")
     round: int | None = Field(
         default=None, description="correct loop: the round of the stage row (0 the first write; premium max_rounds + 1)"
     )
