@@ -185,7 +185,7 @@ def generate(
         OutputFormat | None, typer.Option("--format", help="how the records are written (default: what --out's name says, else jsonl)")
     ] = None,
     spec: Annotated[Path | None, typer.Option(help="workflow spec (YAML/JSON)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1)] = 10,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="records per batch (default: N in 4 batches, 10–500)")] = None,
     concurrency: Annotated[int, typer.Option(min=1)] = 2,
     seed: int = 0,
     backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,

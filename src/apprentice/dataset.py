@@ -103,6 +103,23 @@ def plan_presets(
     return plan, [{k: v for layer in layers for k, v in layer[i].items()} for i in range(n)]
 
 
+BATCHES_PER_LANE = 2
+BATCH_SIZE_RANGE = (10, 500)
+
+
+def batch_size_for(n: int, parallel_batches: int) -> int:
+    """The default records per batch: `n` split into two batches per parallel lane, within 10–500.
+
+    Each batch is a Prefect subflow, and starting one writes to the Prefect server: about 0.1 s,
+    and on the SQLite-backed server (the embedded default) about 2 s more whenever that write
+    collides with the server recording the previous batch's stage tasks (it answers 503 and
+    Prefect's client retries after 2 s). So fewer, larger batches are cheaper. A larger batch
+    loses nothing to a killed run (records are kept one by one as they are made), and 500
+    records bound a batch's memory."""
+    low, high = BATCH_SIZE_RANGE
+    return max(low, min(high, -(-n // (BATCHES_PER_LANE * max(1, parallel_batches)))))
+
+
 def plan_batches(n: int, batch_size: int, seed: int, presets: list[dict[str, Any]] | None = None) -> list[BatchPlan]:
     return list(batch_plans(n, batch_size, seed, presets))
 

@@ -21,7 +21,7 @@ class GenerationJob(BaseModel):
     shape: str
     spec: str | None = None
     n: int = Field(20, gt=0)
-    batch_size: int = Field(10, gt=0)
+    batch_size: int | None = Field(None, gt=0, description="default: two batches per parallel lane, 10–500 records")
     concurrency: int = Field(2, gt=0)
     out_dir: str | None = Field(None, description="default: <apprentice home>/out/nightly")
 

@@ -31,6 +31,7 @@ from apprentice.dataset import (
     RecordTotals,
     RunTotals,
     batch_plans,
+    batch_size_for,
     make_batch,
     plan_presets,
     realism_index,
@@ -274,7 +275,7 @@ async def generate_async(
     spec: str | Path | dict[str, Any] | WorkflowSpec | None = None,
     out: str | Path | None = None,
     format: str | Format | None = None,
-    batch_size: int = 10,
+    batch_size: int | None = None,
     concurrency: int = 4,
     parallel_batches: int = 2,
     record_attempts: int = 3,
@@ -299,7 +300,8 @@ async def generate_async(
     up to `record_attempts` times before it is rejected. Records a batch could not make because
     backends failed are kept, so a rerun makes only those; `fresh` forgets them.
 
-    Finished batches are written as they finish, in index order, and dropped: memory is bounded
+    `batch_size` records make a batch (default: `dataset.batch_size_for`, two batches per
+    parallel lane, 10–500). Finished batches are written as they finish, in index order, and dropped: memory is bounded
     by the batches in flight, not by `n`. The files appear only when the run ends (see `output`).
 
     `pool` (default: one built from `backends_file`, closed at the end) serves every batch unless
@@ -309,7 +311,7 @@ async def generate_async(
     `logger` (default: this module's) hears what the run does.
     """
     run = await _resolve(shape, spec, n, seed, out, format, backends_file, logger or logging.getLogger(__name__))
-    run.batch_size, run.parallel_batches = batch_size, parallel_batches
+    run.batch_size, run.parallel_batches = batch_size or batch_size_for(n, parallel_batches), parallel_batches
     owned = open_pool(backends_file) if pool is None and run_batch is None else None
     pool = owned if owned is not None else pool
 

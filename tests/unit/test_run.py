@@ -15,6 +15,7 @@ import pytest
 
 import apprentice
 from apprentice.backends.pool import BackendPool
+from apprentice.dataset import batch_size_for
 from apprentice.errors import RunIncomplete
 from apprentice.run import BatchRun, generate_async
 
@@ -141,6 +142,24 @@ async def test_the_flow_seams_make_batches_publish_and_monitor_a_fresh_run(tmp_p
     assert sorted(made) == [0, 1] and summary.batches_reused == 1 and summary.generated == 2
     assert published == [(4, [0, 1, 2, 3])]
     assert monitored == [("towns@2", 4, {"shape": str(shape_file)})]
+
+
+async def test_without_a_batch_size_a_run_makes_two_batches_per_parallel_lane_of_at_least_ten_records(tmp_path):
+    """Every batch is a Prefect subflow whose start costs a round trip (2 s more when the SQLite
+    server's writes collide), so the default is few batches, never a batch per 10 records."""
+    pool, sizes = pool_of(towns()), []
+
+    async def run_batch(job):
+        from apprentice.dataset import make_batch
+
+        sizes.append(job.plan.count)
+        return BatchRun(await make_batch(pool, job.spec, job.shape, job.plan))
+
+    for n, expected in ((45, [12, 12, 12, 9]), (15, [10, 5])):
+        sizes.clear()
+        await generate_async(SHAPE, n=n, spec=SPEC, out=tmp_path / f"{n}.jsonl", parallel_batches=2, run_batch=run_batch)
+        assert sorted(sizes, reverse=True) == expected
+    assert batch_size_for(1_000_000, 2) == 500
 
 
 def test_the_blocking_twin_runs_the_same_call(tmp_path):

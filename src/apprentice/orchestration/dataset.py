@@ -214,7 +214,7 @@ async def generate_dataset(
     spec: str | dict[str, Any] | None = None,
     out: str | None = None,
     format: str | None = None,
-    batch_size: int = 10,
+    batch_size: int | None = None,
     concurrency: int = 4,
     parallel_batches: int = 2,
     record_attempts: int = 3,
