@@ -233,3 +233,15 @@ def test_a_recurring_class_gets_a_specialist_and_a_rare_one_does_not(engine):
     parent = spec_of([{"name": "write", "role": "generate"}])
     made = propose_specialists(parent, {"flat-records/short": 25, "deep/rare": 3}, engine=engine)
     assert [(v.workflow, v.parent, v.status) for v in made] == [("towns--flat-records-short", parent.key, "candidate")]
+
+
+def test_a_batch_carries_its_request_class_into_its_execution_rows():
+    from apprentice.dataset import BatchPlan, first_states
+    from apprentice.learning.requests import class_of, features_of
+    from apprentice.monitor.hooks import stage_rows
+
+    spec = do_nothing_spec()
+    states = first_states(spec, SHAPE, BatchPlan(index=0, start=0, count=2, seed=1, total=500), {})
+    assert states.request_class == class_of(features_of(SHAPE.json_schema, spec, n=500)) != ""
+    rows = stage_rows("task-1", "Completed", (spec.name, spec.version), states, None, "write")
+    assert [r.request_class for r in rows] == [states.request_class]

@@ -54,6 +54,7 @@ __all__ = [
     "StageTotals",
     "Subject",
     "candidate_from",
+    "helps_rarely",
     "proposals_for",
     "propose_specialists",
     "recurring_classes",
@@ -233,19 +234,18 @@ def _stage_removals(totals: dict, spec: WorkflowSpec | None, policy: SimplifyPol
         if t.round is not None or (spec is not None and not _removable(spec, t.stage)):
             continue
         if t.measured_records:
-            entered, left = t.entered_valid_records, t.entered_valid_records + t.fixed_records - t.broken_records
-            helped, n, what = t.fixed_records, t.measured_records, "fixed"
-            quality = (left / n, entered / n)
+            count = _Count(t.fixed_records, t.measured_records, t.batches, "fixed")
+            left = t.entered_valid_records + t.fixed_records - t.broken_records
+            quality = (left / count.n, t.entered_valid_records / count.n)
         elif t.compared_records:
-            helped, n, what = t.changed_records, t.compared_records, "changed"
+            count = _Count(t.changed_records, t.compared_records, t.batches, "changed")
             with_it = t.valid_records / t.records
-            quality = (with_it, max(0.0, with_it - helped / n))  # at worst every change was a fix
+            quality = (with_it, max(0.0, with_it - count.helped / count.n))  # at worst every change was a fix
         else:
             continue
-        p = helps_rarely(helped, n, t.batches, policy)
-        if p is not None and p < policy.alpha:
-            reason = f"stage '{t.stage}' {what} {helped} of {n} records it was given"
-            out.append(_found(Removal.stage, t.stage, reason, t, helped, n, quality, p, what, policy, t.cost_usd / max(made, 1)))
+        if (p := _significant(count, policy)) is not None:
+            reason = f"stage '{t.stage}' {count.meaning} {count.helped} of {count.n} records it was given"
+            out.append(_found(Removal.stage, t.stage, reason, count, p, quality, t.cost_usd / max(made, 1), policy))
     return out
 
 
@@ -255,27 +255,13 @@ def _correction_drops(totals: dict, spec: WorkflowSpec | None, policy: SimplifyP
     for t in totals.values():
         if t.round is not None or not t.corrected_records or (spec is not None and not _corrects(spec, t.stage)):
             continue
-        p = helps_rarely(t.corrected_valid_records, t.corrected_records, t.batches, policy)
-        if p is not None and p < policy.alpha:
+        count = _Count(t.corrected_valid_records, t.corrected_records, t.batches, "valid after its corrections")
+        if (p := _significant(count, policy)) is not None:
             with_it = t.valid_records / t.records
-            quality = (with_it, with_it - t.corrected_valid_records / t.records)
+            quality = (with_it, with_it - count.helped / t.records)
             saved = t.cost_usd * t.corrections / (t.records + t.corrections) / max(made, 1)  # a call per record, one per correction
-            reason = f"stage '{t.stage}': {t.corrected_valid_records} of {t.corrected_records} corrected records ended valid"
-            out.append(
-                _found(
-                    Removal.corrections,
-                    t.stage,
-                    reason,
-                    t,
-                    t.corrected_valid_records,
-                    t.corrected_records,
-                    quality,
-                    p,
-                    "valid after",
-                    policy,
-                    saved,
-                )
-            )
+            reason = f"stage '{t.stage}': {count.helped} of {count.n} corrected records ended valid"
+            out.append(_found(Removal.corrections, t.stage, reason, count, p, quality, saved, policy))
     return out
 
 
@@ -287,16 +273,12 @@ def _round_drops(totals: dict, spec: WorkflowSpec, policy: SimplifyPolicy, made:
     rounds = [t for t in totals.values() if t.round is not None and 2 <= t.round <= spec.max_rounds]
     for first in sorted({t.round or 0 for t in rounds}):
         tail = [t for t in rounds if (t.round or 0) >= first]
-        fixed, n = sum(t.fixed_records for t in tail), sum(t.measured_records for t in tail)
-        entered = sum(t.entered_valid_records for t in tail)
-        p = helps_rarely(fixed, n, min(t.batches for t in tail), policy)
-        if p is not None and p < policy.alpha:
-            reason = f"correction rounds {first}–{spec.max_rounds} fixed {fixed} of {n} records they got"
+        count = _Count(sum(t.fixed_records for t in tail), sum(t.measured_records for t in tail), min(t.batches for t in tail), "fixed")
+        if (p := _significant(count, policy)) is not None:
+            reason = f"correction rounds {first}–{spec.max_rounds} fixed {count.helped} of {count.n} records they got"
+            quality = (count.helped / count.n, sum(t.entered_valid_records for t in tail) / count.n)
             saved = sum(t.cost_usd for t in tail) / max(made, 1)
-            found = _found(
-                Removal.correction_rounds, str(first), reason, tail[0], fixed, n, (fixed / n, entered / n), p, "fixed", policy, saved
-            )
-            return [found]
+            return [_found(Removal.correction_rounds, str(first), reason, count, p, quality, saved, policy)]
     return []
 
 
@@ -309,53 +291,50 @@ def _committee_drops(totals: dict, spec: WorkflowSpec, policy: SimplifyPolicy, m
         return []
     tested = []
     for member in members:
-        t = totals.get((member.name, None))
-        p = helps_rarely(t.records - t.valid_records, t.records, t.batches, policy) if t else None
-        if t is not None and p is not None and p < policy.alpha:
-            tested.append((p, t.cost_usd, t))
+        if (t := totals.get((member.name, None))) is not None:
+            count = _Count(t.records - t.valid_records, t.records, t.batches, "failed (a rescue was possible)")
+            if (p := _significant(count, policy)) is not None:
+                tested.append((p, t.cost_usd, t, count))
     if not tested:
         return []
-    p, _, best = min(tested, key=lambda item: (item[0], item[1]))
-    kept_cost = best.cost_usd
+    p, kept_cost, best, count = min(tested, key=lambda item: (item[0], item[1]))
     others = sum(t.cost_usd for (name, round_), t in totals.items() if round_ is None and name in _committee_cost_stages(spec)) - kept_cost
-    failed, n = best.records - best.valid_records, best.records
-    reason = f"'{best.stage}' alone was valid on {best.valid_records} of {n} records"
-    quality = (flow_validity, best.valid_records / n)
-    return [
-        _found(
-            Removal.committee,
-            best.stage,
-            reason,
-            best,
-            failed,
-            n,
-            quality,
-            p,
-            "failed (a rescue was possible)",
-            policy,
-            others / max(made, 1),
-        )
-    ]
+    reason = f"'{best.stage}' alone was valid on {best.valid_records} of {count.n} records"
+    quality = (flow_validity, best.valid_records / count.n)
+    return [_found(Removal.committee, best.stage, reason, count, p, quality, others / max(made, 1), policy)]
+
+
+class _Count(NamedTuple):
+    """What a test counted: `helped` of `n` records (from `batches` stage rows), and what helping meant."""
+
+    helped: int
+    n: int
+    batches: int
+    meaning: str
+
+
+def _significant(count: _Count, policy: SimplifyPolicy) -> float | None:
+    """The p-value when the count says "helps rarely" at `alpha`, else None."""
+    p = helps_rarely(count.helped, count.n, count.batches, policy)
+    return p if p is not None and p < policy.alpha else None
 
 
 def _found(
     removal: Removal,
     target: str,
     reason: str,
-    totals: StageTotals,
-    helped: int,
-    n: int,
-    quality: tuple[float | None, float | None],
+    count: _Count,
     p: float,
-    what: str,
-    policy: SimplifyPolicy,
+    quality: tuple[float | None, float | None],
     saved: float,
+    policy: SimplifyPolicy,
 ) -> dict:
-    test = f"exact binomial, one-sided: share {what} < {policy.tolerance:.0%} (alpha {policy.alpha})"
+    """A proposal's fields (all but its subject), with its evidence."""
+    test = f"exact binomial, one-sided: share {count.meaning} < {policy.tolerance:.0%} (alpha {policy.alpha})"
     evidence = Evidence(
-        n=n,
-        batches=totals.batches,
-        helped=helped,
+        n=count.n,
+        batches=count.batches,
+        helped=count.helped,
         quality_with=quality[0],
         quality_without=quality[1],
         p_value=p,
