@@ -215,3 +215,23 @@ def test_prose_and_free_lists_are_steered_in_the_grammar_but_not_in_validation()
     assert steered["name"] == schema["properties"]["name"], "only prose hints are steered"
     assert steered["tags"]["maxItems"] == 5 and steered["tags"]["items"]["maxLength"] == 60
     assert schema["properties"]["bio"]["minLength"] == 1, "the schema records are validated against is untouched"
+
+
+@pytest.mark.parametrize(
+    ("value", "iri", "reference"),
+    [
+        ("https://例え.jp/パス?q=1", True, True),
+        ("/relative/パス", False, True),
+        ("http://example.com/a b", False, False),
+        ("https://x.org/%zz", False, False),
+        ("not an iri", False, False),
+    ],
+)
+def test_iri_formats_are_checked_without_the_iri_grammar_package(value, iri, reference):
+    """`iri`/`iri-reference` are judged through RFC 3987's mapping to a URI (non-ASCII percent-encoded)."""
+    properties = {"a": {"type": "string", "format": "iri"}, "b": {"type": "string", "format": "iri-reference"}}
+    schema = {"type": "object", "properties": properties}
+    failed = {e.path[0] for e in validator(schema).iter_errors({"a": value, "b": value})}
+    assert ("a" not in failed, "b" not in failed) == (iri, reference)
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "string", "format": "iri"}
+    assert not list(validator(draft4).iter_errors("not an iri")), "draft 4 has no iri format"
