@@ -125,3 +125,12 @@ def test_apprentice_routes_shows_per_class_the_path_taken_and_its_figures():
     assert "fast 0/10" in shown.output and "—" in shown.output  # no simplification proposed (yet)
     router = Router(load_table(default_engine()))
     assert route_rows(router, proposals=lambda _k: ["drop stage 'fix'"])[0]["simplifications"] == "drop stage 'fix'"
+
+
+def test_evolution_proposes_a_routed_workflow_under_another_routing_policy_as_a_new_version():
+    from apprentice.evolution.mutations import propose
+
+    spec = parse_spec({"name": "r", "pattern": "routed", "stages": [{"name": "g", "role": "generate"}]})
+    proposed = {m.change.get("policy"): child for m, child in propose(spec, limit=10) if m.operator == "switch_routing_policy"}
+    assert set(proposed) == {"cascade", "learned"} and proposed["learned"].routing.policy is RoutingPolicy.learned
+    assert proposed["learned"].content_hash != spec.content_hash  # a different version, compared like any other change

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from apprentice.config import Tier
-from apprentice.workflows import Pattern, StageRole, StageSpec, WorkflowSpec
+from apprentice.workflows import Pattern, RoutingPolicy, StageRole, StageSpec, WorkflowSpec
 
 
 class Mutation(BaseModel):
@@ -104,7 +104,22 @@ def add_correction_loop(spec: WorkflowSpec) -> Iterator[tuple[Mutation, Workflow
         )
 
 
+def switch_routing_policy(spec: WorkflowSpec) -> Iterator[tuple[Mutation, WorkflowSpec]]:
+    """A routed workflow tried under another routing policy (static, cascade, learned): a policy is
+    part of the version, so shadow runs and the canary judge it like any other change."""
+    if spec.pattern is not Pattern.routed:
+        return
+    for policy in RoutingPolicy:
+        if policy is not spec.routing.policy:
+            routing = spec.routing.model_copy(update={"policy": policy})
+            yield (
+                Mutation(operator="switch_routing_policy", target="routing", change={"policy": policy.value}, context=_context(spec)),
+                spec.model_copy(update={"routing": routing}),
+            )
+
+
 OPERATORS: dict[str, Callable[[WorkflowSpec], Iterator[tuple[Mutation, WorkflowSpec]]]] = {
+    "switch_routing_policy": switch_routing_policy,
     "switch_tier": switch_tier,
     "tune_temperature": tune_temperature,
     "raise_max_tokens": raise_max_tokens,
