@@ -4,7 +4,8 @@ picks the cheapest path predicted to pass.
 Policies (`workflows.RoutingPolicy`): `static` is complexity routing (`patterns/routed.py`);
 `cascade` starts every record on the cheapest tier and escalates one tier after each failed
 attempt, learning nothing; `learned` keeps a Beta posterior of each (class, tier)'s pass rate
-(a pass: valid and realism-clean at the pattern's final check), draws a pass rate from each
+(a pass: valid and realism-clean at the pattern's final check; its prior, the tier's pass rate over
+every class), draws a pass rate from each
 (Thompson sampling: a tier little tried is sometimes drawn high, so it gets tried) and takes the
 cheapest tier whose draw reaches `PASS_TARGET`, else the one drawn highest; a record that failed
 is made again above the tiers it failed on (the cascade's escalation). Tiers are taken to cost
@@ -31,6 +32,9 @@ from apprentice.workflows import RoutingPolicy
 
 PASS_TARGET = 0.8
 """The pass rate a tier must be drawn at to be predicted to pass (first time, valid and realistic)."""
+PRIOR_WEIGHT = 2.0
+"""How many records' worth a tier's pass rate over every class counts for, as the prior of a class
+it has not seen much of: a new class starts from what the tier does elsewhere, not from a coin."""
 CALIBRATION_MIN = 20
 """Needs seen before the premium threshold is calibrated (before: premium only when cheapest)."""
 
@@ -92,6 +96,9 @@ class Router:
 
     def __init__(self, table: dict[tuple[str, Tier], PathStats] | None = None, *, sink: Sink | None = None, seed: int | None = None):
         self.table = dict(table or {})
+        self.pooled: dict[Tier, PathStats] = {}
+        for (_class_key, tier), stats in self.table.items():
+            self.pooled.setdefault(tier, PathStats()).add(stats)
         self.sink = sink
         self.rng = random.Random(seed)
         self.needs: deque[float] = deque(maxlen=1_000)
@@ -107,6 +114,7 @@ class Router:
         """Count one record's outcome on its route, and pass it on to the sink."""
         with self._lock:
             self.table.setdefault((observation.class_key, observation.tier), PathStats()).add(observation.stats())
+            self.pooled.setdefault(observation.tier, PathStats()).add(observation.stats())
         if self.sink is not None:
             self.sink([observation])
 
@@ -133,7 +141,7 @@ class Router:
         return self._learned(class_key, left, list(tried))
 
     def _learned(self, class_key: str, left: list[Tier], tried: list[Tier]) -> RoutingDecision:
-        drawn = {t: round(self._draw(self.stats(class_key, t)), 4) for t in left}
+        drawn = {t: round(self._draw(class_key, t), 4) for t in left}
         passing = [t for t in left if drawn[t] >= PASS_TARGET]
         tier = passing[0] if passing else max(left, key=lambda t: (drawn[t], -t.rank))
         stats = self.stats(class_key, tier)
@@ -147,10 +155,15 @@ class Router:
         )
         return RoutingDecision(policy=RoutingPolicy.learned, class_key=class_key, tier=tier, reason=reason, tried=tried, drawn=drawn)
 
-    def _draw(self, stats: PathStats) -> float:
-        """A pass rate drawn from the tier's Beta posterior (Thompson sampling)."""
+    def _draw(self, class_key: str, tier: Tier) -> float:
+        """A pass rate drawn from the (class, tier)'s Beta posterior (Thompson sampling), whose
+        prior is the tier's pass rate over every class, worth `PRIOR_WEIGHT` records."""
+        stats = self.stats(class_key, tier)
         with self._lock:
-            return self.rng.betavariate(1 + stats.passes, 1 + stats.trials - stats.passes)
+            prior = self.pooled.get(tier, PathStats()).pass_rate
+            return self.rng.betavariate(
+                1 + stats.passes + PRIOR_WEIGHT * prior, 1 + stats.trials - stats.passes + PRIOR_WEIGHT * (1 - prior)
+            )
 
     def _calibrated(self, class_key: str, left: list[Tier], share: float) -> list[Tier]:
         """RouteLLM-style: premium alone when this request's need (how often the cheapest tier

@@ -8,6 +8,7 @@ has the model write the rest.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, NamedTuple
 
@@ -139,6 +140,12 @@ async def propose_numeric_solution(
     return ProposedSpec(spec, match)
 
 
+@functools.cache
+def numeric_spec_schema() -> dict[str, Any]:
+    """`NumericSpec`'s JSON Schema, made once (pydantic builds it afresh on every call)."""
+    return NumericSpec.model_json_schema()
+
+
 async def _written_numeric_spec(
     pool: BackendPool, request: str, *, tier=None, backend: str | None = None, example: dict[str, Any] | None = None
 ) -> NumericSpec:
@@ -151,13 +158,13 @@ async def _written_numeric_spec(
             role="user",
             content=(
                 "Turn this request for numeric test data into a JSON document valid for the schema below. "
-                f"Request: {request}\nSchema: {json.dumps(NumericSpec.model_json_schema())}"
+                f"Request: {request}\nSchema: {json.dumps(numeric_spec_schema())}"
                 + (f"\nA related request was answered with: {json.dumps(example)}" if example else "")
             ),
         ),
     ]
     asked = ModelRequest(
-        messages=messages, json_schema=NumericSpec.model_json_schema(), temperature=0.0, purpose=Purpose.proposal, stage="numeric_spec"
+        messages=messages, json_schema=numeric_spec_schema(), temperature=0.0, purpose=Purpose.proposal, stage="numeric_spec"
     )
     call = await pool.complete(asked, backend=backend, tier=tier)
     try:
