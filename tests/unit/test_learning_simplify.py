@@ -171,7 +171,7 @@ def test_a_committee_whose_best_member_suffices_becomes_that_member(engine, tmp_
 
 
 def test_a_removal_goes_through_evolution_and_a_rejected_one_is_avoided(engine, tmp_path):
-    slow = Backend(lambda _p, _n: TOWN, delay=0.02)  # the idle polish stage costs a call's time
+    slow = Backend(lambda _p, _n: TOWN, delay=0.05)  # the idle polish stage costs a call's time
     pool = make_pool(f=("fast", slow))
     live = do_nothing_spec()
     run_and_record(pool, live, engine, tmp_path, records=120)
