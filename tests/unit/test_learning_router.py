@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from types import SimpleNamespace
 
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier
@@ -125,6 +126,8 @@ def test_apprentice_routes_shows_per_class_the_path_taken_and_its_figures():
     assert "fast 0/10" in shown.output and "—" in shown.output  # no simplification proposed (yet)
     router = Router(load_table(default_engine()))
     assert route_rows(router, proposals=lambda _k: ["drop stage 'fix'"])[0]["simplifications"] == "drop stage 'fix'"
+    proposal = SimpleNamespace(key="orders@1.2.0", action="remove stage 'check'")
+    assert route_rows(router, proposals=lambda _k: [proposal])[0]["simplifications"] == "orders@1.2.0: remove stage 'check'"
 
 
 def test_evolution_proposes_a_routed_workflow_under_another_routing_policy_as_a_new_version():

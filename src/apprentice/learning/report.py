@@ -54,8 +54,14 @@ def _proposals_for() -> Callable[[str], Any]:
 
 
 def _said(proposals: Any) -> str:
+    """Proposals in words: each `Simplification` as its version and action ("wf@1.0.0: remove stage 'fix'")."""
     if not proposals:
         return NONE
     if isinstance(proposals, str):
         return proposals
-    return "; ".join(str(getattr(p, "summary", p)) for p in proposals)
+    return "; ".join(_one(p) for p in proposals)
+
+
+def _one(proposal: Any) -> str:
+    action, key = getattr(proposal, "action", None), getattr(proposal, "key", None)
+    return f"{key}: {action}" if action and key else str(action or proposal)
