@@ -4,12 +4,19 @@ it through the evolve-workflow flow, the winner promoted through the canary step
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 
 import pytest
 import yaml
+from sqlmodel import select
 
 from apprentice.evolution.registry import versions
+from apprentice.evolution.shadow import rollback_live
+from apprentice.store.db import session
+from apprentice.store.models import ExecutionRecord
 from apprentice.workflows import WorkflowSpec
+from tests.e2e.nightly_runs import deploy_nightly, run_nightly
 
 pytestmark = pytest.mark.e2e
 
@@ -51,33 +58,32 @@ def test_a_degraded_version_is_evolved_and_the_fix_promoted(local_model, prefect
 
 
 def served_runs_follow_the_registry(project_dir, tmp_path, spec, promoted: str) -> None:
-    """The spec file still says 1.0.0; the registry serves the promoted version until it drifts."""
-    import json
+    """The job's spec file still says 1.0.0; the next `prefect deployment run` of the nightly serves
+    the promoted version (its records and executions say so) until that version drifts."""
+    env = {**os.environ, "PWD": str(project_dir)}  # the worker's runs share this test's store, and so its registry
+    deploy_nightly(project_dir, env)
+    job = tmp_path / "served.job.yaml"
+    job.write_text(f"shape: {project_dir / 'tests/data/city.json'}\nspec: {spec}\nn: 1\nout_dir: {tmp_path / 'served'}\n")
 
-    from apprentice.errors import RunIncomplete
-    from apprentice.evolution.shadow import rollback_live
-    from apprentice.orchestration.dataset import generate_dataset
+    def dataset_runs() -> dict[str, str]:
+        with session() as db:
+            return {row.run_id: f"{row.workflow}@{row.version}" for row in db.exec(select(ExecutionRecord)) if row.kind == "flow"}
 
-    def served(seed: int) -> str:
-        out = tmp_path / f"served-{seed}.jsonl"
-        try:
-            summary = asyncio.run(
-                generate_dataset(
-                    shape=str(project_dir / "tests/data/city.json"), spec=str(spec), n=1, out=str(out), seed=seed, monitor=False
-                )
-            )
-        except RunIncomplete as failed:  # the degraded parent's 8 tokens make no valid record: its run fails, and says who served it
-            assert failed.summary is not None
-            summary = failed.summary
-        facts = [json.loads(line) for line in out.with_suffix(".meta.jsonl").read_text().splitlines()]
-        assert {f["version"] for f in facts} == {f"{summary.workflow}@{summary.version}"}, "each record names the version that made it"
-        return f"{summary.workflow}@{summary.version}"
+    def served(run_key: str) -> str:
+        before = dataset_runs()
+        run_nightly(project_dir, env, job, run_key)
+        facts = [json.loads(line) for line in (tmp_path / "served" / "evolving-towns" / f"{run_key}.meta.jsonl").read_text().splitlines()]
+        versions_of_records = {f["version"] for f in facts}
+        assert len(versions_of_records) == 1, "a night is served by one version"
+        new_runs = {version for run_id, version in dataset_runs().items() if run_id not in before}
+        assert new_runs == versions_of_records, "the night's dataset run has an execution row naming the version that served it"
+        return versions_of_records.pop()
 
-    assert served(1) == promoted
+    assert served("served-1") == promoted
     assert rollback_live("evolving-towns", "evolving-towns@1.0.0", "a drift in a run of the retired version") is None
-    assert served(2) == promoted, "a drift in a version that is not served changes nothing"
+    assert served("served-2") == promoted, "a drift in a version that is not served changes nothing"
     assert rollback_live("evolving-towns", promoted, "the promoted version drifted") == "evolving-towns@1.0.0"
-    assert served(3) == "evolving-towns@1.0.0", "after its drift the parent serves again"
+    assert served("served-3") == "evolving-towns@1.0.0", "after its drift the parent serves again"
 
 
 def test_a_bad_candidate_is_rejected_and_a_second_workflow_skips_its_mutation(local_model, prefect_server, project_dir, tmp_path):
