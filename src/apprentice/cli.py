@@ -190,9 +190,14 @@ def generate(
     seed: int = 0,
     backends: Annotated[Path | None, typer.Option(help="backend file (default: $APPRENTICE_BACKENDS_FILE or embedded)")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="ignore batches finished by earlier runs")] = False,
+    library: Annotated[
+        bool, typer.Option("--library", help="without --spec, reuse the spec the solution library solved this request with; keep this one")
+    ] = False,
 ) -> None:
     """Generate N records valid for SHAPE through the dataset flow and write them as JSONL,
-    Parquet or CSV (rejects and per-record meta rows beside them, as JSONL)."""
+    Parquet or CSV (rejects and per-record meta rows beside them, as JSONL). With --library, a
+    request nearly like one solved before runs that solution's spec, and a run that validated is
+    kept in the solution library."""
     from apprentice.config import load_pool_config, load_settings
     from apprentice.orchestration.dataset import generate_dataset, resolve_spec
     from apprentice.preflight import preflight
@@ -203,6 +208,12 @@ def generate(
     settings = load_settings()
     compiled = load_shape(shape)
     workflow = resolve_spec(str(spec) if spec else None, fallback_name=shape.stem.removesuffix(".schema"))
+    match = None
+    if library:
+        from apprentice.learning.runs import spec_for_run
+
+        workflow, match = spec_for_run(compiled, n, workflow) if spec is None else (workflow, None)
+        console.print(f"library: {match.reason if match else 'not consulted: --spec names the spec'}", highlight=False)
     preflight(workflow, load_pool_config(backends, settings), settings, compiled)
     _quiet_prefect()
     summary = run_flow(
@@ -221,6 +232,11 @@ def generate(
         records=n,
     )
     console.print(f"wrote {summary.records} valid records to {summary.out}")
+    if match is not None:
+        from apprentice.learning.runs import remember_run
+
+        kept = remember_run(compiled, n, workflow, summary, match)
+        console.print(f"library: {'kept this run as solution ' + kept.id if kept else 'this run did not validate; nothing kept'}")
     _report(summary)
 
 

@@ -78,3 +78,22 @@ def test_successes_lower_the_threshold_and_the_library_lives_in_the_store(tmp_pa
     reopened = load_library(engine)
     assert reopened.thresholds.reuse < before and [s.statistics for s in reopened.solutions] == [AGES_SPEC]
     assert isinstance(reopened.lookup(features_of(None, instructions=AGES), AGES), LibraryMatch)
+
+
+def test_a_run_that_validated_is_kept_and_a_nearly_identical_request_runs_its_spec():
+    from apprentice.dataset import DatasetSummary
+    from apprentice.learning.runs import remember_run, spec_for_run
+    from apprentice.shapes.schema import compile_shape
+    from apprentice.workflows import default_spec, parse_spec
+
+    shape, library = compile_shape({"city": "string", "population": 0}), SolutionLibrary()
+    tuned = parse_spec({"name": "cities", "version": "1.3.0", "stages": [{"name": "g", "role": "generate", "tier": "quality"}]})
+    first, match = spec_for_run(shape, 100, default_spec("cities"), library)
+    assert first == default_spec("cities") and match.kind is MatchKind.novel
+    short = DatasetSummary(workflow="cities", version="1.3.0", requested=100, records=90, invalid=10)
+    assert remember_run(shape, 100, tuned, short, match, library) is None and not library.solutions  # did not validate
+    whole = DatasetSummary(workflow="cities", version="1.3.0", requested=100, records=100, cost_usd=0.02)
+    kept = remember_run(shape, 100, tuned, whole, match, library)
+    assert kept is not None and kept.results["cost_per_valid_usd"] == 0.0002
+    again, reused = spec_for_run(shape, 5000, default_spec("cities"), library)
+    assert reused.kind is MatchKind.reuse and again == tuned and reused.n == 5000

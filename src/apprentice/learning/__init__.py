@@ -20,6 +20,7 @@ Design:
   results) under their request's representation; a lookup answers reuse, adapt (a model's JSON
   merge patch, validated before use), start from the pattern, or novel, by thresholds that move
   with how reuses and adaptations went. `propose_numeric_spec` goes through it.
+  A dataset run can too (`runs.py`, `apprentice generate --library`).
 - **Self-simplification** (`simplify.py`). Stage rows count what each stage did to the records it
   was given; a stage, correction prompts, later correction rounds or a committee that helped
   (almost) no record, by an exact one-sided binomial test over a minimum sample, is proposed to
