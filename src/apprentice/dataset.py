@@ -25,6 +25,7 @@ from apprentice.backends.booking import Purpose, booked_as
 from apprentice.backends.pool import BackendPool
 from apprentice.errors import ApprenticeError
 from apprentice.fieldplan import RecordPlan, plan_fields, sample_record
+from apprentice.generation import StageMetrics
 from apprentice.learning.requests import class_of, features_of
 from apprentice.numeric import NumericReport
 from apprentice.output import meta_path, rejects_path, write_outputs  # noqa: F401  (importable from here, as before)
@@ -541,14 +542,32 @@ async def _attempts(
     return outcome
 
 
+class StageTotals(BaseModel):
+    """One stage's running totals over a run's records: each time it ran for a record (a
+    correction round or a regenerated record runs it again), its time, tokens and whether what
+    it gave back was valid."""
+
+    runs: int = 0
+    latency_s: float = 0.0
+    tokens: int = 0
+    valid: int = 0
+
+    def add(self, metrics: StageMetrics) -> None:
+        self.runs += 1
+        self.latency_s += metrics.latency_s
+        self.tokens += metrics.input_tokens + metrics.output_tokens
+        self.valid += metrics.valid
+
+
 class RecordTotals(BaseModel):
     """What the apprenticeship observes of a run's records (`monitor.observe.observation`), kept
     as running totals so that no record is held: how many outcomes and valid records there were,
-    the valid records' total JSON size, and the first valid records as they were."""
+    the valid records' total JSON size, each stage's totals, and the first valid records as they were."""
 
     outcomes: int = 0
     valid: int = 0
     output_chars: int = Field(0, description="sum of the valid records' `json.dumps` lengths")
+    stages: dict[str, StageTotals] = Field(default_factory=dict, description="per stage of the pattern, by name")
     first_valid: list[Any] = Field(default_factory=list, description="the first valid records, in index order")
 
     KEPT: ClassVar[int] = 3
@@ -556,6 +575,8 @@ class RecordTotals(BaseModel):
     def add(self, outcome: RecordOutcome) -> None:
         """Count one outcome (fed in index order)."""
         self.outcomes += 1
+        for metrics in outcome.stages:
+            self.stages.setdefault(metrics.stage, StageTotals()).add(metrics)
         if outcome.valid:
             self.valid += 1
             self.output_chars += len(json.dumps(outcome.record))

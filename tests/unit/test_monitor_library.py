@@ -3,6 +3,7 @@ status people read, the daily series the trend test gets, one metric vocabulary,
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from datetime import timedelta
@@ -15,7 +16,7 @@ from apprentice.dataset import BatchIncomplete, BatchPlan, BatchResult, RunTotal
 from apprentice.errors import RunIncomplete
 from apprentice.generation import StageMetrics
 from apprentice.monitor.hooks import WorkflowIdentity
-from apprentice.monitor.metrics import METRICS
+from apprentice.monitor.metrics import METRICS, base_metric
 from apprentice.records import FailureKind, RecordOutcome
 from apprentice.store import ExecutionRecord, engine_for
 from apprentice.store.models import utcnow
@@ -53,8 +54,32 @@ def test_an_observation_speaks_only_the_declared_metrics():
     totals.add(result)
     summary = totals.result().model_copy(update={"input_tokens": 30, "output_tokens": 10})
     obs = observation(spec, summary, totals.records, "run-1")
-    assert set(obs.values) <= set(METRICS), "a metric the profile, drift detector and trends do not know"
+    assert {base_metric(name) for name in obs.values} <= set(METRICS), "a metric the profile, drift detector and trends do not know"
     assert obs.values["tokens"] == pytest.approx(40) and obs.values["validity"] == 1.0
+    assert obs.values["g:latency_s"] == 2.0 and obs.values["g:tokens"] == 40 and obs.values["g:validity"] == 1.0
+
+
+def test_a_drift_names_the_stage_that_moved_and_per_stage_figures_raise_no_alarm_of_their_own():
+    """The run's latency drifts because its enrich stage got 4x slower: the alarm says where. A stage
+    whose own figure wanders while the run's do not raises nothing, and does not hold graduation."""
+    from apprentice.monitor.drift import DriftMonitor
+    from apprentice.monitor.profile import QualityProfile
+
+    rng = random.Random(3)
+    profile, monitor = QualityProfile(workflow="w", version="1"), DriftMonitor()
+
+    def run(generate_s: float, enrich_s: float) -> dict[str, float]:
+        generate_s, enrich_s = generate_s * rng.lognormvariate(0, 0.1), enrich_s * rng.lognormvariate(0, 0.1)
+        return {"latency_s": generate_s + enrich_s, "generate:latency_s": generate_s, "enrich:latency_s": enrich_s}
+
+    for _ in range(50):
+        profile.add(run(2.0, 1.0))
+    assert profile.stable(min_count=50)[0]
+    wandering = [monitor.check(profile, {**run(2.0, 1.0), "enrich:latency_s": 50.0}, learn=False) for _ in range(20)]
+    assert not any(check.alarm for check in wandering), "a stage's own figure alone is no alarm"
+    checks = [monitor.check(profile, run(2.0, 4.0)) for _ in range(10)]
+    alarm = next(check for check in checks if check.alarm)
+    assert alarm.metrics == ["latency_s"] and alarm.stages == ["enrich"] and "in stage enrich" in alarm.reason
 
 
 def test_a_runs_identity_comes_from_what_it_carried_not_from_its_name():

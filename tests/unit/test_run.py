@@ -256,6 +256,11 @@ def observed_from_every_record(spec, summary, batches):
         "output_chars": sum(len(json.dumps(o.record)) for o in valid) / len(valid),
         **(summary.realism.metrics() if summary.realism and summary.realism.records else {}),
     }
+    for stage in dict.fromkeys(m.stage for o in outcomes for m in o.stages):
+        runs = [m for o in outcomes for m in o.stages if m.stage == stage]
+        values[f"{stage}:latency_s"] = sum(m.latency_s for m in runs) / len(runs)
+        values[f"{stage}:tokens"] = sum(m.input_tokens + m.output_tokens for m in runs) / len(runs)
+        values[f"{stage}:validity"] = sum(m.valid for m in runs) / len(runs)
     findings = summary.realism.findings() if summary.realism and summary.realism.records else []
     return Observation(
         workflow=spec.name, version=spec.version, run_id="r", values=values, findings=findings, sample=[o.record for o in valid[:3]]

@@ -8,6 +8,10 @@ under one per 10,000 executions even with a profile estimated from only 50 runs,
 latency jump (≈ 3.7 sd on the log scale for a typical sd of 0.3) is flagged within about 4
 executions and realism falling from 100% to 90% within about 6. `bench/drift.py` measures them.
 
+Each stage's latency, tokens and validity (`stage:metric`, `metrics.STAGE_METRICS`) are
+standardised too but raise no alarm of their own; when a run's metric alarms, the stages whose
+same metric is at least 2 sd out the bad way are named with it (`DriftCheck.stages`).
+
 Sudden failures skip statistics: an execution that raised, or whose validity or realism
 collapsed below half, alarms at once. The seed's score — sigmoid(|z| − 3) with threshold 0.15 — is kept for comparison
 (`SeedScore`); it flags about one normal execution in five.
@@ -19,7 +23,7 @@ import math
 
 from pydantic import BaseModel, Field
 
-from apprentice.monitor.metrics import Direction, direction_of
+from apprentice.monitor.metrics import Direction, base_metric, direction_of, stage_of
 from apprentice.monitor.options import CUSUM_H, CUSUM_K
 from apprentice.monitor.profile import QualityProfile
 
@@ -63,6 +67,7 @@ class DriftCheck(BaseModel):
     alarm: bool = False
     sudden: bool = False
     metrics: list[str] = Field(default_factory=list, description="metrics that alarmed")
+    stages: list[str] = Field(default_factory=list, description="the stages whose own figures moved with an alarmed metric, most first")
     z: dict[str, float] = Field(default_factory=dict)
     reason: str = ""
 
@@ -89,16 +94,17 @@ class DriftMonitor(BaseModel):
         for name, value in values.items():
             metric = profile.metrics.get(name)
             if metric is None or metric.count < 2 or value is None:
+                normal.update({} if value is None else {name: value})  # a stage met for the first time starts its profile
                 continue
             z = metric.z(value)
             result.z[name] = round(z, 3)
-            cusum = self.cusums.setdefault(name, Cusum(k=self.k, h=self.h))
-            if cusum.update(z, direction_of(name)):
+            if stage_of(name) is None and self.cusums.setdefault(name, Cusum(k=self.k, h=self.h)).update(z, direction_of(name)):
                 result.metrics.append(name)
             normal[name] = value
         if result.metrics:
             result.alarm = True
-            result.reason = "drift in " + ", ".join(f"{m} (z={result.z[m]:+.1f})" for m in result.metrics)
+            result.stages = drifted_stages(result)
+            result.reason = "drift in " + ", ".join(f"{m} (z={result.z[m]:+.1f})" for m in result.metrics) + _where(result)
         elif learn:
             profile.add(normal)
         return result
@@ -106,3 +112,27 @@ class DriftMonitor(BaseModel):
     def reset(self) -> None:
         for cusum in self.cusums.values():
             cusum.reset()
+
+
+STAGE_Z = 2.0
+"""How far from its profile a stage's own figure must be, the bad way, to be named with a drift."""
+
+
+def drifted_stages(check: DriftCheck) -> list[str]:
+    """The stages whose own figure for an alarmed metric is at least `STAGE_Z` out the bad way,
+    the farthest first: where to look when the run's latency, tokens or validity drifted."""
+    alarmed = set(check.metrics)
+    farthest: dict[str, float] = {}
+    for name, z in check.z.items():
+        stage, metric = stage_of(name), base_metric(name)
+        bad = direction_of(name)
+        signed = z if bad == Direction.up else -z if bad == Direction.down else abs(z)
+        if stage is not None and metric in alarmed and signed >= STAGE_Z:
+            farthest[stage] = max(farthest.get(stage, 0.0), signed)
+    return sorted(farthest, key=lambda stage: -farthest[stage])
+
+
+def _where(check: DriftCheck) -> str:
+    if not check.stages:
+        return ""
+    return "; in stage " + ", ".join(check.stages)

@@ -10,7 +10,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ["METRICS", "RATE_SPREAD_FLOOR", "Direction", "Metric", "direction_of", "is_log_scale", "is_rate"]
+__all__ = [
+    "METRICS",
+    "RATE_SPREAD_FLOOR",
+    "STAGE_METRICS",
+    "Direction",
+    "Metric",
+    "base_metric",
+    "direction_of",
+    "is_log_scale",
+    "is_rate",
+    "stage_metric",
+    "stage_of",
+]
 
 
 class Direction(StrEnum):
@@ -59,16 +71,37 @@ METRICS: dict[str, Metric] = {
 }
 
 
+STAGE_METRICS = ("latency_s", "tokens", "validity")
+"""Metrics also profiled per stage of the pattern, as `STAGE:METRIC`. They tell which stage moved
+when the run's own metric drifts; they raise no alarm of their own (more CUSUMs, more false
+alarms) and do not hold back graduation."""
+
+
+def stage_metric(stage: str, metric: str) -> str:
+    return f"{stage}:{metric}"
+
+
+def stage_of(name: str) -> str | None:
+    """The stage of a per-stage metric's name; None for a run's metric."""
+    stage, sep, _ = name.rpartition(":")
+    return stage if sep else None
+
+
+def base_metric(name: str) -> str:
+    """`latency_s` for `generate:latency_s`; a run's metric is its own base."""
+    return name.rpartition(":")[2]
+
+
 def direction_of(name: str) -> Direction:
-    metric = METRICS.get(name)
+    metric = METRICS.get(base_metric(name))
     return metric.bad if metric else Direction.both
 
 
 def is_log_scale(name: str) -> bool:
-    metric = METRICS.get(name)
+    metric = METRICS.get(base_metric(name))
     return bool(metric and metric.log_scale)
 
 
 def is_rate(name: str) -> bool:
-    metric = METRICS.get(name)
+    metric = METRICS.get(base_metric(name))
     return bool(metric and metric.rate)

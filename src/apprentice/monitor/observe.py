@@ -11,6 +11,7 @@ from apprentice.dataset import DatasetSummary, RecordTotals
 from apprentice.evolution.registry import versions as registered_versions
 from apprentice.evolution.shadow import rollback_live
 from apprentice.monitor.apprenticeship import HANDED_ON, ApprenticeshipPolicy, Observation, State, Step, load_state, observe
+from apprentice.monitor.metrics import STAGE_METRICS, stage_metric
 from apprentice.workflows import WorkflowSpec
 
 __all__ = ["Observed", "observation", "observe_run", "policy_for", "proven_parent"]
@@ -56,6 +57,7 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, records: RecordTota
     }
     if records.valid:
         values["output_chars"] = records.output_chars / records.valid
+    values.update(stage_values(records))
     realism = summary.realism if summary.realism is not None and summary.realism.records else None
     if realism is not None:
         values.update(realism.metrics())
@@ -63,6 +65,17 @@ def observation(spec: WorkflowSpec, summary: DatasetSummary, records: RecordTota
     return Observation(
         workflow=spec.name, version=spec.version, run_id=run_id, values=values, findings=findings, sample=list(records.first_valid[:3])
     )
+
+
+def stage_values(records: RecordTotals) -> dict[str, float]:
+    """Each stage's mean time and tokens per run of it and the share of its runs that gave back
+    a valid record, named `STAGE:METRIC` (`metrics.STAGE_METRICS`)."""
+    values: dict[str, float] = {}
+    for stage, totals in records.stages.items():
+        if totals.runs:
+            figures = {"latency_s": totals.latency_s, "tokens": float(totals.tokens), "validity": float(totals.valid)}
+            values.update({stage_metric(stage, name): figures[name] / totals.runs for name in STAGE_METRICS})
+    return values
 
 
 def policy_for(spec: WorkflowSpec) -> ApprenticeshipPolicy:

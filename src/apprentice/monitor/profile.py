@@ -13,7 +13,7 @@ import math
 
 from pydantic import BaseModel, Field
 
-from apprentice.monitor.metrics import RATE_SPREAD_FLOOR, is_log_scale, is_rate
+from apprentice.monitor.metrics import RATE_SPREAD_FLOOR, is_log_scale, is_rate, stage_of
 
 
 class P2Quantile(BaseModel):
@@ -145,14 +145,16 @@ class QualityProfile(BaseModel):
 
     def stable(self, *, min_count: int, tolerance: float = 0.1) -> tuple[bool, str]:
         """Stable = enough executions, and every metric's mean is known to within ±`tolerance`
-        of its typical size (95% CI half-width; on the log scale that is ±10% relative)."""
-        if not self.metrics:
+        of its typical size (95% CI half-width; on the log scale that is ±10% relative). Per-stage
+        metrics only explain a drift, so they do not hold graduation back."""
+        run_metrics = {name: m for name, m in self.metrics.items() if stage_of(name) is None}
+        if not run_metrics:
             return False, "no executions yet"
-        for name, m in self.metrics.items():
+        for name, m in run_metrics.items():
             if m.count < min_count:
                 return False, f"{name}: {m.count} of {min_count} executions"
             half_width = 1.96 * m.sd / math.sqrt(m.count)
             scale = 1.0 if m.log_scale or is_rate(name) else max(abs(m.mean), 1e-9)
             if half_width > tolerance * scale:
                 return False, f"{name}: mean known to ±{half_width:.3g}, needs ±{tolerance * scale:.3g}"
-        return True, f"all {len(self.metrics)} metrics stable over ≥{min_count} executions"
+        return True, f"all {len(run_metrics)} metrics stable over ≥{min_count} executions"
