@@ -14,6 +14,9 @@ measured here (no hosted model): their pass rates (0.90-0.97 and 0.98-0.99) and 
 hosted model ($0.05/$0.20 per 1M), a gpt-4o-mini-class ($0.15/$0.60) and a gpt-4o-class model
 ($2.50/$10). A failed answer is, by class, an unrealistic record (a placeholder where text
 belongs: valid, refused by the realism checks) or an invalid one (nothing the schema asks for).
+Design calls (a statistics spec from a sentence) are assumptions too: premium writes it right 98%
+of the time (else a wrong sd, which the check against the sentence refuses), quality answers a
+merge patch right 90% of the time (else one no spec validates), each at a fixed latency.
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ recorded it; quality and premium: assumptions, no hosted model was measured) and
 Per strategy, over the whole stream and per window of 200 requests: validity (requests whose
 record was written), realism (written records with no realism defect), cost per valid record
 (every call, design calls included), mean latency per request, premium share of calls, and the
-library's hit rate (requests with a sentence answered by reuse or adaptation). PNG learning
+library's hit rate (requests with a sentence answered rightly by reuse or adaptation) and how often
+its answer was wrong (a reuse or adaptation the verification refused: what tells whether the
+lexical representation serves). PNG learning
 curves go to bench/results/learning_*.png when matplotlib is installed (the dev extra has it).
 """
 
@@ -97,6 +99,7 @@ class Served:
     premium_calls: int
     asked_numbers: bool
     from_library: bool
+    library_wrong: bool = False
 
 
 class Ledger:
@@ -132,11 +135,11 @@ def pool_for(world: World, ledger: Ledger) -> BackendPool:
     return BackendPool(config, transport_factory=world.transport, clock=world.now, book=ledger)
 
 
-async def numbers_for(pool: BackendPool, world: World, request: Request, library: SolutionLibrary) -> bool:
+async def numbers_for(pool: BackendPool, world: World, request: Request, library: SolutionLibrary) -> tuple[bool, bool]:
     """The request's statistics spec from its sentence (through the library, when it is on);
     verified against what the sentence asked (standing in for the statistics path's KS/χ² checks,
     which a wrong spec fails): a failed reuse or adaptation is told to the library and the spec is
-    written afresh. Returns whether the library answered it."""
+    written afresh. Returns whether the library answered it rightly, and whether it answered wrongly."""
     assert request.sentence is not None
     proposed = await propose_numeric_solution(pool, request.sentence, tier=Tier.premium, library=library)
     right = proposed.spec == NumericSpec.model_validate(request.truth)
@@ -144,16 +147,16 @@ async def numbers_for(pool: BackendPool, world: World, request: Request, library
     answered = proposed.match.kind in (MatchKind.reuse, MatchKind.adapt)
     if not right:
         await propose_numeric_solution(pool, request.sentence, tier=Tier.premium, library=SolutionLibrary.disabled())
-    return answered and right
+    return answered and right, answered and not right
 
 
 async def serve(pool: BackendPool, world: World, ledger: Ledger, chosen: Strategy, request: Request, index: int) -> Served:
     world.current = request
     before, started = len(ledger.rows), world.now()
-    from_library = False
+    from_library = wrong = False
     with booked_as(Purpose.generation, workflow=chosen.spec.name, version=chosen.spec.version, run_id=f"request-{index}"):
         if request.sentence is not None:
-            from_library = await numbers_for(pool, world, request, chosen.library)
+            from_library, wrong = await numbers_for(pool, world, request, chosen.library)
         plan = BatchPlan(index=0, start=index, count=1, seed=request.seed, total=request.n)
         outcome = (await generate_batch(pool, chosen.spec, request.shape, plan, concurrency=1)).outcomes[0]
     rows = ledger.rows[before:]
@@ -166,6 +169,7 @@ async def serve(pool: BackendPool, world: World, ledger: Ledger, chosen: Strateg
         premium_calls=sum(r["tier"] == Tier.premium.value for r in rows),
         asked_numbers=request.sentence is not None,
         from_library=from_library,
+        library_wrong=wrong,
     )
 
 
@@ -194,6 +198,7 @@ def figures(served: list[Served]) -> dict[str, float]:
         "premium_share": round(sum(s.premium_calls for s in served) / max(1, calls), 4),
         "calls_per_request": round(calls / len(served), 3),
         "library_hit_rate": round(sum(s.from_library for s in asked) / max(1, len(asked)), 4),
+        "library_wrong_rate": round(sum(s.library_wrong for s in asked) / max(1, sum(s.from_library or s.library_wrong for s in asked)), 4),
     }
 
 

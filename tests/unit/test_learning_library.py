@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from apprentice.backends.pool import BackendPool
-from apprentice.learning.library import LibraryMatch, MatchKind, SolutionLibrary, load_library
+from apprentice.learning.library import MatchKind, SolutionLibrary, load_library
 from apprentice.learning.requests import features_of
 from apprentice.numeric import NumericSpec
 from apprentice.patterns.statistics import propose_numeric_solution, propose_numeric_spec
@@ -69,15 +69,18 @@ def test_a_failed_reuse_raises_the_reuse_threshold_above_where_it_failed():
     assert library.lookup(features_of(None, instructions=near), near).kind is MatchKind.adapt
 
 
-def test_successes_lower_the_threshold_and_the_library_lives_in_the_store(tmp_path):
+def test_a_success_near_the_threshold_lowers_it_and_the_library_lives_in_the_store(tmp_path):
     engine = engine_for(f"sqlite:///{tmp_path}/library.db")
     library = stored(load_library(engine))
-    match = library.lookup(features_of(None, instructions=AGES), AGES)
-    before = library.thresholds.reuse
-    library.learn(match, succeeded=True)
+    same = library.lookup(features_of(None, instructions=AGES), AGES)
+    library.learn(same, succeeded=True)
+    assert library.thresholds.reuse == 0.95  # the same request again says nothing of the boundary
+    near = "founder ages normal, mean 35, sd 12, rounded"
+    library.thresholds.reuse = library.lookup(features_of(None, instructions=near), near).similarity
+    library.learn(library.lookup(features_of(None, instructions=near), near), succeeded=True)
     reopened = load_library(engine)
-    assert reopened.thresholds.reuse < before and [s.statistics for s in reopened.solutions] == [AGES_SPEC]
-    assert isinstance(reopened.lookup(features_of(None, instructions=AGES), AGES), LibraryMatch)
+    assert reopened.thresholds.reuse < library.lookup(features_of(None, instructions=near), near).similarity
+    assert [s.statistics for s in reopened.solutions] == [AGES_SPEC]
 
 
 def test_a_run_that_validated_is_kept_and_a_nearly_identical_request_runs_its_spec():

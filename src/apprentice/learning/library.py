@@ -7,8 +7,9 @@ new request with every stored one (cosine of lexical vectors) and answers by the
 nearest: nearly the same → reuse it (N is the new request's); similar → adapt it (a model edits it
 as a JSON merge patch, and the edit is validated before use); loosely related → start from its
 pattern; else novel. The thresholds are learned: a reuse or an adaptation that fails raises its
-threshold above the similarity it failed at, one that succeeds lowers it a step, so the library
-reuses as much as it safely can. The library and its thresholds live in the store.
+threshold above the similarity it failed at, one that succeeds near the threshold lowers it a
+step (the same request again moves nothing), so the library reuses as much as it safely can.
+The library and its thresholds live in the store.
 """
 
 from __future__ import annotations
@@ -140,14 +141,16 @@ class SolutionLibrary:
 
     def learn(self, match: LibraryMatch, succeeded: bool) -> None:
         """Move the threshold a reuse or an adaptation was made under: a failure raises it above
-        the similarity it failed at, a success lowers it one step (never below the next one)."""
+        the similarity it failed at; a success at a similarity near the threshold (within two
+        steps) lowers it one step, never below the next threshold. A success far above it (the
+        same request again) says nothing of where the boundary lies and moves nothing."""
         if not self.enabled or match.kind not in (MatchKind.reuse, MatchKind.adapt) or match.solution is None:
             return
-        t = self.thresholds
+        t, score = self.thresholds, match.similarity
         if match.kind is MatchKind.reuse:
-            t.reuse = min(1.0, max(t.reuse, match.similarity + t.STEP)) if not succeeded else max(t.adapt + t.STEP, t.reuse - t.STEP)
+            t.reuse = _moved(t.reuse, score, succeeded, floor=t.adapt + t.STEP, ceiling=1.0)
         else:
-            t.adapt = min(t.reuse, max(t.adapt, match.similarity + t.STEP)) if not succeeded else max(t.pattern + t.STEP, t.adapt - t.STEP)
+            t.adapt = _moved(t.adapt, score, succeeded, floor=t.pattern + t.STEP, ceiling=t.reuse)
         match.solution.uses += 1
         match.solution.failures += not succeeded
         if self.engine is not None:
@@ -174,6 +177,13 @@ class SolutionLibrary:
             return model.model_validate(merge_patch(base, parse_json(call.text, RepairCounts())))
         except (Unparseable, ValidationError, ValueError):
             return None
+
+
+def _moved(threshold: float, score: float, succeeded: bool, *, floor: float, ceiling: float) -> float:
+    """A threshold after a use at similarity `score` (see `SolutionLibrary.learn`)."""
+    if not succeeded:
+        return min(ceiling, max(threshold, score + Thresholds.STEP))
+    return max(floor, threshold - Thresholds.STEP) if score - threshold <= 2 * Thresholds.STEP else threshold
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

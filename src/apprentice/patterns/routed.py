@@ -98,7 +98,7 @@ async def run_whole_route(
     route = route_for(spec, tier)
     outcome = await run_pattern(pool, route, shape, index=index, seed=seed, context=context)
     outcome.meta["routing"] = {**decision, "route": route.name}
-    learn_from(spec, shape, context, tier, outcome)
+    learn_from(shape, context, outcome)
     return outcome
 
 
@@ -144,17 +144,22 @@ def offered_tiers(pool: BackendPool, spec: WorkflowSpec) -> list[Tier]:
     return [t for t in Tier if any(b.enabled and b.tier == t for b in pool.config.backends)] or [Tier.fast]
 
 
-def learn_from(spec: WorkflowSpec, shape: Shape, context: RecordContext, tier: Tier, outcome: RecordOutcome) -> None:
-    """Feed a closed record's outcome on its route back to the router (cascade and learned
-    policies), and remember a failed tier so the record's next attempt escalates. A record no
-    backend could make says nothing of the route."""
-    if spec.routing.policy is RoutingPolicy.static or outcome.unmade or any(m.error_class in BACKEND_FAILURES for m in outcome.stages):
+def learn_from(shape: Shape, context: RecordContext, outcome: RecordOutcome) -> None:
+    """Feed a closed record's outcome on its route (its `meta["routing"]`: class and tier) back to
+    the router (cascade and learned policies), and remember a failed tier so the record's next
+    attempt escalates. A record no backend could make says nothing of the route."""
+    routing = outcome.meta.get("routing") or {}
+    if "class" not in routing or outcome.unmade or any(m.error_class in BACKEND_FAILURES for m in outcome.stages):
         return
-    realistic = outcome.valid and not check_record(outcome.record, shape.json_schema)
-    class_key = class_of(features_of(shape.json_schema, spec, n=context.n))
+    tier, realistic = Tier(routing["tier"]), outcome.valid and not check_record(outcome.record, shape.json_schema)
     current_router().record(
         Observation(
-            class_key=class_key, tier=tier, valid=outcome.valid, realistic=realistic, latency_s=outcome.seconds, cost_usd=outcome.cost_usd
+            class_key=routing["class"],
+            tier=tier,
+            valid=outcome.valid,
+            realistic=realistic,
+            latency_s=outcome.seconds,
+            cost_usd=outcome.cost_usd,
         )
     )
     if not realistic:
@@ -202,7 +207,7 @@ def _routed(tier: Tier, step: Step) -> Step:
         await step.run(_on(env, state, tier), state)
         if state.stopped:  # the route gave up on the record before its final check: a failure all the same
             view = env.view(state)
-            learn_from(view.spec, view.shape, view.context, Tier(state.outcome.meta["routing"]["tier"]), state.outcome)
+            learn_from(view.shape, view.context, state.outcome)
 
     def wanted(state: RecordState) -> bool:
         return state.route == tier.value and (step.wanted is None or step.wanted(state))
@@ -217,6 +222,6 @@ def _closer(closes: dict[Tier, Close]) -> Close:
             tier = Tier(state.route)
             closes[tier](_on(env, state, tier), state)
             view = env.view(state)
-            learn_from(view.spec, view.shape, view.context, Tier(state.outcome.meta["routing"]["tier"]), state.outcome)
+            learn_from(view.shape, view.context, state.outcome)
 
     return close
