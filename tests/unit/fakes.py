@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from apprentice.backends.booking import CallBook
+from apprentice.backends.pool import BackendPool
 from apprentice.config import BackendConfig, PoolConfig
 from apprentice.shapes.schema import Shape
 
@@ -50,6 +53,37 @@ def pool_config(*backends: dict, attempts: int = 3, failure_threshold: int = 5) 
 
 def transports(scripts: dict[str, Script]):
     return lambda cfg: httpx.MockTransport(scripts[cfg.name])
+
+
+class Backend:
+    """A fake model server whose answer is computed from the prompt (and how many calls it has had);
+    counts its calls and how many overlap (`peak`), each held `delay` seconds."""
+
+    def __init__(self, answer, delay: float = 0.0) -> None:
+        self.answer, self.delay = answer, delay
+        self.calls, self.in_flight, self.peak = 0, 0, 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            reply = self.reply(request)
+            return reply if isinstance(reply, httpx.Response) else chat_reply(json.dumps(reply))
+        finally:
+            self.in_flight -= 1
+
+    def reply(self, request: httpx.Request) -> Any:
+        """The answer to one request: a response as it is, or a record to send as the model's JSON reply."""
+        prompt = json.loads(request.content)["messages"][-1]["content"]
+        return self.answer(prompt, self.calls)
+
+
+def make_pool(*, book: CallBook | None = None, **backends: tuple[str, Callable[[httpx.Request], Any]]) -> BackendPool:
+    """A pool over fake backends (name=(tier, server)); with `book`, its calls are booked there."""
+    config = pool_config(*({"name": name, "tier": tier} for name, (tier, _) in backends.items()))
+    return BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(backends[cfg.name][1]), book=book)
 
 
 class CountingTransports:

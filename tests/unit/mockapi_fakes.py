@@ -1,15 +1,21 @@
-"""A fake model for the mock API server's tests: it answers every chat request with a plausible
-instance of the schema the request carries, and records what it was asked."""
+"""Fakes for the mock API server's tests: a fake model that answers every chat request with a
+plausible instance of the schema the request carries (and records what it was asked), and the
+served app around an engine on such models."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import uuid
+from pathlib import Path
 
 import httpx
 
-from tests.unit.fakes import chat_reply
+from apprentice.backends.ledger import LedgerBook
+from apprentice.backends.pool import BackendPool
+from apprentice.mockapi import MockEngine, create_app
+from apprentice.store import engine_for
+from tests.unit.fakes import chat_reply, pool_config
 
 TEXTS = [
     "Quiet harbour town with a ferry to the islands and a market on Saturdays.",
@@ -74,3 +80,23 @@ class FakeModel:
     @property
     def prompts(self) -> list[str]:
         return [" ".join(m["content"] for m in r["messages"]) for r in self.requests]
+
+
+class Served:
+    """The app around an engine, its fake models by backend name, and its store."""
+
+    def __init__(self, tmp_path: Path, models: dict[str, FakeModel] | None = None, **engine_args) -> None:
+        self.models = models or {"generator": FakeModel(), "other": FakeModel()}
+        config = pool_config(*({"name": name, "tier": "quality" if name == "other" else "fast"} for name in self.models), attempts=1)
+        self.store = engine_for(f"sqlite:///{tmp_path}/store.db")
+        pool = BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(self.models[cfg.name]), book=LedgerBook(self.store))
+        self.engine = MockEngine(pool, store=self.store, **engine_args)
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(self.engine)), base_url="http://mock.test")
+
+    async def close(self) -> None:
+        """Finish what the engine still does in the background, then close the client."""
+        await self.engine.drain()
+        await self.client.aclose()
+
+    def calls(self, name: str) -> int:
+        return len(self.models[name].requests)

@@ -16,8 +16,8 @@ from apprentice.monitor.drift import DriftMonitor
 from apprentice.monitor.judges import judge_execution
 from apprentice.monitor.profile import MetricProfile, QualityProfile
 from apprentice.store import CallRecord, engine_for, session
+from tests.unit.fakes import Backend, make_pool
 from tests.unit.test_calibration import SAMPLE, sharp_judge
-from tests.unit.test_patterns import Backend, make_pool
 
 
 def verdict(status="normal", confidence=0.99):

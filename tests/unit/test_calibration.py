@@ -19,7 +19,7 @@ from apprentice.monitor.judges import Verdict
 from apprentice.monitor.profile import QualityProfile
 from apprentice.realism import DatasetChecker, DefectKind
 from apprentice.store import engine_for
-from tests.unit.test_patterns import Backend, make_pool
+from tests.unit.fakes import Backend, make_pool
 
 SAMPLE = [
     {

@@ -57,7 +57,7 @@ def test_shadow_comparison_promotes_through_the_canary_and_rejects_a_bad_candida
     from apprentice.evolution.mutations import Mutation
     from apprentice.evolution.shadow import evolve, rollback_live
     from apprentice.shapes.schema import compile_shape
-    from tests.unit.test_patterns import Backend, make_pool
+    from tests.unit.fakes import Backend, make_pool
 
     engine = engine_for(f"sqlite:///{tmp_path}/s.db")
     shape = compile_shape({"city": "string", "population": 0})
@@ -93,7 +93,7 @@ def test_model_proposed_mutations_are_legal_spec_edits_only():
     import asyncio
 
     from apprentice.evolution.mutations import apply_proposal, model_proposals
-    from tests.unit.test_patterns import Backend, make_pool
+    from tests.unit.fakes import Backend, make_pool
 
     spec = parse_spec({"name": "w", "stages": [{"name": "g", "role": "generate", "max_tokens": 64}]})
     applied = apply_proposal(spec, {"stage": "g", "field": "max_tokens", "value": 256})

@@ -28,7 +28,7 @@ from apprentice.records import RecordContext
 from apprentice.shapes.schema import compile_shape
 from apprentice.store import ExecutionRecord, engine_for
 from apprentice.workflows import WorkflowSpec, parse_spec
-from tests.unit.test_patterns import Backend, make_pool
+from tests.unit.fakes import Backend, make_pool
 
 SHAPE = compile_shape({"city": "string", "population": 0})
 TOWN = {"city": "Oslo", "population": 700_000}

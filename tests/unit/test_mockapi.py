@@ -13,7 +13,6 @@ import jsonschema
 import pytest
 from sqlmodel import select
 
-from apprentice.backends.ledger import LedgerBook
 from apprentice.backends.pool import BackendPool
 from apprentice.mockapi import Limits, MockEngine, create_app, load_operations
 from apprentice.shapes.schema import compile_shape
@@ -21,34 +20,11 @@ from apprentice.store import CallRecord, ExecutionRecord, engine_for, session
 from apprentice.variants import load_variants, variant_key
 from apprentice.workflows import default_spec
 from tests.unit.fakes import pool_config
-from tests.unit.mockapi_fakes import FakeModel
+from tests.unit.mockapi_fakes import FakeModel, Served
 
 PROJECT = Path(__file__).resolve().parents[2]
 USER = {"name": "string", "age": 0, "city": "string", "bio": "A short biography"}
 PRODUCT = {"title": "string", "blurb": "string", "price": 0.0, "stock": 0}  # blurb: the model writes it (the rest is sampled)
-
-
-class Served:
-    """The app around an engine, its fake models by backend name, and its store."""
-
-    def __init__(self, tmp_path: Path, models: dict[str, FakeModel] | None = None, **engine_args) -> None:
-        self.models = models or {"generator": FakeModel(), "other": FakeModel()}
-        config = pool_config(*({"name": name, "tier": "quality" if name == "other" else "fast"} for name in self.models), attempts=1)
-        self.store = engine_for(f"sqlite:///{tmp_path}/store.db")
-        pool = BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(self.models[cfg.name]), book=LedgerBook(self.store))
-        self.engine = MockEngine(pool, store=self.store, **engine_args)
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(self.engine)), base_url="http://mock.test")
-
-    def calls(self, name: str) -> int:
-        return len(self.models[name].requests)
-
-
-@pytest.fixture
-async def served(tmp_path):
-    s = Served(tmp_path)
-    yield s
-    await s.engine.drain()
-    await s.client.aclose()
 
 
 def valid_for(shape: dict, value) -> bool:

@@ -13,7 +13,8 @@ from sqlmodel import func, select
 
 from apprentice.mockapi.booking import Bookkeeper
 from apprentice.store import CallRecord, ExecutionRecord, session
-from tests.unit.test_mockapi import PROJECT, USER, Served
+from tests.unit.mockapi_fakes import Served
+from tests.unit.test_mockapi import PROJECT, USER
 
 
 def count(store, table) -> int:

@@ -16,15 +16,7 @@ from apprentice.mockapi import Limits, parse_request
 from apprentice.mockapi import app as mock_app
 from apprentice.mockapi.app import query_of
 from apprentice.mockapi.server import UvicornParts, uvicorn_parts
-from tests.unit.test_mockapi import PRODUCT, USER, Served
-
-
-@pytest.fixture
-async def served(tmp_path):
-    s = Served(tmp_path)
-    yield s
-    await s.engine.drain()
-    await s.client.aclose()
+from tests.unit.test_mockapi import PRODUCT, USER
 
 
 async def cached_answer(served, path: str, shape: dict, **params: str):

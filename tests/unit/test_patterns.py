@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
-import httpx
 import pytest
 
-from apprentice.backends.booking import CallBook
 from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier
 from apprentice.dataset import generate_batch, plan_batches
@@ -18,35 +15,9 @@ from apprentice.patterns.routed import score_complexity
 from apprentice.records import RecordContext
 from apprentice.shapes.schema import compile_shape
 from apprentice.workflows import parse_spec
-from tests.unit.fakes import chat_reply, pool_config
+from tests.unit.fakes import Backend, make_pool, pool_config
 
 PRODUCT = compile_shape({"name": "string", "description": "string", "price": 0.0, "currency": "USD|EUR", "stock": 0, "warehouse": "string"})
-
-
-class Backend:
-    """A fake model server whose answer is computed from the prompt; counts calls and overlap."""
-
-    def __init__(self, answer, delay: float = 0.0) -> None:
-        self.answer, self.delay = answer, delay
-        self.calls, self.in_flight, self.peak = 0, 0, 0
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls += 1
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            await asyncio.sleep(self.delay)
-            prompt = json.loads(request.content)["messages"][-1]["content"]
-            reply = self.answer(prompt, self.calls)
-            return reply if isinstance(reply, httpx.Response) else chat_reply(json.dumps(reply))
-        finally:
-            self.in_flight -= 1
-
-
-def make_pool(*, book: CallBook | None = None, **backends: tuple[str, Backend]) -> BackendPool:
-    """A pool over fake backends (name=(tier, server)); with `book`, its calls are booked there."""
-    config = pool_config(*({"name": name, "tier": tier} for name, (tier, _) in backends.items()))
-    return BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(backends[cfg.name][1]), book=book)
 
 
 def part(fields: dict):

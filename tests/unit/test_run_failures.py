@@ -190,8 +190,8 @@ def test_a_record_past_its_time_budget_is_not_made_in_time_and_the_batch_goes_on
     import asyncio
 
     from apprentice.workflows import parse_spec
-    from tests.unit.test_patterns import Backend
-    from tests.unit.test_patterns import make_pool as pool_of
+    from tests.unit.fakes import Backend
+    from tests.unit.fakes import make_pool as pool_of
 
     shape = compile_shape({"city": "string", "population": 0})
 

@@ -19,7 +19,7 @@ from apprentice.records import RecordContext
 from apprentice.shapes.schema import Shape, compile_shape
 from apprentice.stages import FINISH, BatchStates, StageJob, StageRun
 from apprentice.workflows import parse_spec
-from tests.unit.fakes import chat_reply, pool_config
+from tests.unit.fakes import Backend, chat_reply, make_pool, pool_config
 
 PRODUCT = compile_shape({"name": "string", "description": "string", "price": 0.0, "stock": 0})
 EVENT = compile_shape({"title": "string", "start": 0, "end": 0})
@@ -36,29 +36,21 @@ def seeded(request: httpx.Request, *, late: bool = False) -> dict[str, Any]:
     return {k: v for k, v in values.items() if f'"{k}"' in asked}
 
 
-class Server:
+class Server(Backend):
     """A fake model server answering from the request's seed; counts calls and their overlap."""
 
     def __init__(self, answer=seeded, delay: float = 0.0) -> None:
-        self.answer, self.delay = answer, delay
-        self.calls = self.in_flight = self.peak = 0
+        super().__init__(answer, delay)
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls += 1
-        self.in_flight += 1
-        self.peak = max(self.peak, self.in_flight)
-        try:
-            await asyncio.sleep(self.delay)
-            reply = self.answer(request)
-            return reply if isinstance(reply, httpx.Response) else chat_reply(json.dumps(reply))
-        finally:
-            self.in_flight -= 1
+    def reply(self, request: httpx.Request) -> Any:
+        """The answer from the whole request (its seed), not only the prompt."""
+        return self.answer(request)
 
 
 def pool_of(**servers: Server) -> BackendPool:
     tiers = {"q": "quality", "p": "premium"}
-    config = pool_config(*({"name": name, "tier": tiers.get(name, "fast")} for name in servers))
-    return BackendPool(config, transport_factory=lambda cfg: httpx.MockTransport(servers[cfg.name]))
+    tiered: dict[str, Any] = {name: (tiers.get(name, "fast"), server) for name, server in servers.items()}  # Any: not make_pool's `book`
+    return make_pool(**tiered)
 
 
 def stages(*specs: dict[str, Any]) -> list[dict[str, Any]]:

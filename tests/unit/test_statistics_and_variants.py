@@ -17,7 +17,7 @@ from apprentice.shapes.schema import compile_shape
 from apprentice.store import engine_for
 from apprentice.variants import load_variants, save_variants, serve, variant_key
 from apprentice.workflows import default_spec, parse_spec
-from tests.unit.test_patterns import Backend, make_pool
+from tests.unit.fakes import Backend, make_pool
 
 COMPANIES = {
     "fields": {
