@@ -17,12 +17,12 @@ from pydantic import BaseModel
 
 from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage
-from apprentice.generation import StageMetrics, StageOutcome, ask_structured, produce_valid
-from apprentice.patterns.common import finish, generators
+from apprentice.generation import StageMetrics, StageOutcome, ask_structured
+from apprentice.patterns.common import finish, gathered, generators, side_by_side
 from apprentice.records import RecordContext, RecordOutcome
-from apprentice.shapes.prompts import SYSTEM, generate_messages, schema_text
+from apprentice.shapes.prompts import SYSTEM, schema_text
 from apprentice.shapes.schema import Shape
-from apprentice.stages import RecordState, RecordStep, RecordView, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import RecordState, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
@@ -55,32 +55,9 @@ async def run_consensus(
 def consensus_plan(spec: WorkflowSpec) -> StagePlan:
     """A step per candidate, at once, then the judge's step (if the spec has a judge); the best
     is chosen in the final check."""
-    candidates = [Step(c.name, _candidate(c.name)) for c in generators(spec)]
+    candidates = [Step(c.name, side_by_side(c.name, own_fields=False)) for c in generators(spec)]
     judge = next((s for s in spec.stages if s.role is StageRole.judge), None)
     return StagePlan(phases=([candidates] if candidates else []) + ([[Step(judge.name, _judge_step)]] if judge else []), close=_close)
-
-
-def _candidate(name: str) -> RecordStep:
-    async def run(env: StepEnv, state: RecordState) -> None:
-        """One candidate's answer to the whole request."""
-        view = env.view(state)
-        candidate = view.stage(name)
-        if candidate is None or view.nothing_to_write:
-            return
-        schema = view.shape.json_schema
-        result = await produce_valid(
-            env.pool, candidate, schema, generate_messages(schema, instructions=candidate.prompt, index=state.index), seed=state.seed
-        )
-        state.add(result)
-        state.branches[name] = result.model_copy(update={"calls": []})  # its calls are on the outcome already
-
-    return run
-
-
-def _results(view: RecordView, state: RecordState) -> tuple[list[StageSpec], list[StageOutcome]]:
-    candidates = generators(view.spec)
-    missing = StageOutcome(reason="not run", metrics=StageMetrics(stage="", role=StageRole.generate.value))
-    return candidates, [state.branches.get(c.name, missing) for c in candidates]
 
 
 async def _judge_step(env: StepEnv, state: RecordState) -> None:
@@ -89,7 +66,7 @@ async def _judge_step(env: StepEnv, state: RecordState) -> None:
     judge = next((s for s in view.spec.stages if s.role is StageRole.judge), None)
     if judge is None or view.nothing_to_write:
         return
-    _, results = _results(view, state)
+    _, results = gathered(view, state)
     state.judged = await _judge(env.pool, judge, view.shape.json_schema, results, state.outcome)
 
 
@@ -97,7 +74,7 @@ def _close(env: StepEnv, state: RecordState) -> None:
     """Score the candidates, keep the best, report ties and disagreements."""
     view = env.view(state)
     schema, outcome, judged = view.shape.json_schema, state.outcome, state.judged
-    candidates, results = _results(view, state)
+    candidates, results = gathered(view, state)
     if not candidates:
         finish(outcome, None, view.shape, view.spec, view.context)
         return

@@ -20,11 +20,10 @@ from collections import Counter
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
-from apprentice.generation import StageMetrics, StageOutcome, produce_valid
-from apprentice.patterns.common import finish, generators, stage_schema
+from apprentice.generation import StageOutcome
+from apprentice.patterns.common import finish, gathered, generators, side_by_side
 from apprentice.patterns.sequential import validate_and_correct
 from apprentice.records import RecordContext, RecordOutcome
-from apprentice.shapes.prompts import generate_messages
 from apprentice.shapes.schema import Shape
 from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import MergePolicy, StageRole, StageSpec, WorkflowSpec
@@ -48,26 +47,9 @@ MERGE = "merge"
 
 def parallel_plan(spec: WorkflowSpec) -> StagePlan:
     """The branches at once, then the merge, then a step per checking stage."""
-    branches = [Step(b.name, _branch(b.name)) for b in generators(spec)]
+    branches = [Step(b.name, side_by_side(b.name, own_fields=True)) for b in generators(spec)]
     checks = [[Step(s.name, _check(s.name))] for s in spec.stages if s.role in (StageRole.validate, StageRole.correct)]
     return StagePlan(phases=([branches] if branches else []) + [[Step(MERGE, _merge)]] + checks, close=_close)
-
-
-def _branch(name: str) -> RecordStep:
-    async def run(env: StepEnv, state: RecordState) -> None:
-        """One branch of one record: its fields, valid or not (the merge decides)."""
-        view = env.view(state)
-        branch = view.stage(name)
-        if branch is None or view.nothing_to_write:
-            return
-        target = stage_schema(view.shape.json_schema, branch.fields)
-        result = await produce_valid(
-            env.pool, branch, target, generate_messages(target, instructions=branch.prompt, index=state.index), seed=state.seed
-        )
-        state.add(result)
-        state.branches[name] = result.model_copy(update={"calls": []})  # its calls are on the outcome already
-
-    return run
 
 
 async def _merge(env: StepEnv, state: RecordState) -> None:
@@ -75,8 +57,7 @@ async def _merge(env: StepEnv, state: RecordState) -> None:
     view = env.view(state)
     if view.nothing_to_write:
         return
-    branches = generators(view.spec)
-    results = [state.branches.get(b.name) or _not_run(b) for b in branches]
+    branches, results = gathered(view, state)
     state.outcome.meta["branches"] = [
         {"branch": b.name, "backend": r.metrics.backend, "valid": r.valid, "latency_s": round(r.metrics.latency_s, 3), "reason": r.reason}
         for b, r in zip(branches, results, strict=True)
@@ -87,10 +68,6 @@ async def _merge(env: StepEnv, state: RecordState) -> None:
     state.value = record
     if problem:
         state.outcome.reason, state.outcome.record, state.stopped = problem, record, True
-
-
-def _not_run(branch: StageSpec) -> StageOutcome:
-    return StageOutcome(reason="not run", metrics=StageMetrics(stage=branch.name, role=branch.role.value))
 
 
 def _check(name: str) -> RecordStep:
