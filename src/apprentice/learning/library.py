@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -32,6 +30,7 @@ from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage, ModelRequest
 from apprentice.config import Tier
 from apprentice.learning.requests import RequestFeatures, class_of, representation, similarity
+from apprentice.learning.scoped import Scoped
 from apprentice.shapes.prompts import SYSTEM
 from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
 from apprentice.store import read, write
@@ -218,29 +217,20 @@ def load_library(engine: Engine | None = None) -> SolutionLibrary:
     return SolutionLibrary([Solution.model_validate_json(r.solution_json) for r in rows], thresholds, engine=engine)
 
 
-_LIBRARY: ContextVar[SolutionLibrary | None] = ContextVar("apprentice_library", default=None)
-_DEFAULT: list[SolutionLibrary] = []
-_DEFAULT_LOCK = threading.Lock()
+def _store_library() -> SolutionLibrary:
+    from apprentice.store import default_engine
+
+    return load_library(default_engine())
+
+
+_LIBRARY: Scoped[SolutionLibrary] = Scoped("apprentice_library", _store_library)
 
 
 def current_library() -> SolutionLibrary:
     """The library of this context (`library_with`), else the store's, loaded once per process."""
-    library = _LIBRARY.get()
-    if library is not None:
-        return library
-    with _DEFAULT_LOCK:
-        if not _DEFAULT:
-            from apprentice.store import default_engine
-
-            _DEFAULT.append(load_library(default_engine()))
-        return _DEFAULT[0]
+    return _LIBRARY.current()
 
 
-@contextmanager
-def library_with(library: SolutionLibrary) -> Iterator[SolutionLibrary]:
+def library_with(library: SolutionLibrary) -> AbstractContextManager[SolutionLibrary]:
     """Look solutions up in `library` inside the block (a bench's strategy, a test's)."""
-    token = _LIBRARY.set(library)
-    try:
-        yield library
-    finally:
-        _LIBRARY.reset(token)
+    return _LIBRARY.using(library)

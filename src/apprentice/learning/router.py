@@ -21,13 +21,13 @@ import bisect
 import random
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from pydantic import BaseModel, Field
 
 from apprentice.config import Tier
+from apprentice.learning.scoped import Scoped
 from apprentice.workflows import RoutingPolicy
 
 PASS_TARGET = 0.8
@@ -185,30 +185,21 @@ class Router:
         return next((t for t in ranked if means[t] >= PASS_TARGET), max(ranked, key=lambda t: (means[t], -t.rank)))
 
 
-_ROUTER: ContextVar[Router | None] = ContextVar("apprentice_router", default=None)
-_DEFAULT: list[Router] = []
-_DEFAULT_LOCK = threading.Lock()
+def _store_router() -> Router:
+    from apprentice.learning.outcomes import store_router  # the store is only opened when needed
+
+    return store_router()
+
+
+_ROUTER: Scoped[Router] = Scoped("apprentice_router", _store_router)
 
 
 def current_router() -> Router:
     """The router of this context (`routing_with`), else the process's, loaded from the store once
     and writing its observations back through a background writer."""
-    router = _ROUTER.get()
-    if router is not None:
-        return router
-    with _DEFAULT_LOCK:
-        if not _DEFAULT:
-            from apprentice.learning.outcomes import store_router  # the store is only opened when needed
-
-            _DEFAULT.append(store_router())
-        return _DEFAULT[0]
+    return _ROUTER.current()
 
 
-@contextmanager
-def routing_with(router: Router) -> Iterator[Router]:
+def routing_with(router: Router) -> AbstractContextManager[Router]:
     """Route with `router` inside the block (a bench's strategy, a test's fresh table)."""
-    token = _ROUTER.set(router)
-    try:
-        yield router
-    finally:
-        _ROUTER.reset(token)
+    return _ROUTER.using(router)
