@@ -1,39 +1,28 @@
-"""Generation patterns as plain async functions: (pool, spec, shape, index) → one record, and
-as stage plans over a batch (`stage_plan`).
+"""Generation patterns: one record at a time (`run_pattern`: pool, spec, shape, index → one
+record), and as stage plans over a batch (`stage_plan`).
 
-Each module is one pattern; `run_pattern` dispatches on `spec.pattern`. Sequential, parallel,
-correct loop, consensus, routed and statistics declare their steps (`apprentice.stages`); a record alone runs the
-same steps in-process. A route routed again runs whole, record by record, in one step named
+Each module is one pattern. Sequential, parallel, correct loop, consensus, routed and statistics
+declare their steps (`apprentice.stages`), picked by `spec.pattern`; a record alone runs the same
+steps in-process (`run_alone`). A route routed again runs whole, record by record, in one step named
 after the pattern. Prefect is not imported here: the dataset flow makes each step a task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from apprentice.backends.pool import BackendPool
-from apprentice.patterns.consensus import consensus_plan, run_consensus
-from apprentice.patterns.correct_loop import correct_loop_plan, run_correct_loop
+from apprentice.patterns.consensus import consensus_plan
+from apprentice.patterns.correct_loop import correct_loop_plan
 from apprentice.patterns.given import run_with_given, told
-from apprentice.patterns.parallel import parallel_plan, run_parallel
-from apprentice.patterns.routed import nested, routed_plan, run_routed
-from apprentice.patterns.sequential import run_sequential, sequential_plan
-from apprentice.patterns.statistics import run_statistics, statistics_plan
+from apprentice.patterns.parallel import parallel_plan
+from apprentice.patterns.routed import nested, routed_plan, run_whole_route
+from apprentice.patterns.sequential import sequential_plan
+from apprentice.patterns.statistics import statistics_plan
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.schema import Shape
-from apprentice.stages import RecordState, StagePlan, Step, StepEnv
+from apprentice.stages import RecordState, StagePlan, Step, StepEnv, run_one
 from apprentice.workflows import Pattern, WorkflowSpec
-
-PatternRunner = Callable[..., Awaitable[RecordOutcome]]
-
-RUNNERS: dict[Pattern, PatternRunner] = {
-    Pattern.sequential: run_sequential,
-    Pattern.parallel: run_parallel,
-    Pattern.correct_loop: run_correct_loop,
-    Pattern.routed: run_routed,
-    Pattern.consensus: run_consensus,
-    Pattern.statistics: run_statistics,
-}
 
 
 async def run_pattern(
@@ -51,9 +40,26 @@ async def run_pattern(
     given = context.given(index) if context else {}
     about = context.about(index) if context else {}
     if not (given or about) or spec.pattern is Pattern.statistics:
-        return await RUNNERS[spec.pattern](pool, spec, shape, index=index, seed=seed, context=context)
+        return await run_alone(pool, spec, shape, index=index, seed=seed, context=context)
     assert context is not None
-    return await run_with_given(RUNNERS[spec.pattern], pool, spec, shape, given, index=index, seed=seed, context=context, about=about)
+    return await run_with_given(run_alone, pool, spec, shape, given, index=index, seed=seed, context=context, about=about)
+
+
+async def run_alone(
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    *,
+    index: int,
+    seed: int | None = None,
+    context: RecordContext | None = None,
+) -> RecordOutcome:
+    """Record number `index` through the spec's pattern alone, in-process (no given values): the
+    steps of its stage plan (`stage_plan`, `stages.run_one`), or, for a route that is routed
+    again, the chosen route run whole (`routed.run_whole_route`)."""
+    if spec.pattern is Pattern.routed and nested(spec):
+        return await run_whole_route(pool, spec, shape, index=index, seed=seed, context=context)
+    return await run_one(PLANS[spec.pattern](spec), pool, spec, shape, index=index, seed=seed, context=context)
 
 
 PLANS: dict[Pattern, Callable[[WorkflowSpec], StagePlan]] = {

@@ -19,10 +19,9 @@ from apprentice.backends.pool import BackendPool
 from apprentice.backends.types import ChatMessage
 from apprentice.generation import StageMetrics, StageOutcome, ask_structured
 from apprentice.patterns.common import finish, gathered, generators, side_by_side
-from apprentice.records import RecordContext, RecordOutcome
+from apprentice.records import RecordOutcome
 from apprentice.shapes.prompts import SYSTEM, schema_text
-from apprentice.shapes.schema import Shape
-from apprentice.stages import RecordState, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import RecordState, StagePlan, Step, StepEnv
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
@@ -37,19 +36,6 @@ JUDGE_SCHEMA = {
     "properties": {"scores": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}}},
     "required": ["scores"],
 }
-
-
-async def run_consensus(
-    pool: BackendPool,
-    spec: WorkflowSpec,
-    shape: Shape,
-    *,
-    index: int,
-    seed: int | None = None,
-    context: RecordContext | None = None,
-) -> RecordOutcome:
-    """Run every candidate at once, score them, keep the best."""
-    return await run_one(consensus_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
 
 
 def consensus_plan(spec: WorkflowSpec) -> StagePlan:

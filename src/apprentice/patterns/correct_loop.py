@@ -10,34 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from apprentice.backends.pool import BackendPool
 from apprentice.config import Tier
 from apprentice.generation import produce_valid
 from apprentice.patterns.common import finish
-from apprentice.records import RecordContext, RecordOutcome
 from apprentice.rules import check_rules
 from apprentice.shapes.prompts import correction_messages, generate_messages
-from apprentice.shapes.schema import Shape
 from apprentice.shapes.validate import ValidationIssue, validate
-from apprentice.stages import RecordState, RecordStep, RecordView, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import RecordState, RecordStep, RecordView, StagePlan, Step, StepEnv
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 
 def next_tier(tier: Tier) -> Tier:
     return tier.above[0] if tier.above else tier
-
-
-async def run_correct_loop(
-    pool: BackendPool,
-    spec: WorkflowSpec,
-    shape: Shape,
-    *,
-    index: int,
-    seed: int | None = None,
-    context: RecordContext | None = None,
-) -> RecordOutcome:
-    """Produce one record through the loop; see the module docstring for the escalation rules."""
-    return await run_one(correct_loop_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
 
 
 def correct_loop_plan(spec: WorkflowSpec) -> StagePlan:

@@ -19,28 +19,11 @@ import json
 from collections import Counter
 from typing import Any
 
-from apprentice.backends.pool import BackendPool
 from apprentice.generation import StageOutcome
 from apprentice.patterns.common import finish, gathered, generators, side_by_side
 from apprentice.patterns.sequential import validate_and_correct
-from apprentice.records import RecordContext, RecordOutcome
-from apprentice.shapes.schema import Shape
-from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv
 from apprentice.workflows import MergePolicy, StageRole, StageSpec, WorkflowSpec
-
-
-async def run_parallel(
-    pool: BackendPool,
-    spec: WorkflowSpec,
-    shape: Shape,
-    *,
-    index: int,
-    seed: int | None = None,
-    context: RecordContext | None = None,
-) -> RecordOutcome:
-    """Generate every branch concurrently, merge by policy, then run any checking stages."""
-    return await run_one(parallel_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
-
 
 MERGE = "merge"
 

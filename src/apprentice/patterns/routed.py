@@ -25,7 +25,7 @@ from apprentice.realism import check_record
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import schema_text
 from apprentice.shapes.schema import Shape
-from apprentice.stages import Close, RecordState, RecordView, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import Close, RecordState, RecordView, StagePlan, Step, StepEnv
 from apprentice.workflows import Pattern, RoutingPolicy, RoutingSpec, WorkflowSpec
 
 
@@ -65,21 +65,6 @@ def route_for(spec: WorkflowSpec, tier: Tier) -> WorkflowSpec:
         return next(spec.routes[t] for t in (tier, *tier.below, *tier.above) if t in spec.routes)
     stages = [s.model_copy(update={"tier": tier, "backend": None}) for s in spec.stages]
     return spec.model_copy(update={"name": f"{spec.name}.{tier.value}", "pattern": Pattern.sequential, "stages": stages})
-
-
-async def run_routed(
-    pool: BackendPool,
-    spec: WorkflowSpec,
-    shape: Shape,
-    *,
-    index: int,
-    seed: int | None = None,
-    context: RecordContext | None = None,
-) -> RecordOutcome:
-    """Score, pick a tier and its route, and run the route's own pattern."""
-    if nested(spec):
-        return await run_whole_route(pool, spec, shape, index=index, seed=seed, context=context)
-    return await run_one(routed_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
 
 
 def nested(spec: WorkflowSpec) -> bool:

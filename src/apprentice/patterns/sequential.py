@@ -13,25 +13,11 @@ from typing import Any
 from apprentice.backends.pool import BackendPool
 from apprentice.generation import StageMetrics, StageOutcome, produce_valid
 from apprentice.patterns.common import finish, merge_values, stage_schema
-from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import correction_messages, enrich_messages, generate_messages
 from apprentice.shapes.schema import Shape
 from apprentice.shapes.validate import validate
-from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import RecordState, RecordStep, StagePlan, Step, StepEnv
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
-
-
-async def run_sequential(
-    pool: BackendPool,
-    spec: WorkflowSpec,
-    shape: Shape,
-    *,
-    index: int,
-    seed: int | None = None,
-    context: RecordContext | None = None,
-) -> RecordOutcome:
-    """Generate one record by running the spec's stages in order."""
-    return await run_one(sequential_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
 
 
 def sequential_plan(spec: WorkflowSpec) -> StagePlan:

@@ -21,11 +21,9 @@ from apprentice.learning.library import LibraryMatch, MatchKind, SolutionLibrary
 from apprentice.learning.requests import features_of
 from apprentice.numeric import NumericSpec, sample
 from apprentice.patterns.common import finish, stage_schema
-from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.prompts import SYSTEM, generate_messages
 from apprentice.shapes.repair import RepairCounts, Unparseable, parse_json
-from apprentice.shapes.schema import Shape
-from apprentice.stages import RecordState, StagePlan, Step, StepEnv, run_one
+from apprentice.stages import RecordState, StagePlan, Step, StepEnv
 from apprentice.workflows import StageRole, StageSpec, WorkflowSpec
 
 TEXT_STAGE = StageSpec(name="text", role=StageRole.generate)
@@ -34,19 +32,6 @@ TEXT_STAGE = StageSpec(name="text", role=StageRole.generate)
 def text_fields(schema: Any, numeric: NumericSpec) -> list[str]:
     props = schema.get("properties", {}) if isinstance(schema, dict) else {}
     return [name for name in props if name not in numeric.fields]
-
-
-async def run_statistics(
-    pool: BackendPool,
-    spec: WorkflowSpec,
-    shape: Shape,
-    *,
-    index: int,
-    seed: int | None = None,
-    context: RecordContext | None = None,
-) -> RecordOutcome:
-    """One record: its preset numbers plus model-written text fields consistent with them."""
-    return await run_one(statistics_plan(spec), pool, spec, shape, index=index, seed=seed, context=context)
 
 
 SAMPLING = "sampling"
