@@ -206,6 +206,10 @@ class DatasetSummary(BaseModel):
     quality: float | None = Field(None, description="mean first-pass quality of the records (see `records.first_pass_quality`)")
     seconds_per_record: float | None = Field(None, description="mean model and repair time per record, all stages")
     request_class: str = Field("", description="the request's class (`learning.requests.class_of`)")
+    routing: dict[str, int] = Field(
+        default_factory=dict,
+        description="routed pattern: records by the policy and tier of their last route (`learned/quality`), and `escalated`",
+    )
 
 
 async def generate_batch(
@@ -629,10 +633,14 @@ class RunTotals:
             summary.not_made_reason = summary.not_made_reason or outcome.reason
         self.quality += outcome.quality
         self.seconds += outcome.seconds
+        if route := outcome.meta.get("routing"):
+            path = f"{route.get('policy', 'static')}/{route.get('tier')}"
+            summary.routing[path] = summary.routing.get(path, 0) + 1
+            summary.routing["escalated"] = summary.routing.get("escalated", 0) + bool(route.get("tried"))
 
     def result(self) -> DatasetSummary:
         """The summary so far."""
-        summary = self.summary.model_copy()
+        summary = self.summary.model_copy(update={"routing": dict(self.summary.routing)})
         summary.per_backend = {name: u.model_copy() for name, u in self.usage.items()}
         summary.input_tokens = sum(u.input_tokens for u in self.usage.values())
         summary.output_tokens = sum(u.output_tokens for u in self.usage.values())

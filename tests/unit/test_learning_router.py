@@ -99,6 +99,12 @@ def test_a_cascade_remakes_a_failed_record_one_tier_up_in_the_same_batch():
         batch = asyncio.run(generate_batch(pool, spec, CITY, plan_batches(3, 3, seed=1)[0]))
     assert all(o.valid for o in batch.outcomes) and cheap.calls == 3 * 3  # one attempt each on fast (with its 2 corrections)
     assert all(o.meta["routing"]["tier"] == "quality" and o.meta["routing"]["tried"] == ["fast"] for o in batch.outcomes)
+    from apprentice.dataset import summarise
+    from apprentice.orchestration.artifacts import summary_markdown
+
+    summary = summarise(spec, 3, [batch], CITY.json_schema)
+    assert summary.routing == {"cascade/quality": 3, "escalated": 3}
+    assert "## Routing: cascade/quality: 3; escalated after a failed tier: 3" in summary_markdown(summary)
 
 
 def test_outcomes_add_up_in_the_store_across_writes(tmp_path):

@@ -38,6 +38,7 @@ def summary_markdown(summary: DatasetSummary, spend: list[str] | None = None) ->
     if spend:
         lines += ["", *spend]
     lines += realism_markdown(summary)
+    lines += routing_markdown(summary)
     if summary.from_cache:
         lines += ["", f"{summary.from_cache} records served from `$cache` variants without a model call."]
     if summary.numeric:
@@ -53,6 +54,22 @@ def summary_markdown(summary: DatasetSummary, spend: list[str] | None = None) ->
             p = f"{c.p_value:.4f}" if c.p_value is not None else "–"
             lines.append(f"| {c.test} | {c.field} | {c.statistic:.4f} | {p} | {c.threshold} | {'yes' if c.passed else 'NO'} |")
     return "\n".join(lines)
+
+
+def routing_markdown(summary: DatasetSummary) -> list[str]:
+    """Where the routed pattern sent the run's records (each record's decision and reason are its
+    meta row's `routing`)."""
+    paths = {k: v for k, v in summary.routing.items() if k != "escalated"}
+    if not paths:
+        return []
+    shares = ", ".join(f"{path}: {count}" for path, count in sorted(paths.items()))
+    escalated = summary.routing.get("escalated", 0)
+    return [
+        "",
+        f"## Routing: {shares}; escalated after a failed tier: {escalated}",
+        "",
+        "Each record's decision and reason: `routing` in its meta row.",
+    ]
 
 
 def realism_markdown(summary: DatasetSummary) -> list[str]:
