@@ -351,7 +351,8 @@ _DEBRIS_PATTERNS = (
     ),
     (
         re.compile(
-            r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b",
+            r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b"
+            r"|\b(his|her|their) (first )?name is\b|\bother people's names?\b",
             re.IGNORECASE,
         ),
         "talk about the record instead of its content",
@@ -365,8 +366,31 @@ _DEBRIS_PATTERNS = (
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
+_WORD = re.compile(r"[A-Za-z]+")
 _NUMBER_SOUP = re.compile(r"\d+(?:\.\d+){4,}")
 _MACHINE_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b")
+
+
+_INFLECTIONS = ("s", "es", "ed", "ing", "er", "ers")
+
+
+_NEIGHBOURS = re.compile(r"(?=\b([A-Za-z]{4,})\s+(to\s+)?([A-Za-z]{4,})\b)")
+
+
+def _stutter(text: str) -> str | None:
+    """A word said again at once in another form ("loves sail sailing", "loves to love
+    gardening"): a small model's garble. The same word twice ("day to day") and forms apart
+    ("to paint; painting is") are left alone."""
+    for match in _NEIGHBOURS.finditer(text):
+        first, to, second = match.groups()
+        if first.casefold() != second.casefold() and _inflected(first.casefold(), second.casefold()):
+            return f"{first} {to or ''}{second}"
+    return None
+
+
+def _inflected(a: str, b: str) -> bool:
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 4 and long.startswith(short) and long[len(short) :] in _INFLECTIONS
 
 
 def _repeated_sentence(text: str) -> str | None:
@@ -469,6 +493,9 @@ def _debris(leaf: _Leaf) -> str | None:
     repeated = _repeated_sentence(text)
     if repeated:  # "She loves to live life alone. She loves to live life alone."
         return f"repeats a sentence ({_clip(repeated)!r})"
+    stutter = _stutter(text)
+    if stutter:
+        return f"says a word twice in two forms ({stutter!r})"
     stamp = _MACHINE_TIME.search(text)
     if stamp and len(text.split()) >= 3:  # a bio that copies the record's `signed_up_at`: people write dates, not clocks
         return f"contains a machine timestamp ({_clip(stamp.group())!r})"
@@ -508,6 +535,21 @@ def _as_date(text: str) -> tuple[int, datetime | None] | None:
     except ValueError:
         return year, None
     return year, moment
+
+
+_PROSE_DATE = re.compile(r"\b\d{1,2}[./]\d{1,2}[./](\d{4})\b|\b(\d{4})-\d{2}-\d{2}\b")
+
+
+def _implausible_in_prose(leaf: _Leaf, now: datetime) -> str | None:
+    """A whole date inside text whose year is before 1900 or over a year ahead ("Catherine Diaz
+    1.02.1834 is a dramatherapist"). A bare year is left alone: history has years."""
+    if not isinstance(leaf.value, str) or len(leaf.value.split()) < 3:
+        return None
+    for match in _PROSE_DATE.finditer(leaf.value):
+        year = int(match.group(1) or match.group(2))
+        if year < 1900 or year > now.year + 1:
+            return f"mentions the date {match.group()!r}, in the year {year}"
+    return None
 
 
 def _bounded(sub: Mapping[str, Any]) -> bool:
@@ -603,7 +645,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
                 defects.append(found)
         if _counted_up(leaf.value):
             defects.append(Defect(kind=DefectKind.PLACEHOLDER, path=leaf.pointer, message=f"is a placeholder number ({leaf.value})"))
-        message = _implausible(leaf, now)
+        message = _implausible(leaf, now) or _implausible_in_prose(leaf, now)
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     return defects + _age_contradictions(record) + _pronoun_contradictions(record) + _misspelt_names(record) + _event_too_long(record)
@@ -699,6 +741,8 @@ def _age_contradictions(record: Any) -> list[Defect]:
 
 _NAME_FIELDS = ("name", "full_name", "first_name")
 _SENTENCE_PRONOUN = re.compile(r"(?:^|[.!?]\s+)(He|She)\b")
+_GENDERED = {"he": frozenset({"he", "him", "his", "himself"}), "she": frozenset({"she", "her", "hers", "herself"})}
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)")
 
 
 def _pronoun_contradictions(record: Any) -> list[Defect]:
@@ -715,11 +759,28 @@ def _pronoun_contradictions(record: Any) -> list[Defect]:
         return []
     found = []
     for field, value in record.items():
-        said = _SENTENCE_PRONOUN.search(value) if isinstance(value, str) and snake_case(str(field)) not in _NAME_FIELDS else None
-        if said and said.group(1).casefold() != expected:
-            message = f"calls {first} {said.group(1)!r} where the name says {expected!r}"
+        if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
+            continue
+        said = _SENTENCE_PRONOUN.search(value)
+        wrong = said.group(1) if said and said.group(1).casefold() != expected else _only_the_other_pronoun(value, expected, name or "")
+        if wrong:
+            message = f"calls {first} {wrong!r} where the name says {expected!r}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
+
+
+def _only_the_other_pronoun(text: str, expected: str, name: str) -> str | None:
+    """The other gender's pronoun in a text that never uses the person's own and names nobody
+    else ("Amanda Lynch ... makes his clients happy"); with someone else named mid-sentence
+    ("works with Tom on his farm") the pronoun may be theirs."""
+    words = {w.casefold() for w in _WORD.findall(text)}
+    other = _GENDERED["she" if expected == "he" else "he"]
+    if words & _GENDERED[expected] or not words & other:
+        return None
+    own = set(name.split())
+    if any(capital not in own for capital in _MID_SENTENCE_CAPITAL.findall(text)):
+        return None
+    return next(w for w in _WORD.findall(text) if w.casefold() in other)
 
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:

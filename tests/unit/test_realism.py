@@ -536,3 +536,36 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
     assert [d.kind.value for d in check_record({**PRODUCT, field: value}, schema)] == [kind]
     assert check_record(PRODUCT, schema) == []
     assert check_record({**PRODUCT, "name": "Model X-100 Blender", "sku": "BLD-00100"}, schema) == []
+
+
+@pytest.mark.parametrize(
+    ("bio", "kind"),
+    [
+        ("Linda Snyder is a recruitment consultant, enjoys swimming, who makes his clients feel at home.", "broken_constraint"),
+        ("Linda Snyder 1.02.1834 is a dramatherapist who enjoys pottery with her friends.", "implausible_date"),
+        ("Linda Snyder is a geologist who loves to love gardening and her tomatoes.", "debris"),
+        ("Linda Snyder is a manager. She loves sail sailing on the lake.", "debris"),
+        ("Linda Snyder is a manager who enjoys flying. Her name is Linda, and she is a local.", "debris"),
+        ("Linda Snyder is a bookseller. She does not use any other people's name.", "debris"),
+    ],
+)
+def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
+    """Read by eye in a nightly's 16 written profiles, each called clean by the checker then."""
+    schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
+    assert [d.kind.value for d in check_record({**NIGHTLY_PROFILE, "bio": bio}, schema, now=NOW)] == [kind]
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "Linda Snyder works with Tom on his farm near the coast.",  # someone else is named: "his" may be his
+        "Linda Snyder restores clocks made between 1820 and 1850.",  # a bare year is history, not a broken date
+        "Linda Snyder met her husband on 12.06.1998 and still sails with him.",
+        "Linda Snyder paints day to day and sells her work side by side with her sister.",
+        "Linda Snyder walks her dog. She loves the walks along the river.",  # the same word twice, or apart, is fine
+        "Linda Snyder loves to paint; painting is her way to rest.",
+    ],
+)
+def test_others_named_history_and_idioms_are_not_defects(bio):
+    schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
+    assert check_record({**NIGHTLY_PROFILE, "bio": bio}, schema, now=NOW) == []
