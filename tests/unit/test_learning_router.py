@@ -143,3 +143,17 @@ def test_evolution_proposes_a_routed_workflow_under_another_routing_policy_as_a_
     proposed = {m.change.get("policy"): child for m, child in propose(spec, limit=10) if m.operator == "switch_routing_policy"}
     assert set(proposed) == {"cascade", "learned"} and proposed["learned"].routing.policy is RoutingPolicy.learned
     assert proposed["learned"].content_hash != spec.content_hash  # a different version, compared like any other change
+
+
+def test_without_a_router_of_its_own_a_run_learns_into_the_store_that_apprentice_routes_reads():
+    from apprentice.learning.outcomes import StoreSink
+    from apprentice.learning.router import current_router
+    from apprentice.store import default_engine
+
+    pool = pool_of(good=("quality", ClassServer(GOOD, BAD, passes=1.0)))
+    outcome = asyncio.run(run_pattern(pool, parse_spec(LEARNED), CITY, index=0, seed=0, context=RecordContext(n=1)))
+    sink = current_router().sink
+    assert isinstance(sink, StoreSink)
+    sink.flush()
+    stats = load_table(default_engine())[(outcome.meta["routing"]["class"], Tier.quality)]
+    assert outcome.valid and stats.passes >= 1
