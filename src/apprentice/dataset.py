@@ -546,7 +546,7 @@ async def _attempts(
     return outcome
 
 
-class StageTotals(BaseModel):
+class StageFigures(BaseModel):
     """One stage's running totals over a run's records: each time it ran for a record (a
     correction round or a regenerated record runs it again), its time, tokens and whether what
     it gave back was valid."""
@@ -571,7 +571,7 @@ class RecordTotals(BaseModel):
     outcomes: int = 0
     valid: int = 0
     output_chars: int = Field(0, description="sum of the valid records' `json.dumps` lengths")
-    stages: dict[str, StageTotals] = Field(default_factory=dict, description="per stage of the pattern, by name")
+    stages: dict[str, StageFigures] = Field(default_factory=dict, description="per stage of the pattern, by name")
     first_valid: list[Any] = Field(default_factory=list, description="the first valid records, in index order")
 
     KEPT: ClassVar[int] = 3
@@ -580,7 +580,7 @@ class RecordTotals(BaseModel):
         """Count one outcome (fed in index order)."""
         self.outcomes += 1
         for metrics in outcome.stages:
-            self.stages.setdefault(metrics.stage, StageTotals()).add(metrics)
+            self.stages.setdefault(metrics.stage, StageFigures()).add(metrics)
         if outcome.valid:
             self.valid += 1
             self.output_chars += len(json.dumps(outcome.record))
