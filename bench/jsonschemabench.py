@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -174,36 +175,48 @@ async def run(
     pool = BackendPool(load_pool_config())
     tokens = 256 if quick else 1536
     loop_spec, single_spec = correct_loop_spec(max_rounds, tokens), single_pass_spec(tokens)
-    rows_out = []
+    samples = {path: sample_of(path, per_subset, quick, seed) for path in files}
+    results: dict[Path, list[dict]] = {path: [] for path in files}
     try:
-        for path in files:
-            schemas, damage = read_schemas(path)
-            if quick:
-                sample = sorted(schemas, key=lambda r: len(json.dumps(r["schema"])))[:1]
-            else:
-                sample = random.Random(f"{seed}:{path.stem}").sample(schemas, min(per_subset, len(schemas))) if per_subset else schemas
-            results = []
-            for row in sample:
-                results.append(await one_schema(pool, row, loop_spec, single_spec, timeout))
-                r = results[-1]
-                if not local.is_listening(server.base_url):  # the schema crashed the model server
-                    r["server_crashed"] = True
-                    await asyncio.to_thread(local.start, server)
-                    await pool.aclose()
-                    pool = BackendPool(load_pool_config())
-                status = (
-                    r["status"]
-                    if r["status"] == "rejected"
-                    else (
-                        ("valid" if r["loop"]["valid"] else "INVALID") + f" (single pass {'valid' if r['single']['valid'] else 'invalid'}, "
-                        f"field plan {'valid' if r['plan']['valid'] else 'INVALID'}, {r['sampled_share']:.0%} of fields sampled)"
-                    )
-                )
-                print(f"  {path.stem:<16} {r['id']:<12} {status}", flush=True)
-            rows_out.append(summarise(path.stem, results, damage, len(schemas)))
+        for path, row in interleaved(samples):  # subsets in turn, so a run cut short has covered each
+            r = await one_schema(pool, row, loop_spec, single_spec, timeout)
+            results[path].append(r)
+            if not local.is_listening(server.base_url):  # the schema crashed the model server
+                r["server_crashed"] = True
+                await asyncio.to_thread(local.start, server)
+                await pool.aclose()
+                pool = BackendPool(load_pool_config())
+            print(f"  {path.stem:<16} {r['id']:<12} {status_line(r)}", flush=True)
     finally:
         await pool.aclose()
-    return rows_out
+    return [summarise(path.stem, results[path], samples[path][1], samples[path][2]) for path in files]
+
+
+def sample_of(path: Path, per_subset: int | None, quick: bool, seed: int) -> tuple[list[dict], Any, int]:
+    """The schemas to run from one file (a seeded random sample, the smallest with --quick, or
+    all), what reading the file found, and how many schemas it holds."""
+    schemas, damage = read_schemas(path)
+    if quick:
+        return sorted(schemas, key=lambda r: len(json.dumps(r["schema"])))[:1], damage, len(schemas)
+    picked = random.Random(f"{seed}:{path.stem}").sample(schemas, min(per_subset, len(schemas))) if per_subset else schemas
+    return picked, damage, len(schemas)
+
+
+def interleaved(samples: dict[Path, tuple[list[dict], Any, int]]) -> list[tuple[Path, dict]]:
+    """One schema of each subset in turn: the first of each, then the second of each, …"""
+    rows = [[(path, row) for row in sample] for path, (sample, _, _) in samples.items()]
+    return [pair for turn in itertools.zip_longest(*rows) for pair in turn if pair is not None]
+
+
+def status_line(r: dict) -> str:
+    """One schema's outcome on the three paths; why the field-plan path failed, when it did."""
+    if r["status"] == "rejected":
+        return str(r["status"])
+    line = (
+        ("valid" if r["loop"]["valid"] else "INVALID") + f" (single pass {'valid' if r['single']['valid'] else 'invalid'}, "
+        f"field plan {'valid' if r['plan']['valid'] else 'INVALID'}, {r['sampled_share']:.0%} of fields sampled)"
+    )
+    return line if r["plan"]["valid"] else f"{line} field plan: {r['plan']['reason']}"
 
 
 def table(rows: list[dict]) -> str:
