@@ -7,6 +7,10 @@ Design:
   key (`flat·small·text-heavy·formats`) and turned into a sparse lexical vector. No embedding
   model: field names, formats, kinds and hint words carry what tells two requests apart, need no
   download and cost microseconds; `bench/learning.py` measures the library's hit rate with it.
+  `bench/representation.py` measured it against SmolLM2-135M's llama.cpp embeddings (mean and
+  last-token pooled): on statistics-spec sentences and paraphrases top-1 intent 98% vs 67%, exact
+  reuse of a paraphrased sentence 100% vs 17%, and on JSONSchemaBench schemas as good a neighbour
+  by `class_of` (even without its class term), at 0.05 ms against 238 ms and no 200 MB model.
 - **Learned routing** (`router.py`, the store's `route_outcomes` in `outcomes.py`, people's view in
   `report.py`). The routed pattern's `routing.policy` (static, cascade, learned) is part of the
   workflow version, so evolution compares policies like any other change. The learned policy keeps
