@@ -648,7 +648,8 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         message = _implausible(leaf, now) or _implausible_in_prose(leaf, now)
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
-    return defects + _age_contradictions(record) + _pronoun_contradictions(record) + _misspelt_names(record) + _event_too_long(record)
+    contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
+    return defects + contradictions + _misspelt_names(record) + _event_too_long(record)
 
 
 _COUNTED = re.compile(r"0?123456|234567|345678|456789|987654|876543|765432|654321")
@@ -725,9 +726,7 @@ def _age_number(stated: str) -> int:
 def _age_contradictions(record: Any) -> list[Defect]:
     """Prose that states an age other than the record's own (`age: 67`, bio "a 25-year-old
     nurse"): the text is about someone else, or the model copied another number."""
-    if not isinstance(record, dict):
-        return []
-    age = next((v for k, v in record.items() if snake_case(str(k)) in _AGE_FIELDS and isinstance(v, int) and not isinstance(v, bool)), None)
+    age = _record_age(record)
     if age is None:
         return []
     found = []
@@ -737,6 +736,31 @@ def _age_contradictions(record: Any) -> list[Defect]:
             message = f"says {stated[0]} years old where the record's age is {age}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
     return found
+
+
+_BORN_IN = re.compile(r"\bborn in (\d{4})\b", re.IGNORECASE)
+
+
+def _birth_year_contradictions(record: Any, now: datetime) -> list[Defect]:
+    """Prose that gives a birth year the record's age cannot have (`age: 23`, "born in 1934")."""
+    age = _record_age(record)
+    if age is None:
+        return []
+    found = []
+    for name, value in record.items():
+        years = [int(m.group(1)) for m in _BORN_IN.finditer(value)] if isinstance(value, str) else []
+        wrong = next((year for year in years if abs(now.year - year - age) > 1), None)
+        if wrong is not None:
+            message = f"says born in {wrong} where the record's age is {age}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
+    return found
+
+
+def _record_age(record: Any) -> int | None:
+    if not isinstance(record, dict):
+        return None
+    ages = (v for k, v in record.items() if snake_case(str(k)) in _AGE_FIELDS and isinstance(v, int) and not isinstance(v, bool))
+    return next(ages, None)
 
 
 _NAME_FIELDS = ("name", "full_name", "first_name")

@@ -547,6 +547,7 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
         ("Linda Snyder is a manager. She loves sail sailing on the lake.", "debris"),
         ("Linda Snyder is a manager who enjoys flying. Her name is Linda, and she is a local.", "debris"),
         ("Linda Snyder is a bookseller. She does not use any other people's name.", "debris"),
+        ("Linda Snyder is a dramatherapist, born in 1934, who loves to explore the world.", "broken_constraint"),
     ],
 )
 def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
@@ -564,6 +565,7 @@ def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
         "Linda Snyder paints day to day and sells her work side by side with her sister.",
         "Linda Snyder walks her dog. She loves the walks along the river.",  # the same word twice, or apart, is fine
         "Linda Snyder loves to paint; painting is her way to rest.",
+        "Linda Snyder, born in 1950 in Halifax, taught music for forty years.",  # 75 in 2025: the record's age
     ],
 )
 def test_others_named_history_and_idioms_are_not_defects(bio):
