@@ -189,7 +189,7 @@ async def run(
             print(f"  {path.stem:<16} {r['id']:<12} {status_line(r)}", flush=True)
     finally:
         await pool.aclose()
-    return [summarise(path.stem, results[path], samples[path][1], samples[path][2]) for path in files]
+    return [summarise(path.stem, results[path], damage, total) for path, (_, damage, total) in samples.items()]
 
 
 def sample_of(path: Path, per_subset: int | None, quick: bool, seed: int) -> tuple[list[dict], Any, int]:

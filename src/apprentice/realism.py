@@ -797,14 +797,15 @@ def _only_the_other_pronoun(text: str, expected: str, name: str) -> str | None:
     """The other gender's pronoun in a text that never uses the person's own and names nobody
     else ("Amanda Lynch ... makes his clients happy"); with someone else named mid-sentence
     ("works with Tom on his farm") the pronoun may be theirs."""
-    words = {w.casefold() for w in _WORD.findall(text)}
+    words = _WORD.findall(text)
+    said = {w.casefold() for w in words}
     other = _GENDERED["she" if expected == "he" else "he"]
-    if words & _GENDERED[expected] or not words & other:
+    if said & _GENDERED[expected] or not said & other:
         return None
     own = set(name.split())
     if any(capital not in own for capital in _MID_SENTENCE_CAPITAL.findall(text)):
         return None
-    return next(w for w in _WORD.findall(text) if w.casefold() in other)
+    return next(w for w in words if w.casefold() in other)
 
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:

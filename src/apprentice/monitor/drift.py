@@ -90,17 +90,15 @@ class DriftMonitor(BaseModel):
             if value is not None and value < floor:
                 return DriftCheck(alarm=True, sudden=True, metrics=[name], reason=f"{name} collapsed to {value:.0%}")
         result = DriftCheck()
-        normal = {}
-        for name, value in values.items():
+        normal = {name: value for name, value in values.items() if value is not None}  # learned while in control
+        for name, value in normal.items():
             metric = profile.metrics.get(name)
-            if metric is None or metric.count < 2 or value is None:
-                normal.update({} if value is None else {name: value})  # a stage met for the first time starts its profile
+            if metric is None or metric.count < 2:  # a metric (or a stage) met for the first time starts its profile
                 continue
             z = metric.z(value)
             result.z[name] = round(z, 3)
             if stage_of(name) is None and self.cusums.setdefault(name, Cusum(k=self.k, h=self.h)).update(z, direction_of(name)):
                 result.metrics.append(name)
-            normal[name] = value
         if result.metrics:
             result.alarm = True
             result.stages = drifted_stages(result)
