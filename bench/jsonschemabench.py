@@ -12,7 +12,10 @@ each schema's top-level fields that were sampled or derived.
 
     python bench/jsonschemabench.py [--quick] [--per-subset 10 [--seed 7] | --all] [FILE.jsonl ...]
 
-`--per-subset N` takes a seeded random sample of N schemas per file.
+`--per-subset N` takes a seeded random sample of N schemas per file. Each schema's result is
+kept as it finishes (`bench/results/jsonschemabench.rows.jsonl`, with the commit it ran on), so a
+run cut short resumes where it stopped: a rerun with the same options skips the schemas it has
+(`--fresh` starts over).
 
 Any JSONL file with one {"id": ..., "schema": {...}} per line can be given.
 """
@@ -26,6 +29,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,11 +121,14 @@ async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 6
                 valid = bool(outcome.calls) and _valid_as_sent(outcome.calls[0].text, shape.json_schema)
             else:
                 valid = outcome.valid and not validate(outcome.record, shape.json_schema)
+            # the field plan also refuses valid records for realism defects: was its record valid for the schema?
+            schema_valid = valid or (outcome.record is not None and label != "single" and not validate(outcome.record, shape.json_schema))
             calls, reason = len(outcome.calls), outcome.reason
         except (TimeoutError, ApprenticeError) as exc:
-            valid, calls, reason = False, 0, f"{type(exc).__name__}: {exc}"[:200]
+            valid, schema_valid, calls, reason = False, False, 0, f"{type(exc).__name__}: {exc}"[:200]
         result[label] = {
             "valid": valid,
+            "schema_valid": schema_valid,
             "calls": calls,
             "seconds": round(time.perf_counter() - started, 2),
             "reason": None if valid else (reason or "")[:200],
@@ -142,8 +149,8 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
     attempted = [r for r in results if r["status"] == "attempted"]
     rejected = [r for r in results if r["status"] == "rejected"]
 
-    def share(key: str) -> float | None:
-        return round(sum(r[key]["valid"] for r in attempted) / len(attempted), 3) if attempted else None
+    def share(path: str, measure: str = "valid") -> float | None:
+        return round(sum(r[path].get(measure, r[path]["valid"]) for r in attempted) / len(attempted), 3) if attempted else None
 
     return {
         "subset": subset,
@@ -156,17 +163,46 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
         "valid_share_of_attempted": share("loop"),
         "single_pass_valid_share": share("single"),
         "field_plan_valid_share": share("plan"),
+        "field_plan_schema_valid_share": share("plan", "schema_valid"),
         "mean_sampled_share": round(statistics.mean(r["sampled_share"] for r in attempted), 3) if attempted else None,
         "field_plan_failures": [{"id": r["id"], "reason": r["plan"]["reason"]} for r in attempted if not r["plan"]["valid"]],
         "mean_calls": round(statistics.mean(r["loop"]["calls"] for r in attempted), 2) if attempted else None,
         "mean_seconds": round(statistics.mean(r["loop"]["seconds"] for r in attempted), 2) if attempted else None,
         "failures": [{"id": r["id"], "reason": r["loop"]["reason"]} for r in attempted if not r["loop"]["valid"]],
         "server_crashes": sum(bool(r.get("server_crashed")) for r in results),
+        "commits": sorted({str(r.get("commit") or commit()) for r in results}),
     }
 
 
+ROWS = HERE / "results" / "jsonschemabench.rows.jsonl"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def kept_rows(options: dict) -> dict[tuple[str, str], dict]:
+    """Results of an earlier run with the same options, by (subset, schema id)."""
+    kept = {}
+    for line in ROWS.read_text().splitlines() if ROWS.exists() else []:
+        row = json.loads(line)
+        if row.get("options") == options:
+            kept[(row["subset"], row["result"]["id"])] = row["result"] | {"commit": row.get("commit")}
+    return kept
+
+
 async def run(
-    files: list[Path], per_subset: int | None, quick: bool, max_rounds: int, server, seed: int = 7, timeout: float = 600
+    files: list[Path],
+    per_subset: int | None,
+    quick: bool,
+    max_rounds: int,
+    server,
+    seed: int = 7,
+    timeout: float = 600,
+    fresh: bool = False,
 ) -> list[dict]:
     from apprentice.backends import local
     from apprentice.backends.pool import BackendPool
@@ -177,15 +213,22 @@ async def run(
     loop_spec, single_spec = correct_loop_spec(max_rounds, tokens), single_pass_spec(tokens)
     samples = {path: sample_of(path, per_subset, quick, seed) for path in files}
     results: dict[Path, list[dict]] = {path: [] for path in files}
+    options = {"per_subset": per_subset, "quick": quick, "max_rounds": max_rounds, "seed": seed, "timeout": timeout}
+    kept = {} if fresh else kept_rows(options)
+    ROWS.parent.mkdir(exist_ok=True)
     try:
         for path, row in interleaved(samples):  # subsets in turn, so a run cut short has covered each
-            r = await one_schema(pool, row, loop_spec, single_spec, timeout)
+            r = kept.get((path.stem, row["id"]))
+            if r is None:
+                r = await one_schema(pool, row, loop_spec, single_spec, timeout)
+                if not local.is_listening(server.base_url):  # the schema crashed the model server
+                    r["server_crashed"] = True
+                    await asyncio.to_thread(local.start, server)
+                    await pool.aclose()
+                    pool = BackendPool(load_pool_config())
+                with ROWS.open("a") as rows:
+                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": commit(), "result": r}) + "\n")
             results[path].append(r)
-            if not local.is_listening(server.base_url):  # the schema crashed the model server
-                r["server_crashed"] = True
-                await asyncio.to_thread(local.start, server)
-                await pool.aclose()
-                pool = BackendPool(load_pool_config())
             print(f"  {path.stem:<16} {r['id']:<12} {status_line(r)}", flush=True)
     finally:
         await pool.aclose()
@@ -222,15 +265,16 @@ def status_line(r: dict) -> str:
 def table(rows: list[dict]) -> str:
     lines = [
         "| subset | schemas sampled | rejected up front | valid (correct loop) | valid (single pass) | valid (loop + field plan) | "
-        "fields sampled | mean calls | mean s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "valid and realistic (field plan) | fields sampled | mean calls | mean s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     pct = lambda v: "–" if v is None else f"{100 * v:.0f}%"  # noqa: E731
     for r in rows:
         lines.append(
             f"| {r['subset']} | {r['sampled']} | {r['rejected']} | {pct(r['valid_share_of_attempted'])} | "
             f"{pct(r['single_pass_valid_share'])} | "
-            f"{pct(r['field_plan_valid_share'])} | {pct(r['mean_sampled_share'])} | {r['mean_calls']} | {r['mean_seconds']} |"
+            f"{pct(r['field_plan_schema_valid_share'])} | {pct(r['field_plan_valid_share'])} | "
+            f"{pct(r['mean_sampled_share'])} | {r['mean_calls']} | {r['mean_seconds']} |"
         )
     return "\n".join(lines)
 
@@ -244,6 +288,7 @@ def main() -> None:
     parser.add_argument("--max-rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7, help="the random sample of --per-subset")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per schema and path before it counts as not valid")
+    parser.add_argument("--fresh", action="store_true", help="run every schema again instead of resuming from kept results")
     args = parser.parse_args()
     files = args.files or sorted(DATA.glob("*.jsonl"))
     if not files:
@@ -269,6 +314,7 @@ def main() -> None:
                 server,
                 args.seed,
                 args.timeout,
+                args.fresh,
             )
         )
         elapsed = round(time.perf_counter() - began, 1)
@@ -292,6 +338,12 @@ def main() -> None:
         "valid_share": round(valid / attempted, 3) if attempted else None,
         "single_pass_valid_share": round(single / attempted, 3) if attempted else None,
         "field_plan_valid_share": round(planned / attempted, 3) if attempted else None,
+        "field_plan_schema_valid_share": round(
+            sum(round((r["field_plan_schema_valid_share"] or 0) * (r["sampled"] - r["rejected"])) for r in rows) / attempted, 3
+        )
+        if attempted
+        else None,
+        "commits": sorted({c for r in rows for c in r["commits"]}),
         "rejected": sum(r["rejected"] for r in rows),
         "subsets": rows,
         "paper": PAPER,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from _report import report  # bench/ is on sys.path when a bench runs as a scrip
 from apprentice.backends.local import EmbeddedSupervisor, ensure_embedded
 from apprentice.backends.pool import BackendPool
 from apprentice.config import load_pool_config, load_settings
-from apprentice.dataset import RUN_REALISM, generate_batch, plan_batches, plan_presets, realism_index, realism_report
+from apprentice.dataset import RUN_REPAIRS, generate_batch, plan_batches, plan_presets, realism_report, run_scope
 from apprentice.realism import DefectKind
 from apprentice.shapes.schema import Shape, compile_shape, load_shape
 from apprentice.workflows import WorkflowSpec, default_spec, load_spec
@@ -49,12 +50,10 @@ async def run_path(pool: BackendPool, shape: Shape, spec: WorkflowSpec, n: int, 
     _plan, presets = plan_presets(spec, shape, n, seed=7)
     started = time.perf_counter()
     outcomes = []
-    shared = RUN_REALISM.set(realism_index(shape, presets))  # as a run's batches share it in `apprentice.run`
-    try:
+    with run_scope(shape, presets):  # as a run's batches share its realism index and repair odds in `apprentice.run`
         for plan in plan_batches(n, batch, 7, presets):
             outcomes += (await generate_batch(pool, spec, shape, plan, concurrency=2)).outcomes
-    finally:
-        RUN_REALISM.reset(shared)
+        repairs = RUN_REPAIRS.get()
     seconds = time.perf_counter() - started
     written = [o for o in outcomes if o.valid]
     realism = realism_report(shape.json_schema, written)
@@ -69,6 +68,7 @@ async def run_path(pool: BackendPool, shape: Shape, spec: WorkflowSpec, n: int, 
         "defect_rate": {k.value: round(realism.defects.get(k, 0) / count, 3) for k in DefectKind} if realism else {},
         "near_duplicate_rate": round(realism.near_duplicate_rate, 3) if realism else None,
         "distinct": {f.lstrip("/"): round(r.distinct_ratio, 2) for f, r in realism.fields.items()} if realism else {},
+        "repairs": dataclasses.asdict(repairs) if repairs else None,
         "sample": [o.record for o in written[:3]],
     }
 

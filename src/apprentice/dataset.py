@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -33,7 +34,7 @@ from apprentice.patterns import run_pattern, stage_plan
 from apprentice.patterns.given import record_view, with_given
 from apprentice.realism import DatasetChecker, RealismReport
 from apprentice.realistic import make_realistic
-from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
+from apprentice.records import FailureKind, RecordContext, RecordOutcome, RepairOdds, failure_of
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
 from apprentice.stages import (
@@ -56,6 +57,22 @@ RUN_REALISM: ContextVar[DatasetChecker | None] = ContextVar("apprentice_run_real
 """The run's realism index (`realism_index`) while `run.generate_async` runs: its batches share
 it, so a batch does not write an identifier or a near-duplicate text that another batch of the
 run already wrote. Batches in another process (a Dask worker) check within themselves."""
+
+
+RUN_REPAIRS: ContextVar[RepairOdds | None] = ContextVar("apprentice_run_repairs", default=None)
+"""The run's `RepairOdds`, shared by its batches like `RUN_REALISM`."""
+
+
+@contextmanager
+def run_scope(shape: Shape, presets: Iterable[dict[str, Any]] | None) -> Iterator[None]:
+    """What a run's batches share while it runs in this process: its realism index and its
+    repair odds."""
+    realism, repairs = RUN_REALISM.set(realism_index(shape, presets)), RUN_REPAIRS.set(RepairOdds())
+    try:
+        yield
+    finally:
+        RUN_REPAIRS.reset(repairs)
+        RUN_REALISM.reset(realism)
 
 
 def realism_index(shape: Shape, presets: Iterable[dict[str, Any]] | None) -> DatasetChecker | None:
@@ -320,7 +337,7 @@ def batch_context(spec: WorkflowSpec, shape: Shape, plan: BatchPlan, states: Bat
     presets = {plan.start + i: p for i, p in enumerate(plan.presets or [])}
     shared = RUN_REALISM.get()  # the run's, which knows its finished records already; else the batch's own
     checker = shared if shared is not None else realism_index(shape, presets.values())
-    context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker)
+    context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker, repairs=RUN_REPAIRS.get() or RepairOdds())
     for earlier in (r.outcome for r in states.records if r.final and r.outcome.valid):  # new records must not collide with these
         context.unique.claim(earlier.record, spec.rules)
         if checker is not None and shared is None:
@@ -499,7 +516,8 @@ async def _finish_record(env: StepEnv, state: RecordState) -> None:
             state.outcome = with_given(state.outcome, view, env.shape, env.spec, env.context)
     outcome = state.outcome
     if outcome.valid and env.spec.realism_checks:
-        outcome = await make_realistic(env.pool, env.spec, env.shape, outcome, context=env.context, seed=state.seed)
+        last = env.record_attempts <= 1
+        outcome = await make_realistic(env.pool, env.spec, env.shape, outcome, context=env.context, seed=state.seed, last_chance=last)
     outcome.failure = outcome.failure or failure_of(outcome)
     outcome.meta["record_attempts"] = 1
     if outcome.failure is FailureKind.content and env.record_attempts > 1:
@@ -534,7 +552,7 @@ async def _attempts(
         seed = seed_base * 7 + attempt
         outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
         if outcome.valid and spec.realism_checks:
-            outcome = await make_realistic(pool, spec, shape, outcome, context=context, seed=seed)
+            outcome = await make_realistic(pool, spec, shape, outcome, context=context, seed=seed, last_chance=attempt + 1 >= attempts)
         outcome.failure = outcome.failure or failure_of(outcome)
         if spent is not None:
             outcome.stages = spent.stages + outcome.stages

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from apprentice.fieldplan import event_span, pronouns
+from apprentice.fieldplan.vocabulary import department_of
 from apprentice.shapes.fields import resolve_ref, snake_case
 from apprentice.shapes.validate import validate
 
@@ -282,6 +283,13 @@ _PLACEHOLDER_PATTERNS = (
         ),
         "a template slot",
     ),
+    # "{{#1}} This product is not available at [Currency].", "{Juniper Sunglasses} is…", "featuring [X]": template slots
+    (
+        re.compile(
+            r"\{\{?[^{}\"]{0,40}\}\}?|\[[A-Z][0-9]?\]|\[(Currency|Price|Brand|Product|Category|Company|Location|Address|Email|Phone|Url|Link)\]"
+        ),
+        "a template slot",
+    ),
     (
         re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE),
         "a fill-in instruction",
@@ -342,7 +350,8 @@ _DEBRIS_PATTERNS = (
     (re.compile(r"\[\^|\[\*|\[\|"), "markup fragments"),
     (
         re.compile(
-            r"\bstart(s|ed|ing)? (the )?(texts?|texting|writing)\b|\bfacts already set\b|\b(angle|tone): |\bdo not copy them\b|\bagrees? "
+            r"\bstart(s|ed|ing)? (the )?(texts?|texting|writing)\b|\bfacts already set\b|\bthe product: |\b(angle|tone): "
+            r"|\bdo not copy them\b|\bagrees? "
             r"with them\b"
             r"|\brefer(s|red|ring)? to (him|her|them) as\b",
             re.IGNORECASE,
@@ -474,6 +483,13 @@ def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str |
         return None
     if not _SENTENCE_END.search(text) or _DANGLING.search(text) or _SPACED_STOP.search(text):
         return f"stops mid-sentence ({_clip(text[-40:])!r})"
+    return None
+
+
+def _table_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
+    """Prose with cells between pipes ("Willow Smart Watch Band (2019) | Amazon Revenge | 2020 |…")."""
+    if _prose_field(leaf, hints) and leaf.value.count("|") >= 2:
+        return f"contains a table row ({_clip(leaf.value)!r})"
     return None
 
 
@@ -626,6 +642,7 @@ def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> D
         (DefectKind.ECHO, lambda lf: _echo(lf, hints)),
         (DefectKind.DEBRIS, lambda lf: _talks_about_itself(lf, hints)),
         (DefectKind.DEBRIS, _debris),
+        (DefectKind.DEBRIS, lambda lf: _table_in_prose(lf, hints)),
         (DefectKind.PLACEHOLDER, lambda lf: _not_prose(lf, hints)),
         (DefectKind.TRUNCATED, lambda lf: _truncated(lf, hints)),
     )
@@ -649,7 +666,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
-    return defects + contradictions + _misspelt_names(record) + _event_too_long(record)
+    return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record)
 
 
 _COUNTED = re.compile(r"0?123456|234567|345678|456789|987654|876543|765432|654321")
@@ -679,6 +696,29 @@ def _misspelt_names(record: Any) -> list[Defect]:
         near = next((m.group(1) for m in called.finditer(value) if _near_miss(m.group(1), last)), None)
         if near:
             message = f"calls {name} {first + ' ' + near!r}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+_FOOD_WORDS = re.compile(
+    r"\b(flavou?rs?|delicious|tasty|recipes?|ingredients?|breakfast|bacon|sausages?|foodies?|snacks?|spicy|cuisine)\b", re.IGNORECASE
+)
+
+
+def _food_talk(record: Any) -> list[Defect]:
+    """A product's text that talks about food when the product is no kitchen ware: SmolLM2 wrote
+    of a plant pot's "range of flavors" and a rain jacket's "delightful breakfast of bacon"."""
+    if not isinstance(record, dict):
+        return []
+    name = next((v for k, v in record.items() if snake_case(str(k)) in ("name", "title", "product_name") and isinstance(v, str)), "")
+    department = department_of(name)
+    if department is None or department == "Kitchen":
+        return []
+    found = []
+    for field, value in record.items():
+        food = _FOOD_WORDS.search(value) if isinstance(value, str) and value != name else None
+        if food:
+            message = f"talks about food ({food.group()!r}), but {name} is a {department.lower()} product"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
 

@@ -6,12 +6,13 @@ dataset loop regenerates it, and in the end rejects it with the defects as its r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apprentice.backends.pool import BackendPool
 from apprentice.generation import BACKEND_FAILURES, produce_valid
-from apprentice.patterns.given import without_fields
-from apprentice.realism import Defect, DefectKind, check_record
+from apprentice.patterns.given import about_subject, without_fields
+from apprentice.realism import Defect, DefectKind, check_record, identifier_name
 from apprentice.records import FailureKind, RecordContext, RecordOutcome
 from apprentice.rules import check_rules
 from apprentice.shapes.prompts import correction_messages
@@ -46,30 +47,51 @@ def copied_values(record: Any, given: dict[str, Any], schema: Any = None) -> lis
         if isinstance(sub, dict) and sub.get("description")
     }
     known = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and v.strip()}
+    codes = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and _is_code(k, v.strip())}
     found = []
     for name, value in record.items():
-        if (
-            name in given
-            or (schema is not None and name not in hinted)
-            or not isinstance(value, str)
-            or value.strip().casefold() not in known
-        ):
+        if name in given or (schema is not None and name not in hinted) or not isinstance(value, str):
             continue
-        message = f"only repeats the value of /{known[value.strip().casefold()]}; write this field's own content"
+        text = value.strip().casefold()
+        if text in known:
+            message = f"only repeats the value of /{known[text]}; write this field's own content"
+        elif copied := next((code for code in codes if code in text), None):
+            message = f"pastes the identifier of /{codes[copied]} ({copied!r}) into the text"
+        else:
+            continue
         found.append(Defect(kind=DefectKind.ECHO, path=f"/{name}", message=message))
     return found
 
 
+def _is_code(field: str, value: str) -> bool:
+    """An identifier or code (a SKU, an id, an email) that no prose quotes: "Willow Smart Watch
+    Band [BQY-00094]". A name or a city may rightly appear in a text."""
+    return len(value) >= 5 and (identifier_name(field) or bool(re.fullmatch(r"(?=\S*\d)(?=\S*[A-Za-z])\S+", value)))
+
+
 async def make_realistic(
-    pool: BackendPool, spec: WorkflowSpec, shape: Shape, outcome: RecordOutcome, *, context: RecordContext, seed: int | None
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    outcome: RecordOutcome,
+    *,
+    context: RecordContext,
+    seed: int | None,
+    last_chance: bool = True,
 ) -> RecordOutcome:
-    """Check a valid record's realism; correct the fields its defects name once; re-check."""
+    """Check a valid record's realism; correct the fields its defects name once, unless the run
+    has found that a fresh attempt mends records for fewer tokens (`RepairOdds`) and this is not
+    the `last_chance`; re-check."""
     given = context.given(outcome.index)
     defects = defects_of(outcome.record, shape, given, context, outcome.index)
+    context.repairs.fresh(clean=not defects, tokens=sum(c.input_tokens + c.output_tokens for c in outcome.calls))
     if not defects:
         return outcome
+    if not last_chance and not context.repairs.correction_pays():
+        context.repairs.skipped += 1
+        return _refused(outcome, defects, outage=False)
     context.unique.release(outcome.record, spec.rules)  # claimed by the schema check; re-claimed if it passes
-    rest = without_fields(shape.json_schema, given)
+    rest = about_subject(without_fields(shape.json_schema, given), given)  # a correction is steered as the first draft was
     part = {k: v for k, v in outcome.record.items() if k not in given} if isinstance(outcome.record, dict) else outcome.record
     issues = [ValidationIssue(path=d.path, message=f"{d.kind.value}: {d.message}", keyword=d.kind.value) for d in defects]
     stage = next((s for s in reversed(spec.stages) if s.role in (StageRole.generate, StageRole.enrich)), REALISM_STAGE)
@@ -79,17 +101,21 @@ async def make_realistic(
     record = {**fixed.value, **given} if fixed.valid and isinstance(fixed.value, dict) else None
     broken = record is None or validate(record, shape.json_schema) or check_rules(record, spec.rules, context.unique)
     remaining = defects if broken else defects_of(record, shape, given, context, outcome.index)
+    context.repairs.corrected(clean=not remaining, tokens=fixed.metrics.input_tokens + fixed.metrics.output_tokens)
     if remaining:
-        outage = fixed.metrics.error_class in BACKEND_FAILURES
-        outcome.valid, outcome.failure = False, FailureKind.backend if outage else FailureKind.content
-        outcome.reason = "realism: " + "; ".join(f"{d.path} {d.kind.value}: {d.message}" for d in remaining[:3])
-        outcome.meta["realism_defects"] = sorted({d.kind.value for d in remaining})
-        return outcome
+        return _refused(outcome, remaining, outage=fixed.metrics.error_class in BACKEND_FAILURES)
     assert record is not None  # no record is `broken`, and a broken correction returned above
     context.unique.claim(record, spec.rules)
     order = list(outcome.record) if isinstance(outcome.record, dict) else []
     outcome.record = {k: record[k] for k in order if k in record} | {k: v for k, v in record.items() if k not in order}
     outcome.meta["realism_corrected"] = sorted({d.kind.value for d in defects})
+    return outcome
+
+
+def _refused(outcome: RecordOutcome, defects: list[Defect], *, outage: bool) -> RecordOutcome:
+    outcome.valid, outcome.failure = False, FailureKind.backend if outage else FailureKind.content
+    outcome.reason = "realism: " + "; ".join(f"{d.path} {d.kind.value}: {d.message}" for d in defects[:3])
+    outcome.meta["realism_defects"] = sorted({d.kind.value for d in defects})
     return outcome
 
 

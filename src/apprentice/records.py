@@ -80,6 +80,47 @@ def first_pass_quality(valid: bool, corrections: int) -> float:
 
 
 @dataclass
+class RepairOdds:
+    """Which way to mend a record with a realism defect costs fewer tokens per clean record: a
+    correction prompt or a fresh attempt. Counted over a run's records, it starts by correcting
+    (as for a schema failure) and keeps correcting only while that pays: on SmolLM2-135M a
+    correction of a product description rarely fixed it, and each failed one cost a call with
+    the whole record in its prompt before the record was made afresh anyway."""
+
+    TRIES_FIRST = 5
+    """Corrections tried before their odds are trusted."""
+
+    fresh_tries: int = 0
+    fresh_clean: int = 0
+    fresh_tokens: int = 0
+    correction_tries: int = 0
+    correction_clean: int = 0
+    correction_tokens: int = 0
+    skipped: int = 0
+
+    def fresh(self, *, clean: bool, tokens: int) -> None:
+        """A record's attempt came out of its pattern valid for the schema: `clean` if it had no
+        realism defect."""
+        self.fresh_tries, self.fresh_clean, self.fresh_tokens = self.fresh_tries + 1, self.fresh_clean + clean, self.fresh_tokens + tokens
+
+    def corrected(self, *, clean: bool, tokens: int) -> None:
+        self.correction_tries += 1
+        self.correction_clean += clean
+        self.correction_tokens += tokens
+
+    def correction_pays(self) -> bool:
+        """Clean records per token: a correction's (Laplace-smoothed) against a fresh attempt's."""
+        if self.correction_tries < self.TRIES_FIRST or not self.fresh_tries:
+            return True
+        correction = _clean_per_token(self.correction_clean, self.correction_tries, self.correction_tokens)
+        return correction >= _clean_per_token(self.fresh_clean, self.fresh_tries, self.fresh_tokens)
+
+
+def _clean_per_token(clean: int, tries: int, tokens: int) -> float:
+    return (clean + 1) / (tries + 2) / max(1.0, tokens / tries)
+
+
+@dataclass
 class RecordContext:
     """What a record's pattern may need beyond the spec: the batch it belongs to (for uniqueness
     rules), the dataset size (for complexity routing) and numbers fixed in advance (statistics)."""
@@ -89,6 +130,8 @@ class RecordContext:
     presets: dict[int, dict[str, Any]] = field(default_factory=dict)
     realism: Any = None
     """The batch's `realism.DatasetChecker`: duplicate identifiers and near-duplicate texts."""
+    repairs: RepairOdds = field(default_factory=RepairOdds)
+    """How realism defects are best mended in this run (`RepairOdds`)."""
     routed: dict[int, list[str]] = field(default_factory=dict)
     """Routed pattern: the tiers each record's earlier attempts were routed to and failed on, so a
     cascade escalates when the record is made again."""

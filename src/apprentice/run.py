@@ -34,7 +34,7 @@ from apprentice.dataset import (
     batch_size_for,
     make_batch,
     plan_presets,
-    realism_index,
+    run_scope,
     shortfall,
     summarise,
 )
@@ -325,16 +325,14 @@ async def generate_async(
         )
 
     writer, totals = DatasetWriter(run.out, run.fmt, run.shape.json_schema), RunTotals(run.workflow, run.n, run.shape.json_schema)
-    shared_realism = RUN_REALISM.set(realism_index(run.shape, run.presets))
     try:
         # one run id for the run's batches, unless a batch has its own (a Prefect task run's)
-        with booked_as(Purpose.generation, workflow=run.workflow.name, version=run.workflow.version):
+        with run_scope(run.shape, run.presets), booked_as(Purpose.generation, workflow=run.workflow.name, version=run.workflow.version):
             summary = await _produce(run, make, _recorder(writer, totals), totals, (shape, spec), monitor)
     except BaseException:
         writer.discard()
         raise
     finally:
-        RUN_REALISM.reset(shared_realism)
         if owned is not None:
             await owned.aclose()
     writes: list[Awaitable[Any]] = [asyncio.to_thread(writer.commit, run.numeric)] + ([publish(summary, totals.sample)] if publish else [])

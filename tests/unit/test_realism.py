@@ -571,3 +571,37 @@ def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
 def test_others_named_history_and_idioms_are_not_defects(bio):
     schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
     assert check_record({**NIGHTLY_PROFILE, "bio": bio}, schema, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "{{#1}} This product is not available at [Currency].",
+        "{Juniper Sunglasses} A luxurious pair of sunglasses, perfect for any occasion.",
+        "Willow Smart Watch Band 2.0 is a stylish smartwatch featuring [X] a long-lasting [Y].",
+    ],
+)
+def test_template_slots_inside_product_prose_are_placeholders(description):
+    """Seen in the realism bench's product descriptions on SmolLM2-135M."""
+    schema = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    assert DefectKind.PLACEHOLDER in {d.kind for d in check_record({"description": description}, schema)}
+    clean = "Willow Smart Watch Band is a soft silicone strap (size M) that clips on in seconds."
+    assert not check_record({"description": clean}, schema)
+
+
+def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constraint():
+    """Seen in the realism bench: "Foxglove Classic Rain Jacket … Makes a delicious and delightful breakfast of bacon"."""
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string", "description": "A sentence"}}}
+    jacket = {"name": "Foxglove Classic Rain Jacket", "description": "Foxglove Classic Rain Jacket makes a delicious breakfast."}
+    assert [d.kind for d in check_record(jacket, schema)] == [DefectKind.BROKEN_CONSTRAINT]
+    skillet = {"name": "Fernhill Cast Iron Skillet", "description": "Fernhill Cast Iron Skillet bakes a breakfast frittata."}
+    assert check_record(skillet, schema) == []
+    lamp = {"name": "Oakline Desk Lamp", "description": "Oakline Desk Lamp has a linen shade and a warm, dimmable bulb."}
+    assert check_record(lamp, schema) == []
+
+
+def test_prose_with_table_cells_is_debris():
+    schema = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    row = {"description": "Willow Smart Watch Band (2019) | Amazon Revenge | 2020 | Amazon 2020-2023."}
+    assert [d.kind for d in check_record(row, schema)] == [DefectKind.DEBRIS]
+    assert check_record({"description": "Willow Smart Watch Band is a soft strap | fits all wrists."}, schema) == []

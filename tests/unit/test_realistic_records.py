@@ -226,7 +226,7 @@ def test_a_bio_is_steered_to_start_with_the_persons_first_name_in_the_grammar_on
     import re
 
     from apprentice.backends.grammar import grammar_safe
-    from apprentice.patterns.given import about_person
+    from apprentice.patterns.given import about_subject
     from apprentice.shapes.validate import validate
 
     schema = {
@@ -236,14 +236,14 @@ def test_a_bio_is_steered_to_start_with_the_persons_first_name_in_the_grammar_on
             "headline": {"type": "string", "description": "A short headline of the profile"},
         },
     }
-    steered = about_person(schema, {"name": "Mary-Jane Watson"})
+    steered = about_subject(schema, {"name": "Mary-Jane Watson"})
     grammar = grammar_safe(steered)["properties"]
     assert re.match(grammar["bio"]["pattern"], "Mary-Jane Watson photographs the city at night. She sells prints.")
     assert not re.match(grammar["bio"]["pattern"], "A two-sentence biography of Mary-Jane.")
     assert not re.match(grammar["bio"]["pattern"], "Mary-Jane Watson photographs the city at night and sells")
     assert "pattern" not in grammar["headline"], "a headline is not prose"
     assert validate({"bio": "Photographs the city at night."}, steered) == [], "a backend without a grammar is not held to it"
-    assert about_person(schema, {"age": 30}) == schema
+    assert about_subject(schema, {"age": 30}) == schema
 
 
 def test_the_bio_sketch_names_a_hobby_from_the_records_own_interests():
@@ -275,3 +275,75 @@ def test_a_product_is_not_given_a_persons_sketch():
     assert " is a " not in told and "enjoy" not in told and any(angle in told for angle in PRODUCT_ANGLES)
     person = guidance({"name": "Maria Garcia", "email": "maria@example.net", "interests": ["chess"]}, 7, 3)
     assert "Maria Garcia is a" in person and "she enjoys chess" in person
+
+
+@pytest.mark.parametrize("subject", [{"name": "Mary-Jane Watson"}, {"name": "Halden Lite Sunglasses", "sku": "QUT-00043", "price": 9.99}])
+def test_the_steered_prose_reaches_llama_cpp_as_a_grammar_it_parses(subject):
+    """Seen in the realism bench: `re.escape` wrote "Halden\\ Lite\\ Sunglasses" into the grammar,
+    llama.cpp's parser refused it, and the description went unsteered (and echoed its hint)."""
+    from apprentice.backends.gbnf import grammar_parses
+    from apprentice.patterns.given import about_subject
+
+    schema = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    steered = about_subject(schema, subject)
+    assert steered != schema, "a product's description and a person's bio are steered to start with their subject"
+    if grammar_parses(steered) is None:
+        pytest.skip("llama-cpp-python or the embedded model's vocabulary is not installed")
+    assert grammar_parses(steered)
+
+
+def test_a_given_identifier_pasted_into_a_text_is_an_echo_but_a_name_is_not():
+    """Seen in the realism bench: "Willow Smart Watch Band [BQY-00094] with 35% price of a $2.81 product."."""
+    from apprentice.realism import DefectKind
+    from apprentice.realistic import copied_values
+
+    schema = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    given = {"sku": "BQY-00094", "name": "Willow Smart Watch Band", "warehouse": "Reno DC"}
+    pasted = copied_values({**given, "description": "Willow Smart Watch Band [BQY-00094] is a strap."}, given, schema)
+    assert [d.kind for d in pasted] == [DefectKind.ECHO] and "/sku" in pasted[0].message
+    assert copied_values({**given, "description": "Willow Smart Watch Band is a soft silicone strap."}, given, schema) == []
+
+
+def test_the_model_reads_the_schema_without_the_grammar_only_steering():
+    """Seen in the realism bench: told the steering pattern, SmolLM2 wrote "Vantage Camping
+    Lantern [^Vat-Stampion] is a 2015 line…" — the pattern's `[^` after the product's name."""
+    from apprentice.patterns.given import about_subject
+    from apprentice.shapes.prompts import generate_messages
+
+    schema = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    steered = about_subject(schema, {"name": "Vantage Camping Lantern", "sku": "YRV-00006", "price": 16.99})
+    prompt = generate_messages(steered, instructions=None, index=0)[-1].content
+    assert "One sentence about the product" in prompt and "[^" not in prompt and "Vantage" not in prompt
+
+
+def test_realism_defects_are_corrected_only_while_corrections_pay_for_their_tokens():
+    from apprentice.records import RepairOdds
+
+    odds = RepairOdds()
+    assert odds.correction_pays(), "a run starts by correcting, as for a schema failure"
+    for _ in range(20):
+        odds.fresh(clean=True, tokens=250)
+    for _ in range(RepairOdds.TRIES_FIRST):
+        odds.corrected(clean=False, tokens=240)
+    assert not odds.correction_pays(), "corrections that never mend cost more per clean record than fresh attempts"
+    good = RepairOdds()
+    for _ in range(20):
+        good.fresh(clean=False, tokens=250)
+        good.corrected(clean=True, tokens=240)
+    assert good.correction_pays()
+
+
+async def test_a_record_whose_correction_does_not_pay_is_made_afresh_and_its_last_chance_is_still_corrected():
+    from apprentice.realistic import make_realistic
+    from apprentice.records import RecordContext, RecordOutcome, RepairOdds
+
+    odds = RepairOdds(fresh_tries=20, fresh_clean=20, fresh_tokens=5000, correction_tries=5, correction_tokens=1200)
+    context = RecordContext(repairs=odds)
+    shape = compile_shape({"type": "object", "properties": {"bio": {"type": "string", "description": "A biography"}}})
+    echoed = RecordOutcome(index=0, record={"bio": "A biography"}, valid=True)
+    refused = await make_realistic(None, default_spec(), shape, echoed, context=context, seed=1, last_chance=False)  # type: ignore[arg-type]
+    assert not refused.valid and (refused.reason or "").startswith("realism:") and odds.skipped == 1
+    script = Script(chat_reply('{"bio": "Ada Byrne restores old clocks in a small Dublin workshop."}'))
+    again = RecordOutcome(index=0, record={"bio": "A biography"}, valid=True)
+    mended = await make_realistic(pool_with(script), default_spec(), shape, again, context=context, seed=1, last_chance=True)
+    assert mended.valid and len(script.requests) == 1

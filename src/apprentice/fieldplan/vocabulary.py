@@ -396,6 +396,11 @@ _PRODUCTS = (
 )
 
 
+def department_of(product_name: str) -> str | None:
+    """The department of a product named by the sampler ("Fernhill Classic Rain Jacket" → "Apparel")."""
+    return next((dept for noun, dept, _, _ in _PRODUCTS if product_name.endswith(noun)), None)
+
+
 _PRODUCT_TOUCHES = ("", "", "", "Classic ", "Pro ", "Lite ", "Everyday ", "Compact ", "Deluxe ")
 
 

@@ -14,7 +14,9 @@ from typing import Any
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import HOBBY_FIELDS, PERSON_CUES, PRODUCT_CUES, persona, pronouns
+from apprentice.fieldplan.vocabulary import PRODUCT_CATEGORIES, PRODUCT_NAMES
 from apprentice.patterns.common import finish
+from apprentice.realism import identifier_name
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.fields import snake_case
 from apprentice.shapes.schema import Shape
@@ -35,24 +37,64 @@ PROSE_CHARS = (20, 220)
 the first name, ending a sentence."""
 
 
-def about_person(schema: Any, given: dict[str, Any]) -> Any:
-    """The schema for the model's part, its prose fields (a hint that asks for a biography, a
-    review…) steered, through the grammar only, to start with the given person's first name and
-    to end a sentence: a small model otherwise opens a bio with the shape's own hint ("A
-    two-sentence biography of…"), talks about someone else, or stops mid-word. Validation
-    ignores the steering keyword; the whole record is checked against the user's schema."""
-    who = next(
+def is_product(given: dict[str, Any]) -> bool:
+    """The record is a product (a price, stock or SKU is given and no person)."""
+    fields = {snake_case(k) for k in given}
+    return not fields & PERSON_CUES and bool(fields & PRODUCT_CUES)
+
+
+def subject_of(given: dict[str, Any]) -> str | None:
+    """What the record's texts start with: the given product's name, or the person's first name."""
+    if is_product(given):
+        return next((str(v) for k, v in given.items() if snake_case(k) in PRODUCT_NAMES and isinstance(v, str) and v.strip()), None)
+    return next(
         (str(given[k]).split()[0] for k in ("name", "full_name", "first_name") if isinstance(given.get(k), str) and given[k].strip()), None
     )
+
+
+def regex_literal(text: str) -> str:
+    """`text` as a regex that matches it, escaping only regex syntax: llama.cpp's grammar
+    converter copies `re.escape`'s `\\ ` and `\\-` into the grammar, which then fails to parse
+    ("Halden\\ Lite\\ Sunglasses") and the field goes unsteered."""
+    return re.sub(r"[.^$*+?()\[\]{}|\\]", lambda m: "\\" + m.group(), text)
+
+
+def about_subject(schema: Any, given: dict[str, Any]) -> Any:
+    """The schema for the model's part, its prose fields (a hint that asks for a biography, a
+    description…) steered, through the grammar only, to start with the given person's first name
+    (or the product's name) and to end a sentence: a small model otherwise opens a bio with the
+    shape's own hint ("A two-sentence biography of…"), talks about someone else, or stops
+    mid-word. Validation ignores the steering keyword; the whole record is checked against the
+    user's schema."""
+    who = subject_of(given)
     props = schema.get("properties") if isinstance(schema, dict) else None
     if who is None or not isinstance(props, dict):
         return schema
     low, high = PROSE_CHARS
     steered = {
-        name: {**sub, STEER_PATTERN: f'^{re.escape(who)} [^"\\\\]{{{low},{high}}}[.!?]$'} if is_free_prose(sub) else sub
+        name: {**sub, STEER_PATTERN: f'^{regex_literal(who)} [^"\\\\]{{{low},{high}}}[.!?]$'} if is_free_prose(sub) else sub
         for name, sub in props.items()
     }
     return {**schema, "properties": steered}
+
+
+_CODE = re.compile(r"(?=[^ ]*\d)(?=[^ ]*[A-Za-z])[A-Za-z0-9]+([-_./:][A-Za-z0-9]+)+")
+_MACHINE_FORMATS = re.compile(r"^(\S+@\S+|https?://\S+|\d{4}-\d\d-\d\d(T[\d:.]+Z?)?|[\d\s()+.-]{7,})$")
+
+
+def told_facts(given: dict[str, Any]) -> dict[str, Any]:
+    """The given values a text may draw on. Identifiers, codes, addresses and timestamps are left
+    out: told them, SmolLM2 pasted them into prose ("Willow Smart Watch Band [BQY-00094]"), and
+    they were a third of the prompt. A product's text is told only its name and category (told
+    the price, stock and warehouse, it wrote "at $74, with a price of 74 cents and available at
+    Atlanta Fulfillment Center, 14 units")."""
+    if is_product(given):
+        return {k: v for k, v in given.items() if snake_case(k) in PRODUCT_NAMES | PRODUCT_CATEGORIES}
+    return {
+        k: v
+        for k, v in given.items()
+        if not identifier_name(k) and not (isinstance(v, str) and (_MACHINE_FORMATS.match(v.strip()) or _CODE.fullmatch(v.strip())))
+    }
 
 
 def given_hobby(given: dict[str, Any]) -> str | None:
@@ -66,8 +108,7 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     """What a stage is told: what the record is about (its seed row), the values already set,
     and a seeded angle and tone for its text."""
     traits = persona(seed, index)
-    fields = {snake_case(k) for k in given}
-    if not fields & PERSON_CUES and fields & PRODUCT_CUES:  # a product: no person's job or hobby in its description
+    if is_product(given):  # no person's job or hobby in its description
         return _product_guidance(given, seed, index, about)
     who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
     job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
@@ -85,8 +126,8 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
         )
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
-        f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
-        f"other fields; write each remaining field's own content so that it agrees with them. {sketch}"
+        f"{topic}Facts already set for this record: {json.dumps(told_facts(given), ensure_ascii=False, default=str)}. Do not copy "
+        f"them into other fields; write each remaining field's own content so that it agrees with them. {sketch}"
         f"Angle: {traits['angle']}; tone: {traits['tone']}."
     )
 
@@ -110,9 +151,8 @@ def _product_guidance(given: dict[str, Any], seed: int, index: int, about: dict[
     tone = persona(seed, index)["tone"]
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
     return (
-        f"{topic}Facts already set for this record: {json.dumps(given, ensure_ascii=False, default=str)}. Do not copy them into "
-        f"other fields; write each remaining field's own content about this product so that it agrees with them. "
-        f"Angle: {angle}; tone: {tone}."
+        f"{topic}The product: {json.dumps(told_facts(given), ensure_ascii=False, default=str)}. Write each remaining field's own "
+        f"content about this product. Angle: {angle}; tone: {tone}."
     )
 
 
@@ -160,7 +200,7 @@ def given_view(
     """What the pattern works on for a record with given values: the rest of the shape, the spec
     told the given values, and a scratch copy of the batch's taken values (the pattern checks its
     rules against them; the whole record claims them)."""
-    rest = about_person(without_fields(shape.json_schema, given), given)
+    rest = about_subject(without_fields(shape.json_schema, given), given)
     if isinstance(rest, dict) and not rest.get("properties"):
         return RecordView(spec, shape, context, given, about, nothing_to_write=True)
     inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from apprentice.backends.grammar import STEER_PATTERN
 from apprentice.backends.types import ChatMessage
 from apprentice.shapes.budget import fit_schema
 from apprentice.shapes.validate import ValidationIssue
@@ -14,8 +15,18 @@ MAX_SCHEMA_CHARS = 6000
 
 
 def schema_text(schema: Any) -> str:
-    """The schema as the model reads it: a big one without its optional parts (`fit_schema`)."""
-    return json.dumps(fit_schema(schema, MAX_SCHEMA_CHARS), separators=(",", ":"))
+    """The schema as the model reads it: a big one without its optional parts (`fit_schema`), and
+    without grammar-only steering, which SmolLM2 copied into the text ("Vantage Camping Lantern
+    [^Vat-Stampion] is…")."""
+    return json.dumps(fit_schema(_unsteered(schema), MAX_SCHEMA_CHARS), separators=(",", ":"))
+
+
+def _unsteered(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _unsteered(v) for k, v in schema.items() if k != STEER_PATTERN}
+    if isinstance(schema, list):
+        return [_unsteered(v) for v in schema]
+    return schema
 
 
 def generate_messages(schema: Any, *, instructions: str | None, index: int) -> list[ChatMessage]:
