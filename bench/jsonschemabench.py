@@ -170,7 +170,7 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
         "mean_seconds": round(statistics.mean(r["loop"]["seconds"] for r in attempted), 2) if attempted else None,
         "failures": [{"id": r["id"], "reason": r["loop"]["reason"]} for r in attempted if not r["loop"]["valid"]],
         "server_crashes": sum(bool(r.get("server_crashed")) for r in results),
-        "commits": sorted({str(r.get("commit") or commit()) for r in results}),
+        "commits": sorted({str(r.get("commit")) for r in results}),
     }
 
 
@@ -216,6 +216,7 @@ async def run(
     options = {"per_subset": per_subset, "quick": quick, "max_rounds": max_rounds, "seed": seed, "timeout": timeout}
     kept = {} if fresh else kept_rows(options)
     ROWS.parent.mkdir(exist_ok=True)
+    this_commit = commit()
     try:
         for path, row in interleaved(samples):  # subsets in turn, so a run cut short has covered each
             r = kept.get((path.stem, row["id"]))
@@ -227,7 +228,8 @@ async def run(
                     await pool.aclose()
                     pool = BackendPool(load_pool_config())
                 with ROWS.open("a") as rows:
-                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": commit(), "result": r}) + "\n")
+                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": this_commit, "result": r}) + "\n")
+                r["commit"] = this_commit
             results[path].append(r)
             print(f"  {path.stem:<16} {r['id']:<12} {status_line(r)}", flush=True)
     finally:

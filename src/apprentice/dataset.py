@@ -33,7 +33,7 @@ from apprentice.output import meta_path, rejects_path, write_outputs  # noqa: F4
 from apprentice.patterns import run_pattern, stage_plan
 from apprentice.patterns.given import record_view, with_given
 from apprentice.realism import DatasetChecker, RealismReport
-from apprentice.realistic import make_realistic
+from apprentice.realistic import realistic
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, RepairOdds, failure_of
 from apprentice.seeddata import ABOUT, seed_rows, split_row
 from apprentice.shapes.schema import Shape
@@ -337,7 +337,8 @@ def batch_context(spec: WorkflowSpec, shape: Shape, plan: BatchPlan, states: Bat
     presets = {plan.start + i: p for i, p in enumerate(plan.presets or [])}
     shared = RUN_REALISM.get()  # the run's, which knows its finished records already; else the batch's own
     checker = shared if shared is not None else realism_index(shape, presets.values())
-    context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker, repairs=RUN_REPAIRS.get() or RepairOdds())
+    repairs = RUN_REPAIRS.get() or RepairOdds()
+    context = RecordContext(n=plan.total or plan.count, presets=presets, realism=checker, repairs=repairs)
     for earlier in (r.outcome for r in states.records if r.final and r.outcome.valid):  # new records must not collide with these
         context.unique.claim(earlier.record, spec.rules)
         if checker is not None and shared is None:
@@ -514,10 +515,8 @@ async def _finish_record(env: StepEnv, state: RecordState) -> None:
             env.close(env, state)
         if view.given or view.about:
             state.outcome = with_given(state.outcome, view, env.shape, env.spec, env.context)
-    outcome = state.outcome
-    if outcome.valid and env.spec.realism_checks:
-        last = env.record_attempts <= 1
-        outcome = await make_realistic(env.pool, env.spec, env.shape, outcome, context=env.context, seed=state.seed, last_chance=last)
+    last_chance = env.record_attempts <= 1
+    outcome = await realistic(env.pool, env.spec, env.shape, state.outcome, context=env.context, seed=state.seed, last_chance=last_chance)
     outcome.failure = outcome.failure or failure_of(outcome)
     outcome.meta["record_attempts"] = 1
     if outcome.failure is FailureKind.content and env.record_attempts > 1:
@@ -551,8 +550,7 @@ async def _attempts(
     for attempt in range(int(spent.meta.get("record_attempts", 1)) if spent else 0, max(1, attempts)):
         seed = seed_base * 7 + attempt
         outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
-        if outcome.valid and spec.realism_checks:
-            outcome = await make_realistic(pool, spec, shape, outcome, context=context, seed=seed, last_chance=attempt + 1 >= attempts)
+        outcome = await realistic(pool, spec, shape, outcome, context=context, seed=seed, last_chance=attempt + 1 >= attempts)
         outcome.failure = outcome.failure or failure_of(outcome)
         if spent is not None:
             outcome.stages = spent.stages + outcome.stages

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from apprentice.fieldplan import event_span, pronouns
-from apprentice.fieldplan.vocabulary import department_of
+from apprentice.fieldplan.vocabulary import PRODUCT_CUES, PRODUCT_NAMES, department_of
 from apprentice.shapes.fields import resolve_ref, snake_case
 from apprentice.shapes.validate import validate
 
@@ -283,13 +283,7 @@ _PLACEHOLDER_PATTERNS = (
         ),
         "a template slot",
     ),
-    # "{{#1}} This product is not available at [Currency].", "{Juniper Sunglasses} is…", "featuring [X]": template slots
-    (
-        re.compile(
-            r"\{\{?[^{}\"]{0,40}\}\}?|\[[A-Z][0-9]?\]|\[(Currency|Price|Brand|Product|Category|Company|Location|Address|Email|Phone|Url|Link)\]"
-        ),
-        "a template slot",
-    ),
+    (re.compile(r"\{\{[^{}\"]{0,40}\}\}"), "a template slot"),  # "{{#1}} This product is not available…"
     (
         re.compile(r"\b(insert|enter|add) (your|a|the) \w+( \w+)? here\b|\byour \w+( \w+)? (goes )?here\b", re.IGNORECASE),
         "a fill-in instruction",
@@ -486,6 +480,19 @@ def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str |
     return None
 
 
+_SLOT_IN_PROSE = re.compile(
+    r"\{[A-Z][^{}\"]{0,40}\}|\[[A-Z][0-9]?\]|\[(Currency|Price|Brand|Product|Category|Company|Location|Address|Email|Phone|Url|Link)\]"
+)
+
+
+def _slot_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
+    """Template slots in prose ("{Juniper Sunglasses} is…", "featuring [X]", "at [Currency]");
+    outside prose, `{Name}` or `[A1]` may be a real value (a URL template, a cell)."""
+    if _prose_field(leaf, hints) and (slot := _SLOT_IN_PROSE.search(leaf.value)):
+        return f"contains a template slot ({_clip(leaf.value[max(slot.start() - 12, 0) :])!r})"
+    return None
+
+
 def _table_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """Prose with cells between pipes ("Willow Smart Watch Band (2019) | Amazon Revenge | 2020 |…")."""
     if _prose_field(leaf, hints) and leaf.value.count("|") >= 2:
@@ -639,6 +646,7 @@ def _string_defect(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> D
     checks = (
         (DefectKind.PLACEHOLDER, _placeholder),
         (DefectKind.PLACEHOLDER, _code_as_name),
+        (DefectKind.PLACEHOLDER, lambda lf: _slot_in_prose(lf, hints)),
         (DefectKind.ECHO, lambda lf: _echo(lf, hints)),
         (DefectKind.DEBRIS, lambda lf: _talks_about_itself(lf, hints)),
         (DefectKind.DEBRIS, _debris),
@@ -700,25 +708,24 @@ def _misspelt_names(record: Any) -> list[Defect]:
     return found
 
 
-_FOOD_WORDS = re.compile(
-    r"\b(flavou?rs?|delicious|tasty|recipes?|ingredients?|breakfast|bacon|sausages?|foodies?|snacks?|spicy|cuisine)\b", re.IGNORECASE
-)
+_FOOD_WORDS = re.compile(r"\b(bacon|sausages?|foodies?|cuisine|tasty|delicious|breakfast|gourmet)\b", re.IGNORECASE)
+_FOOD_DEPARTMENTS = frozenset({"Kitchen", "Home", "Outdoors", "Garden"})  # a candle's "delicious scent", a camping breakfast
 
 
 def _food_talk(record: Any) -> list[Defect]:
     """A product's text that talks about food when the product is no kitchen ware: SmolLM2 wrote
-    of a plant pot's "range of flavors" and a rain jacket's "delightful breakfast of bacon"."""
-    if not isinstance(record, dict):
+    of a plant pot for "all foodies" and a rain jacket's "delightful breakfast of bacon"."""
+    if not isinstance(record, dict) or not {snake_case(str(k)) for k in record} & PRODUCT_CUES:
         return []
-    name = next((v for k, v in record.items() if snake_case(str(k)) in ("name", "title", "product_name") and isinstance(v, str)), "")
+    name = next((v for k, v in record.items() if snake_case(str(k)) in PRODUCT_NAMES and isinstance(v, str)), "")
     department = department_of(name)
-    if department is None or department == "Kitchen":
+    if department is None or department in _FOOD_DEPARTMENTS:
         return []
     found = []
     for field, value in record.items():
         food = _FOOD_WORDS.search(value) if isinstance(value, str) and value != name else None
         if food:
-            message = f"talks about food ({food.group()!r}), but {name} is a {department.lower()} product"
+            message = f"talks about food ({food.group()!r}), but {name} is sold under {department}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
 
@@ -902,6 +909,15 @@ class RealismReport(BaseModel):
         by_field = sorted(((n, kind, key) for key, f in self.fields.items() for kind, n in f.defects.items()), reverse=True)
         lines += [f"{n} × {kind.value} at {key}" for n, kind, key in by_field[:limit]]
         return lines
+
+
+_CODE = re.compile(r"(?=\S*\d)(?=\S*[A-Za-z])[A-Za-z0-9]+([-_./:#][A-Za-z0-9]+)*")
+
+
+def looks_like_code(value: str) -> bool:
+    """A SKU, an id or a key ("BQY-00094", "b35486a7e"): letters and digits, no spaces. Told one,
+    a small model pastes it into prose; no prose quotes one."""
+    return len(value) >= 5 and bool(_CODE.fullmatch(value))
 
 
 def identifier_name(name: str) -> bool:

@@ -12,8 +12,8 @@ from typing import Any
 from apprentice.backends.pool import BackendPool
 from apprentice.generation import BACKEND_FAILURES, produce_valid
 from apprentice.patterns.given import about_subject, without_fields
-from apprentice.realism import Defect, DefectKind, check_record, identifier_name
-from apprentice.records import FailureKind, RecordContext, RecordOutcome
+from apprentice.realism import Defect, DefectKind, check_record, looks_like_code
+from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.rules import check_rules
 from apprentice.shapes.prompts import correction_messages
 from apprentice.shapes.schema import Shape
@@ -47,7 +47,7 @@ def copied_values(record: Any, given: dict[str, Any], schema: Any = None) -> lis
         if isinstance(sub, dict) and sub.get("description")
     }
     known = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and v.strip()}
-    codes = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and _is_code(k, v.strip())}
+    codes = {str(v).strip().casefold(): k for k, v in given.items() if isinstance(v, str) and looks_like_code(v.strip())}
     found = []
     for name, value in record.items():
         if name in given or (schema is not None and name not in hinted) or not isinstance(value, str):
@@ -55,7 +55,7 @@ def copied_values(record: Any, given: dict[str, Any], schema: Any = None) -> lis
         text = value.strip().casefold()
         if text in known:
             message = f"only repeats the value of /{known[text]}; write this field's own content"
-        elif copied := next((code for code in codes if code in text), None):
+        elif copied := next((code for code in codes if re.search(rf"(?<!\w){re.escape(code)}(?!\w)", text)), None):
             message = f"pastes the identifier of /{codes[copied]} ({copied!r}) into the text"
         else:
             continue
@@ -63,10 +63,25 @@ def copied_values(record: Any, given: dict[str, Any], schema: Any = None) -> lis
     return found
 
 
-def _is_code(field: str, value: str) -> bool:
-    """An identifier or code (a SKU, an id, an email) that no prose quotes: "Willow Smart Watch
-    Band [BQY-00094]". A name or a city may rightly appear in a text."""
-    return len(value) >= 5 and (identifier_name(field) or bool(re.fullmatch(r"(?=\S*\d)(?=\S*[A-Za-z])\S+", value)))
+async def realistic(
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    outcome: RecordOutcome,
+    *,
+    context: RecordContext,
+    seed: int | None,
+    last_chance: bool,
+) -> RecordOutcome:
+    """A fresh attempt's outcome, made realistic when it is valid (`make_realistic`); one invalid
+    for its content still counts in the run's repair odds, as an attempt that gave nothing."""
+    if not spec.realism_checks:
+        return outcome
+    if outcome.valid:
+        return await make_realistic(pool, spec, shape, outcome, context=context, seed=seed, last_chance=last_chance)
+    if failure_of(outcome) is FailureKind.content:
+        context.repairs.fresh(clean=False, tokens=tokens_of(outcome))
+    return outcome
 
 
 async def make_realistic(
@@ -84,13 +99,33 @@ async def make_realistic(
     the `last_chance`; re-check."""
     given = context.given(outcome.index)
     defects = defects_of(outcome.record, shape, given, context, outcome.index)
-    context.repairs.fresh(clean=not defects, tokens=sum(c.input_tokens + c.output_tokens for c in outcome.calls))
+    context.repairs.fresh(clean=not defects, tokens=tokens_of(outcome))
     if not defects:
         return outcome
-    if not last_chance and not context.repairs.correction_pays():
-        context.repairs.skipped += 1
-        return _refused(outcome, defects, outage=False)
     context.unique.release(outcome.record, spec.rules)  # claimed by the schema check; re-claimed if it passes
+    if not last_chance and not context.repairs.should_correct():
+        return _refused(outcome, defects, outage=False)
+    return await _correct(pool, spec, shape, outcome, defects, given=given, context=context, seed=seed)
+
+
+def tokens_of(outcome: RecordOutcome) -> int:
+    """The model tokens an outcome's calls took, prompts and answers."""
+    return sum(c.input_tokens + c.output_tokens for c in outcome.calls)
+
+
+async def _correct(
+    pool: BackendPool,
+    spec: WorkflowSpec,
+    shape: Shape,
+    outcome: RecordOutcome,
+    defects: list[Defect],
+    *,
+    given: dict[str, Any],
+    context: RecordContext,
+    seed: int | None,
+) -> RecordOutcome:
+    """One correction prompt for the model-written fields the defects name; the record is kept
+    if the corrected one is valid, keeps its rules and has no defect left."""
     rest = about_subject(without_fields(shape.json_schema, given), given)  # a correction is steered as the first draft was
     part = {k: v for k, v in outcome.record.items() if k not in given} if isinstance(outcome.record, dict) else outcome.record
     issues = [ValidationIssue(path=d.path, message=f"{d.kind.value}: {d.message}", keyword=d.kind.value) for d in defects]

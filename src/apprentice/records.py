@@ -89,6 +89,9 @@ class RepairOdds:
 
     TRIES_FIRST = 5
     """Corrections tried before their odds are trusted."""
+    EXPLORE_EVERY = 10
+    """While corrections do not pay, every tenth is tried anyway, so the odds can change their mind
+    (the last-chance corrections alone are of the hardest records)."""
 
     fresh_tries: int = 0
     fresh_clean: int = 0
@@ -97,13 +100,16 @@ class RepairOdds:
     correction_clean: int = 0
     correction_tokens: int = 0
     skipped: int = 0
+    """Corrections not made because a fresh attempt was cheaper."""
 
     def fresh(self, *, clean: bool, tokens: int) -> None:
-        """A record's attempt came out of its pattern valid for the schema: `clean` if it had no
-        realism defect."""
-        self.fresh_tries, self.fresh_clean, self.fresh_tokens = self.fresh_tries + 1, self.fresh_clean + clean, self.fresh_tokens + tokens
+        """A fresh attempt at a record ended: `clean` if it was valid with no realism defect."""
+        self.fresh_tries += 1
+        self.fresh_clean += clean
+        self.fresh_tokens += tokens
 
     def corrected(self, *, clean: bool, tokens: int) -> None:
+        """A correction of a record's realism defects ended: `clean` if none was left."""
         self.correction_tries += 1
         self.correction_clean += clean
         self.correction_tokens += tokens
@@ -115,8 +121,16 @@ class RepairOdds:
         correction = _clean_per_token(self.correction_clean, self.correction_tries, self.correction_tokens)
         return correction >= _clean_per_token(self.fresh_clean, self.fresh_tries, self.fresh_tokens)
 
+    def should_correct(self) -> bool:
+        """Whether to correct a record's realism defects now (else it is made afresh)."""
+        if self.correction_pays():
+            return True
+        self.skipped += 1
+        return self.skipped % self.EXPLORE_EVERY == 0
+
 
 def _clean_per_token(clean: int, tries: int, tokens: int) -> float:
+    """Clean records per token spent, the rate Laplace-smoothed (one of two before any try)."""
     return (clean + 1) / (tries + 2) / max(1.0, tokens / tries)
 
 

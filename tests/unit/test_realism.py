@@ -591,13 +591,22 @@ def test_template_slots_inside_product_prose_are_placeholders(description):
 
 def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constraint():
     """Seen in the realism bench: "Foxglove Classic Rain Jacket … Makes a delicious and delightful breakfast of bacon"."""
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string", "description": "A sentence"}}}
-    jacket = {"name": "Foxglove Classic Rain Jacket", "description": "Foxglove Classic Rain Jacket makes a delicious breakfast."}
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    jacket = {"name": "Foxglove Classic Rain Jacket", "price": 69.99, "description": "Foxglove Classic Rain Jacket is tasty."}
     assert [d.kind for d in check_record(jacket, schema)] == [DefectKind.BROKEN_CONSTRAINT]
-    skillet = {"name": "Fernhill Cast Iron Skillet", "description": "Fernhill Cast Iron Skillet bakes a breakfast frittata."}
-    assert check_record(skillet, schema) == []
-    lamp = {"name": "Oakline Desk Lamp", "description": "Oakline Desk Lamp has a linen shade and a warm, dimmable bulb."}
-    assert check_record(lamp, schema) == []
+    for fine in (
+        {"name": "Fernhill Cast Iron Skillet", "price": 40.0, "description": "Fernhill Cast Iron Skillet bakes a breakfast frittata."},
+        {"name": "Juniper Scented Candle", "price": 20.0, "description": "Juniper Scented Candle has a delicious vanilla scent."},
+        {"name": "Oakline Desk Lamp", "price": 60.0, "description": "Oakline Desk Lamp has a linen shade and a warm, dimmable bulb."},
+    ):
+        assert check_record(fine, schema) == [], fine
+    event = {"title": "Tennis Racket", "description": "A delicious brunch after the match."}  # no price, no SKU: not a product
+    assert check_record(event, {"type": "object", "properties": {"title": {"type": "string"}, "description": {"type": "string"}}}) == []
+
+
+def test_template_slots_outside_prose_are_values():
+    schema = {"type": "object", "properties": {"path": {"type": "string"}, "cell": {"type": "string"}}}
+    assert check_record({"path": "/users/{Id}/orders", "cell": "from [A1] to [C3]"}, schema) == []
 
 
 def test_prose_with_table_cells_is_debris():

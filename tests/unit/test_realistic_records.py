@@ -326,6 +326,8 @@ def test_realism_defects_are_corrected_only_while_corrections_pay_for_their_toke
     for _ in range(RepairOdds.TRIES_FIRST):
         odds.corrected(clean=False, tokens=240)
     assert not odds.correction_pays(), "corrections that never mend cost more per clean record than fresh attempts"
+    decisions = [odds.should_correct() for _ in range(2 * RepairOdds.EXPLORE_EVERY)]
+    assert decisions.count(True) == 2, "while they do not pay, one correction in ten is still tried"
     good = RepairOdds()
     for _ in range(20):
         good.fresh(clean=False, tokens=250)

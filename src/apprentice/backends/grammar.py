@@ -45,8 +45,11 @@ def grammar_safe(schema: Any) -> Any:
 
 def _steer(schema: dict[str, Any]) -> dict[str, Any]:
     if STEER_PATTERN in schema:
+        steering = portable_pattern(schema[STEER_PATTERN])  # "J.R. Smith": an escaped dot is not GBNF
+        if steering is None:
+            return _steer({k: v for k, v in schema.items() if k != STEER_PATTERN})
         plain = {k: v for k, v in schema.items() if k not in (STEER_PATTERN, "minLength", "maxLength")}
-        return plain | {"pattern": schema[STEER_PATTERN]}
+        return plain | {"pattern": steering}
     if is_free_prose(schema):
         high = min(schema.get("maxLength", PROSE_MAX), MAX_REPEAT if schema.get("minLength", 0) <= MAX_REPEAT else PROSE_MAX)
         low = min(max(PROSE_MIN, schema.get("minLength", 0)), high)

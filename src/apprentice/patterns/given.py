@@ -16,7 +16,7 @@ from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import HOBBY_FIELDS, PERSON_CUES, PRODUCT_CUES, persona, pronouns
 from apprentice.fieldplan.vocabulary import PRODUCT_CATEGORIES, PRODUCT_NAMES
 from apprentice.patterns.common import finish
-from apprentice.realism import identifier_name
+from apprentice.realism import identifier_name, looks_like_code
 from apprentice.records import RecordContext, RecordOutcome
 from apprentice.shapes.fields import snake_case
 from apprentice.shapes.schema import Shape
@@ -78,22 +78,22 @@ def about_subject(schema: Any, given: dict[str, Any]) -> Any:
     return {**schema, "properties": steered}
 
 
-_CODE = re.compile(r"(?=[^ ]*\d)(?=[^ ]*[A-Za-z])[A-Za-z0-9]+([-_./:][A-Za-z0-9]+)+")
-_MACHINE_FORMATS = re.compile(r"^(\S+@\S+|https?://\S+|\d{4}-\d\d-\d\d(T[\d:.]+Z?)?|[\d\s()+.-]{7,})$")
+_MACHINE_FORMATS = re.compile(r"^(\S+@\S+|https?://\S+|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-][\d:]+)?|[\d\s()+.-]{7,})$")
 
 
 def told_facts(given: dict[str, Any]) -> dict[str, Any]:
-    """The given values a text may draw on. Identifiers, codes, addresses and timestamps are left
-    out: told them, SmolLM2 pasted them into prose ("Willow Smart Watch Band [BQY-00094]"), and
-    they were a third of the prompt. A product's text is told only its name and category (told
-    the price, stock and warehouse, it wrote "at $74, with a price of 74 cents and available at
-    Atlanta Fulfillment Center, 14 units")."""
+    """The given values a text may draw on. Identifiers, codes, email and web addresses, phone
+    numbers and timestamps are left out (a date stays: a bio must agree with a birth date). Told
+    them, SmolLM2 pasted them into prose ("Willow Smart Watch Band [BQY-00094]"), and they were a
+    third of the prompt. A product's text is told only its name and category (told the price,
+    stock and warehouse, it wrote "at $74, with a price of 74 cents and available at Atlanta
+    Fulfillment Center, 14 units")."""
     if is_product(given):
         return {k: v for k, v in given.items() if snake_case(k) in PRODUCT_NAMES | PRODUCT_CATEGORIES}
     return {
         k: v
         for k, v in given.items()
-        if not identifier_name(k) and not (isinstance(v, str) and (_MACHINE_FORMATS.match(v.strip()) or _CODE.fullmatch(v.strip())))
+        if not identifier_name(k) and not (isinstance(v, str) and (_MACHINE_FORMATS.match(v.strip()) or looks_like_code(v.strip())))
     }
 
 
@@ -150,10 +150,9 @@ def _product_guidance(given: dict[str, Any], seed: int, index: int, about: dict[
     angle = PRODUCT_ANGLES[(seed * 31 + index) % len(PRODUCT_ANGLES)]
     tone = persona(seed, index)["tone"]
     topic = f"This record is about: {json.dumps(about, ensure_ascii=False, default=str)}. " if about else ""
-    return (
-        f"{topic}The product: {json.dumps(told_facts(given), ensure_ascii=False, default=str)}. Write each remaining field's own "
-        f"content about this product. Angle: {angle}; tone: {tone}."
-    )
+    facts = told_facts(given)
+    product = f"The product: {json.dumps(facts, ensure_ascii=False, default=str)}. " if facts else ""
+    return f"{topic}{product}Write each remaining field's own content about this product. Angle: {angle}; tone: {tone}."
 
 
 def told(spec: WorkflowSpec, given: dict[str, Any], hint: str) -> WorkflowSpec:
