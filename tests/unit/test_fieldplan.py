@@ -402,3 +402,23 @@ def test_a_price_reads_as_a_shops_within_the_schemas_bounds():
     assert all(2 <= p <= 800 and round(p % 1, 2) in (0.99, 0.49, 0.0) for p in prices) and len(set(prices)) > 50
     capped = {"type": "object", "properties": {"price": {"type": "number", "minimum": 0, "maximum": 10}}, "required": ["price"]}
     assert all(0 <= sample_record(plan_fields(capped), capped, seed=2, index=i)["price"] <= 10 for i in range(50))
+
+
+def test_a_function_arguments_location_is_a_sampled_place_and_a_second_location_is_another():
+    """Glaive function arguments: asked for "The city and state, e.g. San Francisco, CA", SmolLM2
+    wrote "The location of the event"."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+            "country": {"type": "string"},
+            "drop_off_location": {"type": "string"},
+        },
+    }
+    plan = plan_fields(schema)
+    assert plan.field("location").sampler == "location" and plan.field("drop_off_location").sampler == "location"
+    records = [sample_record(plan, schema, seed=3, index=i) for i in range(30)]
+    for r in records:
+        city, _, where = r["location"].partition(", ")
+        assert city and (where == r["country"] or r["country"] == "United States" and len(where) == 2), r
+    assert sum(r["drop_off_location"] != r["location"] for r in records) >= 25

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from apprentice.fieldplan.context import _Ctx
+from apprentice.fieldplan.context import _Ctx, _pick_place
 from apprentice.fieldplan.dates import _FLOOR, _moment_between, _render
 from apprentice.fieldplan.plan import FieldPlan
 from apprentice.fieldplan.subschema import _bounds, _int_bounds
@@ -291,6 +291,17 @@ def _s_event_title(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> str:
     return f"{topic} {kind}"
 
 
+_RECORDS_OWN_PLACE = frozenset({"location", "current_location", "user_location", "city_state", "city_and_state"})
+
+
+def _s_location(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> str:
+    """A place as people write it: "Austin, TX" in the US, "Lyon, France" elsewhere. The record's
+    own place (its city and country agree), unless the field is one of several (a pickup and a
+    drop-off location, a destination)."""
+    place = ctx.place if snake_case(fp.name) in _RECORDS_OWN_PLACE else _pick_place(ctx.rng(fp.name), ctx.locale)
+    return f"{place.city}, {place.region}" if place.code == "US" else f"{place.city}, {place.country}"
+
+
 SAMPLERS: dict[str, Sampler] = {
     "first_name": lambda ctx, sub, fp: ctx.person[0],
     "last_name": lambda ctx, sub, fp: ctx.person[1],
@@ -301,6 +312,7 @@ SAMPLERS: dict[str, Sampler] = {
     "address": _s_address,
     "street_address": _s_street,
     "city": lambda ctx, sub, fp: ctx.place.city,
+    "location": _s_location,
     "country": lambda ctx, sub, fp: ctx.place.country,
     "country_code": lambda ctx, sub, fp: ctx.place.code,
     "postcode": lambda ctx, sub, fp: _postcode(ctx),

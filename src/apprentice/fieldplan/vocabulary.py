@@ -77,6 +77,8 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
         ("address", "home_address", "mailing_address", "postal_address", "full_address"): ("address",),
         ("street", "street_address", "address_line1", "address_line_1", "address1"): ("street_address",),
         ("city", "town"): ("city",),
+        # function-call arguments ("The city and state, e.g. San Francisco, CA"): a model echoes their description
+        ("location", "current_location", "user_location", "city_state", "city_and_state", "destination"): ("location",),
         ("country", "country_name"): ("country", "country_code"),
         ("country_code", "country_iso", "iso_country"): ("country_code",),
         ("company", "company_name", "employer", "organization", "organisation"): ("company",),
@@ -114,6 +116,7 @@ SUFFIX_SAMPLERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("_uuid", ("uuid",)),
     ("_sku", ("sku",)),
     ("_city", ("city",)),
+    ("_location", ("location",)),
     ("_country", ("country",)),
     ("_ip", ("ipv4",)),
     ("_at", ("date_time",)),
