@@ -416,7 +416,7 @@ def test_a_function_arguments_location_is_a_sampled_place_and_a_second_location_
         },
     }
     plan = plan_fields(schema)
-    assert plan.field("location").sampler == "location" and plan.field("drop_off_location").sampler == "location"
+    assert [plan.field(n).sampler for n in ("location", "drop_off_location")] == ["location", "location"]  # type: ignore[union-attr]
     records = [sample_record(plan, schema, seed=3, index=i) for i in range(30)]
     for r in records:
         city, _, where = r["location"].partition(", ")
