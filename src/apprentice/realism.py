@@ -354,7 +354,8 @@ _DEBRIS_PATTERNS = (
     ),
     (
         re.compile(
-            r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? about\b"
+            r"\b(this|the) (record|json|document|schema|field)\b|\brecord number\b|\bthis person has\b|\b(two|2)[ -]sentences? (about|on)\b"
+            r"|\b(i'll|i will) (provide|give|write|create) you\b"
             r"|\b(his|her|their) (first )?name is\b|\bother people's names?\b",
             re.IGNORECASE,
         ),
@@ -628,15 +629,16 @@ def _code_as_name(leaf: _Leaf) -> str | None:
     return None
 
 
-_SELF_WORDS = {"description": "description", "bio": "bio", "biography": "biography", "summary": "summary", "review": "review"}
+_SELF_WORDS = {"description": "description", "bio": "bio|biography", "biography": "bio|biography", "summary": "summary", "review": "review"}
 
 
 def _talks_about_itself(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """Prose that names its own field ("A product description in English."): it describes the
     field instead of writing it."""
     word = _SELF_WORDS.get(snake_case(leaf.name))
-    if word and _prose_field(leaf, hints) and re.search(rf"\b{word}\b", leaf.value, re.IGNORECASE):
-        return f"talks about the {word} instead of writing it ({_clip(leaf.value)!r})"
+    found = word and _prose_field(leaf, hints) and re.search(rf"\b({word})\b", leaf.value, re.IGNORECASE)
+    if found:
+        return f"talks about the {found.group().lower()} instead of writing it ({_clip(leaf.value)!r})"
     return None
 
 

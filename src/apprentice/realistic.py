@@ -11,7 +11,7 @@ from typing import Any
 
 from apprentice.backends.pool import BackendPool
 from apprentice.generation import BACKEND_FAILURES, produce_valid
-from apprentice.patterns.given import about_subject, without_fields
+from apprentice.patterns.given import about_subject, person_lead, without_fields
 from apprentice.realism import Defect, DefectKind, check_record, looks_like_code
 from apprentice.records import FailureKind, RecordContext, RecordOutcome, failure_of
 from apprentice.rules import check_rules
@@ -126,7 +126,8 @@ async def _correct(
 ) -> RecordOutcome:
     """One correction prompt for the model-written fields the defects name; the record is kept
     if the corrected one is valid, keeps its rules and has no defect left."""
-    rest = about_subject(without_fields(shape.json_schema, given), given)  # a correction is steered as the first draft was
+    lead = None if context.about(outcome.index) else person_lead(given, seed or outcome.index, outcome.index)
+    rest = about_subject(without_fields(shape.json_schema, given), given, lead)  # a correction is steered as the first draft was
     part = {k: v for k, v in outcome.record.items() if k not in given} if isinstance(outcome.record, dict) else outcome.record
     issues = [ValidationIssue(path=d.path, message=f"{d.kind.value}: {d.message}", keyword=d.kind.value) for d in defects]
     stage = next((s for s in reversed(spec.stages) if s.role in (StageRole.generate, StageRole.enrich)), REALISM_STAGE)

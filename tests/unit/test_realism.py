@@ -614,3 +614,17 @@ def test_prose_with_table_cells_is_debris():
     row = {"description": "Willow Smart Watch Band (2019) | Amazon Revenge | 2020 | Amazon 2020-2023."}
     assert [d.kind for d in check_record(row, schema)] == [DefectKind.DEBRIS]
     assert check_record({"description": "Willow Smart Watch Band is a soft strap | fits all wrists."}, schema) == []
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "James Clark is a quantity surveyor, but I'll provide you with everything you need to craft your own biography.",
+        "Scott Powers is a higher education careers adviser with two sentences on his personal interests and hobbies.",
+    ],
+)
+def test_a_bio_that_talks_about_writing_a_bio_is_debris(bio):
+    """Seen on SmolLM2-135M with the bio steered to start with the person's name and job."""
+    schema = {"type": "object", "properties": {"bio": {"type": "string", "description": "A two-sentence biography of a person."}}}
+    assert DefectKind.DEBRIS in {d.kind for d in check_record({"bio": bio}, schema)}
+    assert not check_record({"bio": "Scott Powers is a careers adviser. He runs marathons and coaches a youth team."}, schema)

@@ -349,3 +349,21 @@ async def test_a_record_whose_correction_does_not_pay_is_made_afresh_and_its_las
     again = RecordOutcome(index=0, record={"bio": "A biography"}, valid=True)
     mended = await make_realistic(pool_with(script), default_spec(), shape, again, context=context, seed=1, last_chance=True)
     assert mended.valid and len(script.requests) == 1
+
+
+def test_a_bio_is_steered_to_open_with_its_sketch_the_persons_name_and_job():
+    """Steered to start with the first name only, SmolLM2 went on "Tyler Bryant is a
+    two-sentence biography about himself" in half the bios."""
+    import re
+
+    from apprentice.backends.grammar import grammar_safe
+    from apprentice.patterns.given import about_subject, guidance, person_lead
+
+    schema = {"type": "object", "properties": {"bio": {"type": "string", "description": "A two-sentence biography of a person."}}}
+    given = {"name": "Tyler Bryant", "job": "Engineer, aeronautical", "interests": ["salsa dancing"]}
+    lead = person_lead(given, 3, 0)
+    assert lead == "Tyler Bryant is an aeronautical engineer" and lead in guidance(given, 3, 0), "the lead is the sketch's own"
+    pattern = grammar_safe(about_subject(schema, given, lead))["properties"]["bio"]["pattern"]
+    assert re.match(pattern, "Tyler Bryant is an aeronautical engineer. He dances salsa on Fridays.")
+    assert not re.match(pattern, "Tyler Bryant is a two-sentence biography about himself.")
+    assert person_lead({"name": "Oakline Desk Lamp", "price": 20.0}, 3, 0) is None, "a product has no person's lead"

@@ -59,23 +59,43 @@ def regex_literal(text: str) -> str:
     return re.sub(r"[.^$*+?()\[\]{}|\\]", lambda m: "\\" + m.group(), text)
 
 
-def about_subject(schema: Any, given: dict[str, Any]) -> Any:
+def about_subject(schema: Any, given: dict[str, Any], lead: str | None = None) -> Any:
     """The schema for the model's part, its prose fields (a hint that asks for a biography, a
-    description…) steered, through the grammar only, to start with the given person's first name
-    (or the product's name) and to end a sentence: a small model otherwise opens a bio with the
-    shape's own hint ("A two-sentence biography of…"), talks about someone else, or stops
-    mid-word. Validation ignores the steering keyword; the whole record is checked against the
-    user's schema."""
-    who = subject_of(given)
+    description…) steered, through the grammar only, to start with the `lead` (the person's
+    name and job, see `person_lead`), else the given person's first name or the product's name,
+    and to end a sentence: a small model otherwise opens a bio with the shape's own hint ("A
+    two-sentence biography of…"), talks about someone else, or stops mid-word. Validation
+    ignores the steering keyword; the whole record is checked against the user's schema."""
+    who = lead or subject_of(given)
     props = schema.get("properties") if isinstance(schema, dict) else None
     if who is None or not isinstance(props, dict):
         return schema
     low, high = PROSE_CHARS
-    steered = {
-        name: {**sub, STEER_PATTERN: f'^{regex_literal(who)} [^"\\\\]{{{low},{high}}}[.!?]$'} if is_free_prose(sub) else sub
-        for name, sub in props.items()
-    }
+    start = f"{regex_literal(who)}[,.;]? " if lead else f"{regex_literal(who)} "
+    pattern = f'^{start}[^"\\\\]{{{low},{high}}}[.!?]$'
+    steered = {name: {**sub, STEER_PATTERN: pattern} if is_free_prose(sub) else sub for name, sub in props.items()}
     return {**schema, "properties": steered}
+
+
+def person_lead(given: dict[str, Any], seed: int, index: int) -> str | None:
+    """The first words of a text about the record's person, its sketch's own: "Tyler Bryant is an
+    aeronautical engineer". Steered to start with the first name only, SmolLM2 went on "Tyler
+    Bryant is a two-sentence biography about himself" in half the bios (the shape's hint)."""
+    if is_product(given):
+        return None
+    who = next((str(given[k]) for k in ("name", "full_name") if isinstance(given.get(k), str) and given[k].strip()), None)
+    if who is None:
+        return None
+    job = _job_of(given, persona(seed, index))
+    return f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()}"
+
+
+def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
+    """The person's job: a given one, else the persona's; Faker's "Engineer, aeronautical" reads
+    "aeronautical engineer"."""
+    job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
+    head, _, qualifier = job.partition(", ")
+    return f"{qualifier} {head}" if qualifier else job
 
 
 _MACHINE_FORMATS = re.compile(r"^(\S+@\S+|https?://\S+|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-][\d:]+)?|[\d\s()+.-]{7,})$")
@@ -111,9 +131,7 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
     if is_product(given):  # no person's job or hobby in its description
         return _product_guidance(given, seed, index, about)
     who = next((str(given[k]) for k in ("name", "full_name", "first_name", "username") if k in given), None)
-    job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), traits["occupation"])
-    head, _, qualifier = job.partition(", ")  # Faker's "Engineer, aeronautical" reads "aeronautical engineer"
-    job = f"{qualifier} {head}" if qualifier else job
+    job = _job_of(given, traits)
     sketch = ""
     if who is not None and not about:  # small models copy the field's hint as the text; a first word to start from helps
         first = who.split()[0]
@@ -199,7 +217,8 @@ def given_view(
     """What the pattern works on for a record with given values: the rest of the shape, the spec
     told the given values, and a scratch copy of the batch's taken values (the pattern checks its
     rules against them; the whole record claims them)."""
-    rest = about_subject(without_fields(shape.json_schema, given), given)
+    lead = None if about else person_lead(given, seed or index, index)
+    rest = about_subject(without_fields(shape.json_schema, given), given, lead)
     if isinstance(rest, dict) and not rest.get("properties"):
         return RecordView(spec, shape, context, given, about, nothing_to_write=True)
     inner = dataclasses.replace(context, presets={}, unique=context.unique.copy())
