@@ -460,7 +460,7 @@ def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> boo
 # Not "her": a sentence may well end on it ("...shares her garden with her.")
 _DANGLING = re.compile(
     r"\b(and|or|but|nor|the|a|an|of|to|in|on|at|with|for|from|by|as|his|their|its|your|my|our|which|that|who|whose|is|are|was|were"
-    r"|he's|she's|it's|they're)\s*[.!?]$",
+    r"|he's|she's|it's|they're|he|she)\s*[.!?]$",
     re.IGNORECASE,
 )
 
@@ -676,6 +676,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
+    contradictions += _first_person_slips(record)
     return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record)
 
 
@@ -838,6 +839,29 @@ def _pronoun_contradictions(record: Any) -> list[Defect]:
         wrong = said.group(1) if said and said.group(1).casefold() != expected else _only_the_other_pronoun(value, expected, name or "")
         if wrong:
             message = f"calls {first} {wrong!r} where the name says {expected!r}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|[Mm]y|[Mm]ine|[Ww]e|[Oo]ur|[Oo]urs)\b")
+
+
+def _first_person_slips(record: Any) -> list[Defect]:
+    """A text about the record's person, opened in the third person ("Jimmy Scott is a minerals
+    surveyor"), that slips into the first ("…two passions of mine. We love to create our own"):
+    seen in the nightly. A text with quotation marks may quote the person, so it is left alone."""
+    if not isinstance(record, dict):
+        return []
+    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str) and v.strip()), None)
+    if not name:
+        return []
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str) or not value.startswith(name.split()[0]) or snake_case(str(field)) in _NAME_FIELDS or '"' in value:
+            continue
+        slip = _FIRST_PERSON.search(value)
+        if slip:
+            message = f"starts about {name} and slips into the first person ({slip.group()!r})"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
 

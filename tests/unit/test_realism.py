@@ -628,3 +628,21 @@ def test_a_bio_that_talks_about_writing_a_bio_is_debris(bio):
     schema = {"type": "object", "properties": {"bio": {"type": "string", "description": "A two-sentence biography of a person."}}}
     assert DefectKind.DEBRIS in {d.kind for d in check_record({"bio": bio}, schema)}
     assert not check_record({"bio": "Scott Powers is a careers adviser. He runs marathons and coaches a youth team."}, schema)
+
+
+@pytest.mark.parametrize(
+    ("bio", "kind"),
+    [
+        ("Jimmy Scott is a minerals surveyor. He enjoys knitting, one of the passions of mine.", DefectKind.BROKEN_CONSTRAINT),
+        ("Jimmy Scott is a minerals surveyor. A few months ago, I started her own company.", DefectKind.BROKEN_CONSTRAINT),
+        ("Jimmy Scott is an editorial assistant. He enjoys being creative in any way he can. He.", DefectKind.TRUNCATED),
+    ],
+)
+def test_a_third_person_bio_that_slips_into_the_first_person_or_ends_on_a_pronoun(bio, kind):
+    """Seen in the nightly of 2026-11-30."""
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "bio": {"type": "string", "description": "A short biography"}}}
+    assert kind in {d.kind for d in check_record({"name": "Jimmy Scott", "bio": bio}, schema)}
+    clean = {"name": "Jimmy Scott", "bio": "Jimmy Scott is a minerals surveyor. He brews his own beer and knits scarves for his nieces."}
+    assert check_record(clean, schema) == []
+    quoted = {"name": "Jimmy Scott", "bio": 'Jimmy Scott is a surveyor. "I love maps," he says, and he means it.'}
+    assert check_record(quoted, schema) == []
