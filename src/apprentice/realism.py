@@ -814,6 +814,13 @@ def _record_age(record: Any) -> int | None:
 
 
 _NAME_FIELDS = ("name", "full_name", "first_name")
+
+
+def _person_name(record: dict[str, Any]) -> str | None:
+    """The record's person's name (its `name`, `full_name` or `first_name`), if it has one."""
+    return next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str) and v.strip()), None)
+
+
 _SENTENCE_PRONOUN = re.compile(r"(?:^|[.!?]\s+)(He|She)\b")
 _GENDERED = {"he": frozenset({"he", "him", "his", "himself"}), "she": frozenset({"she", "her", "hers", "herself"})}
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)")
@@ -826,7 +833,7 @@ def _pronoun_contradictions(record: Any) -> list[Defect]:
     of a mentor) rarely start a sentence in a two-sentence bio, so only sentence starts count."""
     if not isinstance(record, dict):
         return []
-    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str) and v.strip()), None)
+    name = _person_name(record)
     first = name.split()[0] if name else ""
     expected = pronouns(first)[0] if first else "they"
     if expected == "they":
@@ -850,9 +857,7 @@ def _first_person_slips(record: Any) -> list[Defect]:
     """A text about the record's person, opened in the third person ("Jimmy Scott is a minerals
     surveyor"), that slips into the first ("…two passions of mine. We love to create our own"):
     seen in the nightly. A text with quotation marks may quote the person, so it is left alone."""
-    if not isinstance(record, dict):
-        return []
-    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str) and v.strip()), None)
+    name = _person_name(record) if isinstance(record, dict) else None
     if not name:
         return []
     found = []

@@ -80,7 +80,7 @@ async def realistic(
     if outcome.valid:
         return await make_realistic(pool, spec, shape, outcome, context=context, seed=seed, last_chance=last_chance)
     if failure_of(outcome) is FailureKind.content:
-        context.repairs.fresh(clean=False, tokens=tokens_of(outcome))
+        context.repairs.fresh(clean=False, tokens=outcome.tokens)
     return outcome
 
 
@@ -99,18 +99,13 @@ async def make_realistic(
     the `last_chance`; re-check."""
     given = context.given(outcome.index)
     defects = defects_of(outcome.record, shape, given, context, outcome.index)
-    context.repairs.fresh(clean=not defects, tokens=tokens_of(outcome))
+    context.repairs.fresh(clean=not defects, tokens=outcome.tokens)
     if not defects:
         return outcome
     context.unique.release(outcome.record, spec.rules)  # claimed by the schema check; re-claimed if it passes
     if not last_chance and not context.repairs.should_correct():
         return _refused(outcome, defects, outage=False)
     return await _correct(pool, spec, shape, outcome, defects, given=given, context=context, seed=seed)
-
-
-def tokens_of(outcome: RecordOutcome) -> int:
-    """The model tokens an outcome's calls took, prompts and answers."""
-    return sum(c.input_tokens + c.output_tokens for c in outcome.calls)
 
 
 async def _correct(

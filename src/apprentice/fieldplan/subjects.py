@@ -52,15 +52,21 @@ def event_span(field_names: Iterable[str]) -> tuple[str, str] | None:
     return start, end
 
 
+def is_product(field_names: Iterable[str]) -> bool:
+    """A record about a product: a price, a stock count or an SKU, and no person."""
+    snakes = {snake_case(n) for n in field_names}
+    return bool(snakes & PRODUCT_CUES) and not snakes & PERSON_CUES
+
+
 def _product_fields(
     plans: Mapping[str, FieldPlan], props: Mapping[str, dict[str, Any]], schema: Any, plan: RecordPlan
 ) -> dict[str, FieldPlan]:
     """In a record about a product (a price, a stock count or an SKU; no person), the model-written
     `name` becomes a sampled product name ("Kestrel Insulated Water Bottle") and `category` its
     department, so the model's description is about a real-sounding thing."""
-    snakes = {n: snake_case(n) for n in props}
-    if not set(snakes.values()) & PRODUCT_CUES or set(snakes.values()) & PERSON_CUES:
+    if not is_product(props):
         return {}
+    snakes = {n: snake_case(n) for n in props}
     out: dict[str, FieldPlan] = {}
     for name, fp in plans.items():
         if fp.reason == "override" or fp.source is not FieldSource.MODEL and fp.sampler != "price":

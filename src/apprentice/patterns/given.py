@@ -13,7 +13,7 @@ from typing import Any
 
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
-from apprentice.fieldplan import HOBBY_FIELDS, PERSON_CUES, PRODUCT_CUES, persona, pronouns
+from apprentice.fieldplan import HOBBY_FIELDS, is_product, persona, pronouns
 from apprentice.fieldplan.vocabulary import PRODUCT_CATEGORIES, PRODUCT_NAMES
 from apprentice.patterns.common import finish
 from apprentice.realism import identifier_name, looks_like_code
@@ -35,12 +35,6 @@ def without_fields(schema: Any, given: dict[str, Any]) -> Any:
 PROSE_CHARS = (20, 220)
 """A prose field the model writes about a given person is steered to this many characters after
 the first name, ending a sentence."""
-
-
-def is_product(given: dict[str, Any]) -> bool:
-    """The record is a product (a price, stock or SKU is given and no person)."""
-    fields = {snake_case(k) for k in given}
-    return not fields & PERSON_CUES and bool(fields & PRODUCT_CUES)
 
 
 def subject_of(given: dict[str, Any]) -> str | None:

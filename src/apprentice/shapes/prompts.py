@@ -22,11 +22,13 @@ def schema_text(schema: Any) -> str:
 
 
 def _unsteered(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {k: _unsteered(v) for k, v in schema.items() if k != STEER_PATTERN}
-    if isinstance(schema, list):
-        return [_unsteered(v) for v in schema]
-    return schema
+    """`schema` without the steering of its top-level properties (where `patterns.given` puts
+    it); the same object when nothing is steered, so `fit_schema`'s cache still holds."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or not any(isinstance(sub, dict) and STEER_PATTERN in sub for sub in props.values()):
+        return schema
+    plain = {k: {kk: v for kk, v in sub.items() if kk != STEER_PATTERN} if isinstance(sub, dict) else sub for k, sub in props.items()}
+    return {**schema, "properties": plain}
 
 
 def generate_messages(schema: Any, *, instructions: str | None, index: int) -> list[ChatMessage]:
