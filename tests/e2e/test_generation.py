@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def test_sequential_flow_generates_valid_records_and_feeds_the_store(local_model
     assert {"dataset-user-profiles-sample", "dataset-user-profiles-summary"} <= keys
 
 
-def finished_batches(stage_rows: list[ExecutionRecord]) -> int:
+def finished_batches(stage_rows: Iterable[ExecutionRecord]) -> int:
     """Batches (run one at a time) every step of which has finished: a step's row written by a
     later batch's stage task means the batches before it ran all their steps. A batch killed
     between its steps is not reused whole, only its finished steps."""
