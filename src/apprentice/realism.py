@@ -676,7 +676,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
-    contradictions += _first_person_slips(record)
+    contradictions += _first_person_slips(record) + _price_contradictions(record)
     return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record)
 
 
@@ -731,6 +731,39 @@ def _food_talk(record: Any) -> list[Defect]:
             message = f"talks about food ({food.group()!r}), but {name} is sold under {department}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
+
+
+_PRICE_FIELDS = frozenset({"price", "unit_price", "list_price", "sale_price"})
+_CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP"}
+_CURRENCY_WORDS = {"dollars": "USD", "usd": "USD", "euros": "EUR", "eur": "EUR", "pounds": "GBP", "gbp": "GBP"}
+_STATED_PRICE = re.compile(
+    r"([$€£])\s?(\d[\d,]*(?:\.\d{1,2})?)\b|\b(\d[\d,]*(?:\.\d{1,2})?)\s?(dollars|euros|pounds|USD|EUR|GBP)\b", re.IGNORECASE
+)
+
+
+def _price_contradictions(record: Any) -> list[Defect]:
+    """A product's text that quotes a price other than the record's (`price: 113.99, currency:
+    EUR`, description "a steal at $130"): told only the product's name, the model invents one."""
+    if not isinstance(record, dict):
+        return []
+    price = next((v for k, v in record.items() if snake_case(str(k)) in _PRICE_FIELDS and isinstance(v, (int, float))), None)
+    if price is None or isinstance(price, bool):
+        return []
+    currency = next((str(v).upper() for k, v in record.items() if snake_case(str(k)) == "currency" and isinstance(v, str)), None)
+    found = []
+    for field, value in record.items():
+        quoted = [_quoted_price(m) for m in _STATED_PRICE.finditer(value)] if isinstance(value, str) else []
+        wrong = next(((amount, unit) for amount, unit in quoted if abs(amount - price) > 0.01 or (currency and unit != currency)), None)
+        if wrong:
+            message = f"says {wrong[0]:g} {wrong[1]} where the record's price is {price:g} {currency or ''}".rstrip()
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+def _quoted_price(match: re.Match[str]) -> tuple[float, str]:
+    sign, amount, number, word = match.groups()
+    unit = _CURRENCY_SIGNS[sign] if sign else _CURRENCY_WORDS[word.casefold()]
+    return float((amount or number).replace(",", "")), unit
 
 
 def _near_miss(word: str, surname: str) -> bool:

@@ -604,6 +604,20 @@ def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constra
     assert check_record(event, {"type": "object", "properties": {"title": {"type": "string"}, "description": {"type": "string"}}}) == []
 
 
+def test_a_text_quoting_another_price_than_the_records_is_a_broken_constraint():
+    schema = {
+        "type": "object",
+        "properties": {"price": {"type": "number"}, "currency": {"type": "string"}, "description": {"type": "string"}},
+    }
+    lamp = {"price": 113.99, "currency": "EUR"}
+    for wrong in ("A steal at $130, with a brass base.", "Yours for 113.99 dollars.", "Only 99 euros and it lasts."):
+        defects = check_record({**lamp, "description": wrong}, schema)
+        assert [(d.kind, d.path) for d in defects] == [(DefectKind.BROKEN_CONSTRAINT, "/description")], wrong
+    for fine in ("Worth every one of its €113.99.", "Priced at 113.99 EUR, with a 2-year warranty.", "A brass base and 3 bulbs."):
+        assert check_record({**lamp, "description": fine}, schema) == [], fine
+    assert check_record({"price": 20, "description": "It costs $20, a fair $20."}, schema) == []
+
+
 def test_template_slots_outside_prose_are_values():
     schema = {"type": "object", "properties": {"path": {"type": "string"}, "cell": {"type": "string"}}}
     assert check_record({"path": "/users/{Id}/orders", "cell": "from [A1] to [C3]"}, schema) == []

@@ -316,6 +316,15 @@ def test_the_model_reads_the_schema_without_the_grammar_only_steering():
     assert "One sentence about the product" in prompt and "[^" not in prompt and "Vantage" not in prompt
 
 
+def test_a_record_left_with_only_prose_is_not_told_about_names_dates_and_amounts():
+    from apprentice.shapes.prompts import VALUES, generate_messages
+
+    prose = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    priced = {"type": "object", "properties": {**prose["properties"], "price": {"type": "number"}}}
+    assert VALUES not in generate_messages(prose, instructions=None, index=0)[-1].content
+    assert VALUES in generate_messages(priced, instructions=None, index=0)[-1].content
+
+
 def test_realism_defects_are_corrected_only_while_corrections_pay_for_their_tokens():
     from apprentice.records import RepairOdds
 

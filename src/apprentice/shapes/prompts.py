@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from apprentice.backends.grammar import STEER_PATTERN
+from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.types import ChatMessage
 from apprentice.shapes.budget import fit_schema
 from apprentice.shapes.validate import ValidationIssue
@@ -31,15 +31,24 @@ def _unsteered(schema: Any) -> Any:
     return {**schema, "properties": plain}
 
 
+VALUES = "Use plausible, specific values (real-looking names, dates, amounts), different from other records."
+
+
 def generate_messages(schema: Any, *, instructions: str | None, index: int) -> list[ChatMessage]:
-    user = (
-        f"Create record number {index + 1}: one realistic JSON document valid for this JSON Schema.\n"
-        f"Schema: {schema_text(schema)}\n"
-        "Use plausible, specific values (real-looking names, dates, amounts), different from other records."
-    )
+    user = f"Create record number {index + 1}: one realistic JSON document valid for this JSON Schema.\nSchema: {schema_text(schema)}"
+    if not _prose_only(schema):
+        user += f"\n{VALUES}"
     if instructions:
         user += f"\n{instructions}"
     return [ChatMessage(role="system", content=SYSTEM), ChatMessage(role="user", content=user)]
+
+
+def _prose_only(schema: Any) -> bool:
+    """Whether every field left to write is prose (a product's description, once the field plan
+    set the rest): it has no names, dates or amounts to be told about, and the line was an eighth
+    of the prompt a record's every attempt paid for."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    return bool(props) and all(is_free_prose(sub) for sub in props.values())
 
 
 def enrich_messages(record: Any, schema: Any, *, instructions: str | None) -> list[ChatMessage]:
