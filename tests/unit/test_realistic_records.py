@@ -246,6 +246,22 @@ def test_a_bio_is_steered_to_start_with_the_persons_first_name_in_the_grammar_on
     assert about_subject(schema, {"age": 30}) == schema
 
 
+def test_steered_prose_ends_after_a_whole_word_however_long_the_words():
+    """Seen in the realism bench: counted in characters, the grammar ended a description where the
+    count ran out ("…brushed steel and wei."). Counted in words, the last word is always whole."""
+    import re
+
+    from apprentice.backends.grammar import grammar_safe
+    from apprentice.patterns.given import PROSE_WORDS, about_subject
+
+    schema = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
+    pattern = grammar_safe(about_subject(schema, {"name": "Aster Lamp", "price": 20.0}))["properties"]["description"]["pattern"]
+    longest = PROSE_WORDS[1]
+    assert re.match(pattern, "Aster Lamp " + "illuminating " * (longest - 1) + "weightlessness.")
+    assert not re.match(pattern, "Aster Lamp " + "lamp " * longest + "weight."), "one word too many"
+    assert not re.match(pattern, "Aster Lamp is bright"), "a text ends a sentence"
+
+
 def test_the_bio_sketch_names_a_hobby_from_the_records_own_interests():
     from apprentice.patterns.given import guidance
 

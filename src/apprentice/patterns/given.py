@@ -32,9 +32,10 @@ def without_fields(schema: Any, given: dict[str, Any]) -> Any:
     return {**schema, "properties": props, "required": [k for k in schema.get("required", []) if k in props]}
 
 
-PROSE_CHARS = (20, 220)
-"""A prose field the model writes about a given person is steered to this many characters after
-the first name, ending a sentence."""
+PROSE_WORDS = (4, 37)
+"""A prose field the model writes about a given person or product is steered to this many words
+after its lead, ending a sentence. Counted in characters (20–220), the grammar ended a text
+wherever the count ran out, mid-word: "…made of brushed steel and wei."."""
 
 
 def subject_of(given: dict[str, Any]) -> str | None:
@@ -53,6 +54,12 @@ def regex_literal(text: str) -> str:
     return re.sub(r"[.^$*+?()\[\]{}|\\]", lambda m: "\\" + m.group(), text)
 
 
+_WORD = '[^"\\\\ ]'
+_WORDS = f"({_WORD}+ ){{{PROSE_WORDS[0] - 1},{PROSE_WORDS[1] - 1}}}{_WORD}*[^\"\\\\ .!?][.!?]"
+"""Words and single spaces, the last word whole and then a sentence's end: the grammar never
+makes the model stop inside a word."""
+
+
 def about_subject(schema: Any, given: dict[str, Any], lead: str | None = None) -> Any:
     """The schema for the model's part, its prose fields (a hint that asks for a biography, a
     description…) steered, through the grammar only, to start with the `lead` (the person's
@@ -64,9 +71,8 @@ def about_subject(schema: Any, given: dict[str, Any], lead: str | None = None) -
     props = schema.get("properties") if isinstance(schema, dict) else None
     if who is None or not isinstance(props, dict):
         return schema
-    low, high = PROSE_CHARS
     start = f"{regex_literal(who)}[,.;]? " if lead else f"{regex_literal(who)} "
-    pattern = f'^{start}[^"\\\\]{{{low},{high}}}[.!?]$'
+    pattern = f"^{start}{_WORDS}$"
     steered = {name: {**sub, STEER_PATTERN: pattern} if is_free_prose(sub) else sub for name, sub in props.items()}
     return {**schema, "properties": steered}
 
