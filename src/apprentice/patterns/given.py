@@ -55,7 +55,7 @@ def regex_literal(text: str) -> str:
 
 
 _WORD = '[^"\\\\ ]'
-_WORDS = f"({_WORD}+ ){{{PROSE_WORDS[0] - 1},{PROSE_WORDS[1] - 1}}}{_WORD}*[^\"\\\\ .!?][.!?]"
+_WORDS = f'({_WORD}+ ){{{PROSE_WORDS[0] - 1},{PROSE_WORDS[1] - 1}}}{_WORD}*[^"\\\\ .!?][.!?]'
 """Words and single spaces, the last word whole and then a sentence's end: the grammar never
 makes the model stop inside a word."""
 
