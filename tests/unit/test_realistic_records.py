@@ -335,8 +335,9 @@ def test_the_model_reads_the_schema_without_the_grammar_only_steering():
 def test_a_record_left_with_only_prose_is_not_told_about_names_dates_and_amounts():
     from apprentice.shapes.prompts import VALUES, generate_messages
 
-    prose = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence about the product"}}}
-    priced = {"type": "object", "properties": {**prose["properties"], "price": {"type": "number"}}}
+    description = {"type": "string", "description": "One sentence about the product"}
+    prose = {"type": "object", "properties": {"description": description}}
+    priced = {"type": "object", "properties": {"description": description, "price": {"type": "number"}}}
     assert VALUES not in generate_messages(prose, instructions=None, index=0)[-1].content
     assert VALUES in generate_messages(priced, instructions=None, index=0)[-1].content
 

@@ -48,7 +48,7 @@ def _prose_only(schema: Any) -> bool:
     set the rest): it has no names, dates or amounts to be told about, and the line was an eighth
     of the prompt a record's every attempt paid for."""
     props = schema.get("properties") if isinstance(schema, dict) else None
-    return bool(props) and all(is_free_prose(sub) for sub in props.values())
+    return isinstance(props, dict) and bool(props) and all(is_free_prose(sub) for sub in props.values())
 
 
 def enrich_messages(record: Any, schema: Any, *, instructions: str | None) -> list[ChatMessage]:
