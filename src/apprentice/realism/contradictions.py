@@ -1,0 +1,253 @@
+"""Contradictions within a record: its text against its own fields.
+
+A stated age or birth year the record's `age` cannot have, the other gender's pronoun for the
+record's person, a third-person text slipping into the first person, a near miss of the person's
+surname, a price other than the record's, food talk about goods that are no kitchen ware, and an
+event that lasts months.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime
+from typing import Any
+
+from apprentice.fieldplan import event_span, pronouns
+from apprentice.fieldplan.vocabulary import PRODUCT_CUES, PRODUCT_NAMES, department_of
+from apprentice.realism.dates import _as_date
+from apprentice.realism.defects import Defect, DefectKind
+from apprentice.realism.leaves import _escape
+from apprentice.shapes.fields import snake_case
+
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _misspelt_names(record: Any) -> list[Defect]:
+    """Prose that calls the record's person by a near miss of their surname (name "Matthew
+    Larsen", bio "Matthew Larson is a science writer"): a reader sees a typo or another person."""
+    if not isinstance(record, dict):
+        return []
+    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str)), "")
+    parts = name.split()
+    if len(parts) < 2:
+        return []
+    first, last = parts[0], parts[-1]
+    called = re.compile(rf"\b{re.escape(first)}\s+([A-Z][\w'-]+)")
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
+            continue
+        near = next((m.group(1) for m in called.finditer(value) if _near_miss(m.group(1), last)), None)
+        if near:
+            message = f"calls {name} {first + ' ' + near!r}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+_FOOD_WORDS = re.compile(r"\b(bacon|sausages?|foodies?|cuisine|tasty|delicious|breakfast|gourmet)\b", re.IGNORECASE)
+_FOOD_DEPARTMENTS = frozenset({"Kitchen", "Home", "Outdoors", "Garden"})  # a candle's "delicious scent", a camping breakfast
+
+
+def _food_talk(record: Any) -> list[Defect]:
+    """A product's text that talks about food when the product is no kitchen ware: SmolLM2 wrote
+    of a plant pot for "all foodies" and a rain jacket's "delightful breakfast of bacon"."""
+    if not isinstance(record, dict) or not {snake_case(str(k)) for k in record} & PRODUCT_CUES:
+        return []
+    name = next((v for k, v in record.items() if snake_case(str(k)) in PRODUCT_NAMES and isinstance(v, str)), "")
+    department = department_of(name)
+    if department is None or department in _FOOD_DEPARTMENTS:
+        return []
+    found = []
+    for field, value in record.items():
+        food = _FOOD_WORDS.search(value) if isinstance(value, str) and value != name else None
+        if food:
+            message = f"talks about food ({food.group()!r}), but {name} is sold under {department}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+_PRICE_FIELDS = frozenset({"price", "unit_price", "list_price", "sale_price"})
+_CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP"}
+_CURRENCY_WORDS = {"dollars": "USD", "usd": "USD", "euros": "EUR", "eur": "EUR", "pounds": "GBP", "gbp": "GBP"}
+_STATED_PRICE = re.compile(
+    r"([$€£])\s?(\d[\d,]*(?:\.\d{1,2})?)\b|\b(\d[\d,]*(?:\.\d{1,2})?)\s?(dollars|euros|pounds|USD|EUR|GBP)\b", re.IGNORECASE
+)
+
+
+def _price_contradictions(record: Any) -> list[Defect]:
+    """A product's text that quotes a price other than the record's (`price: 113.99, currency:
+    EUR`, description "a steal at $130"): told only the product's name, the model invents one."""
+    if not isinstance(record, dict):
+        return []
+    price = next((v for k, v in record.items() if snake_case(str(k)) in _PRICE_FIELDS and isinstance(v, (int, float))), None)
+    if price is None or isinstance(price, bool):
+        return []
+    currency = next((str(v).upper() for k, v in record.items() if snake_case(str(k)) == "currency" and isinstance(v, str)), None)
+    found = []
+    for field, value in record.items():
+        quoted = [_quoted_price(m) for m in _STATED_PRICE.finditer(value)] if isinstance(value, str) else []
+        wrong = next(((amount, unit) for amount, unit in quoted if abs(amount - price) > 0.01 or (currency and unit != currency)), None)
+        if wrong:
+            message = f"says {wrong[0]:g} {wrong[1]} where the record's price is {price:g} {currency or ''}".rstrip()
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+def _quoted_price(match: re.Match[str]) -> tuple[float, str]:
+    sign, amount, number, word = match.groups()
+    unit = _CURRENCY_SIGNS[sign] if sign else _CURRENCY_WORDS[word.casefold()]
+    return float((amount or number).replace(",", "")), unit
+
+
+def _near_miss(word: str, surname: str) -> bool:
+    return word != surname and difflib.SequenceMatcher(None, word.casefold(), surname.casefold()).ratio() >= 0.6
+
+
+EVENT_DAYS = 14
+"""An event (a festival, a conference) lasts hours or days: one over two weeks is a made-up span."""
+
+
+def _event_too_long(record: Any) -> list[Defect]:
+    """A record about an event (`fieldplan.event_span`) that lasts months: `starts_at` in June,
+    `ends_at` the next March."""
+    span = event_span(record) if isinstance(record, dict) else None
+    if span is None:
+        return []
+    start, end = (_as_date(record[k]) if isinstance(record[k], str) else None for k in span)
+    if not (start and start[1] and end and end[1]):
+        return []
+    days = (end[1] - start[1]).total_seconds() / 86400
+    if days <= EVENT_DAYS:
+        return []
+    message = f"an event that lasts {days:.0f} days ({span[0]} to {span[1]})"
+    return [Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path="/" + _escape(span[1]), message=message)]
+
+
+_AGE_FIELDS = ("age", "age_years")
+_UNITS = tuple(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+)
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_AGE_WORDS = {word: n for n, word in enumerate(_UNITS, 1)} | {
+    f"{ten}-{unit}" if unit else ten: 20 + 10 * t + u for t, ten in enumerate(_TENS) for u, unit in enumerate(("",) + _UNITS[:9])
+}
+_AGE = r"(\d{1,3}|" + "|".join(sorted(_AGE_WORDS, key=len, reverse=True)) + ")"
+_STATED_AGE = re.compile(rf"\b{_AGE}[- ]years?[- ]old\b|\baged {_AGE}\b|\bage of {_AGE}\b", re.IGNORECASE)
+
+
+def _age_number(stated: str) -> int:
+    return int(stated) if stated.isdigit() else _AGE_WORDS[stated.casefold()]
+
+
+def _age_contradictions(record: Any) -> list[Defect]:
+    """Prose that states an age other than the record's own (`age: 67`, bio "a 25-year-old
+    nurse"): the text is about someone else, or the model copied another number."""
+    age = _record_age(record)
+    if age is None:
+        return []
+    found = []
+    for name, value in record.items():
+        stated = [_age_number(g) for m in _STATED_AGE.finditer(value) for g in m.groups() if g] if isinstance(value, str) else []
+        if stated and age not in stated:  # "a 34-year-old nurse with a 3-year-old cat" is fine
+            message = f"says {stated[0]} years old where the record's age is {age}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
+    return found
+
+
+_BORN_IN = re.compile(r"\bborn in (\d{4})\b", re.IGNORECASE)
+
+
+def _birth_year_contradictions(record: Any, now: datetime) -> list[Defect]:
+    """Prose that gives a birth year the record's age cannot have (`age: 23`, "born in 1934")."""
+    age = _record_age(record)
+    if age is None:
+        return []
+    found = []
+    for name, value in record.items():
+        years = [int(m.group(1)) for m in _BORN_IN.finditer(value)] if isinstance(value, str) else []
+        wrong = next((year for year in years if abs(now.year - year - age) > 1), None)
+        if wrong is not None:
+            message = f"says born in {wrong} where the record's age is {age}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
+    return found
+
+
+def _record_age(record: Any) -> int | None:
+    if not isinstance(record, dict):
+        return None
+    ages = (v for k, v in record.items() if snake_case(str(k)) in _AGE_FIELDS and isinstance(v, int) and not isinstance(v, bool))
+    return next(ages, None)
+
+
+_NAME_FIELDS = ("name", "full_name", "first_name")
+
+
+def _person_name(record: dict[str, Any]) -> str | None:
+    """The record's person's name (its `name`, `full_name` or `first_name`), if it has one."""
+    return next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str) and v.strip()), None)
+
+
+_SENTENCE_PRONOUN = re.compile(r"(?:^|[.!?]\s+)(He|She)\b")
+_GENDERED = {"he": frozenset({"he", "him", "his", "himself"}), "she": frozenset({"she", "her", "hers", "herself"})}
+_MID_SENTENCE_CAPITAL = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)")
+
+
+def _pronoun_contradictions(record: Any) -> list[Defect]:
+    """Prose that calls the record's person by the other gender's pronoun (Amanda ... "He enjoys
+    swimming"): the first sentence that starts with "He" or "She" is about the person, and a name
+    that Faker's lists give one gender fixes which. Other people in the text ("her dedication",
+    of a mentor) rarely start a sentence in a two-sentence bio, so only sentence starts count."""
+    if not isinstance(record, dict):
+        return []
+    name = _person_name(record)
+    first = name.split()[0] if name else ""
+    expected = pronouns(first)[0] if first else "they"
+    if expected == "they":
+        return []
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
+            continue
+        said = _SENTENCE_PRONOUN.search(value)
+        wrong = said.group(1) if said and said.group(1).casefold() != expected else _only_the_other_pronoun(value, expected, name or "")
+        if wrong:
+            message = f"calls {first} {wrong!r} where the name says {expected!r}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|[Mm]y|[Mm]ine|[Ww]e|[Oo]ur|[Oo]urs)\b")
+
+
+def _first_person_slips(record: Any) -> list[Defect]:
+    """A text about the record's person, opened in the third person ("Jimmy Scott is a minerals
+    surveyor"), that slips into the first ("…two passions of mine. We love to create our own"):
+    seen in the nightly. A text with quotation marks may quote the person, so it is left alone."""
+    name = _person_name(record) if isinstance(record, dict) else None
+    if not name:
+        return []
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str) or not value.startswith(name.split()[0]) or snake_case(str(field)) in _NAME_FIELDS or '"' in value:
+            continue
+        slip = _FIRST_PERSON.search(value)
+        if slip:
+            message = f"starts about {name} and slips into the first person ({slip.group()!r})"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+def _only_the_other_pronoun(text: str, expected: str, name: str) -> str | None:
+    """The other gender's pronoun in a text that never uses the person's own and names nobody
+    else ("Amanda Lynch ... makes his clients happy"); with someone else named mid-sentence
+    ("works with Tom on his farm") the pronoun may be theirs."""
+    words = _WORD.findall(text)
+    said = {w.casefold() for w in words}
+    other = _GENDERED["she" if expected == "he" else "he"]
+    if said & _GENDERED[expected] or not said & other:
+        return None
+    own = set(name.split())
+    if any(capital not in own for capital in _MID_SENTENCE_CAPITAL.findall(text)):
+        return None
+    return next(w for w in words if w.casefold() in other)
