@@ -524,6 +524,7 @@ PRODUCT = {
     [  # seen in the realism bench's field-plan products, all called clean before
         ("name", "QUT-01256", "placeholder"),
         ("name", "EMPECY_MAGIC_8KFITZELS", "placeholder"),
+        ("name", "EMPECY_MAGIC_FITZELS", "placeholder"),
         ("description", "A product description in English.", "debris"),
         ("description", "A top-of-the-line smartwatch band that enhances the user's .", "truncated"),
         ("description", "A skillet for the whole family. The item's price: .", "truncated"),
@@ -536,6 +537,7 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
     assert [d.kind.value for d in check_record({**PRODUCT, field: value}, schema)] == [kind]
     assert check_record(PRODUCT, schema) == []
     assert check_record({**PRODUCT, "name": "Model X-100 Blender", "sku": "BLD-00100"}, schema) == []
+    assert check_record({**PRODUCT, "name": "USB_C Travel Charger"}, schema) == []
 
 
 @pytest.mark.parametrize(

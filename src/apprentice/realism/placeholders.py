@@ -125,15 +125,15 @@ def _placeholder(leaf: _Leaf) -> str | None:
 
 _NAME_LIKE = frozenset({"name", "title", "product_name", "full_name", "display_name", "company", "company_name"})
 
-# `_code_as_name` uses `identifiers._CODE`, the pattern of `looks_like_code`. The single-module
-# realism.py also defined a stricter `_CODE` here (`[A-Z]{2,}[-_ ]?\d{3,}|[A-Z0-9]+(_[A-Z0-9]+){2,}`),
-# but the later one for `looks_like_code` shadowed it, so that is the one that ran and still runs.
+_CONSTANT = re.compile(r"[A-Z0-9]+(_[A-Z0-9]+){2,}")
+"""A constant's name (`EMPECY_MAGIC_FITZELS`): no digit needed to read as a code."""
 
 
 def _code_as_name(leaf: _Leaf) -> str | None:
     """A name written as a code (`QUT-01256` for a product's name, `EMPECY_MAGIC_8K`): seen when a
     small model copies the SKU or makes a constant up."""
-    if snake_case(leaf.name) in _NAME_LIKE and _CODE.fullmatch(leaf.value.strip()):
+    value = leaf.value.strip()
+    if snake_case(leaf.name) in _NAME_LIKE and (_CODE.fullmatch(value) or _CONSTANT.fullmatch(value)):
         return f"reads as a code, not a name ({_clip(leaf.value)!r})"
     return None
 
