@@ -422,3 +422,24 @@ def test_a_function_arguments_location_is_a_sampled_place_and_a_second_location_
         city, _, where = r["location"].partition(", ")
         assert city and (where == r["country"] or r["country"] == "United States" and len(where) == 2), r
     assert sum(r["drop_off_location"] != r["location"] for r in records) >= 25
+
+
+def test_function_arguments_a_model_echoed_are_sampled_and_a_unit_of_measure_is_not_a_count():
+    """JSONSchemaBench records the realism checks refused: a name "Athlete's name", a billing address
+    "The billing address of the customer"; and a field `units` ("Units in which the trait was
+    measured") once sampled as the count "6"."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "Athlete's name"},
+            "billing_address": {"type": "string", "description": "The billing address of the customer"},
+            "units": {"type": "string", "description": "Units in which the trait was measured"},
+            "quantity": {"type": "integer"},
+        },
+    }
+    plan = plan_fields(schema)
+    assert [plan.field(n).sampler for n in ("name", "billing_address", "units")] == ["full_name", "address", None]  # type: ignore[union-attr]
+    assert plan.field("quantity").sampler == "count"  # type: ignore[union-attr]
+    for hint in ("The name of the company", "Name of the user's team", "The product name"):
+        named = {"type": "object", "properties": {"name": {"type": "string", "description": hint}}}
+        assert plan_fields(named).field("name").source is FieldSource.MODEL, hint  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ person reading the plan table understands it (`_model_reason`, or the broken con
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -15,11 +16,28 @@ from apprentice.fieldplan.context import _Ctx
 from apprentice.fieldplan.plan import FieldPlan, FieldSource, RecordPlan
 from apprentice.fieldplan.samplers import SAMPLERS
 from apprentice.fieldplan.subschema import _bounds, _constraint, _fit
-from apprentice.fieldplan.vocabulary import FORMAT_SAMPLERS, HOBBY_FIELDS, NAME_SAMPLERS, SUFFIX_SAMPLERS
+from apprentice.fieldplan.vocabulary import FORMAT_SAMPLERS, HOBBY_FIELDS, NAME_SAMPLERS, NUMBER_SAMPLERS, SUFFIX_SAMPLERS
 from apprentice.shapes.fields import snake_case
 from apprentice.shapes.validate import declared_types, field_issues
 
 _TRIALS = ((0, 0), (0, 1), (1, 2), (7, 41), (3, 99), (11, 100), (5, 5077), (2, 123_456))
+
+
+_PERSON_ROLES = (
+    "person|user|customer|client|employee|athlete|player|author|student|patient|contact|member|owner|driver|"
+    "passenger|guest|attendee|applicant|candidate|teacher|doctor|manager|recipient|sender|buyer|seller|speaker"
+)
+_NAMES_A_PERSON = re.compile(
+    rf"^(the\s+)?(full\s+)?name\s+of\s+(the\s+|an?\s+)?({_PERSON_ROLES})\.?$|^(the\s+)?({_PERSON_ROLES})'s\s+(full\s+)?name\.?$",
+    re.IGNORECASE,
+)
+"""A name field's hint that says whose name it is ("The name of the customer", "Athlete's name"):
+told to write it, SmolLM2 wrote the hint back."""
+
+
+def names_a_person(sub: dict[str, Any]) -> bool:
+    hint = sub.get("description")
+    return isinstance(hint, str) and bool(_NAMES_A_PERSON.match(hint.strip()))
 
 
 def _name_samplers(snake: str, person: bool) -> tuple[str, ...]:
@@ -42,7 +60,9 @@ def _candidates(name: str, sub: dict[str, Any], person: bool) -> list[tuple[str,
     if types and types <= {"object", "array", "null"}:
         return []
     suffix = f" + format {fmt}" if isinstance(fmt, str) else ""
-    out = [(s, f"field name {name!r}{suffix}") for s in _name_samplers(snake_case(name), person)]
+    out = [(s, f"field name {name!r}{suffix}") for s in _name_samplers(snake_case(name), person or names_a_person(sub))]
+    if types and not types & {"integer", "number"}:  # "units" as text is a unit of measure, not a count
+        out = [(s, why) for s, why in out if s not in NUMBER_SAMPLERS]
     if isinstance(fmt, str) and fmt in FORMAT_SAMPLERS:
         out.append((FORMAT_SAMPLERS[fmt], f"format {fmt}"))
     if types == {"boolean"}:
@@ -62,7 +82,7 @@ def _model_reason(name: str, sub: dict[str, Any], person: bool) -> str:
     types = declared_types(sub)
     if types and types <= {"object", "array", "null"}:
         return f"nested {'/'.join(sorted(types - {'null'}))}: left to the model"
-    if snake_case(name) == "name" and not person:
+    if snake_case(name) == "name" and not (person or names_a_person(sub)):
         return "'name' without person fields (a product, a place?): left to the model"
     if "pattern" in sub:
         return f"pattern {sub['pattern']}: no sampler, left to the model"

@@ -74,7 +74,20 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
         ): ("full_name",),
         ("email", "email_address", "mail"): ("email",),
         ("phone", "phone_number", "telephone", "mobile", "mobile_number", "cell_phone"): ("phone",),
-        ("address", "home_address", "mailing_address", "postal_address", "full_address"): ("address",),
+        (
+            "address",
+            "home_address",
+            "mailing_address",
+            "postal_address",
+            "full_address",
+            "billing_address",
+            "shipping_address",
+            "delivery_address",
+            "business_address",
+            "office_address",
+            "work_address",
+            "customer_address",
+        ): ("address",),
         ("street", "street_address", "address_line1", "address_line_1", "address1"): ("street_address",),
         ("city", "town"): ("city",),
         # function-call arguments ("The city and state, e.g. San Francisco, CA"): a model echoes their description
@@ -123,6 +136,10 @@ SUFFIX_SAMPLERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("_date", ("date",)),
     ("_on", ("date",)),
 )
+
+
+NUMBER_SAMPLERS = frozenset({"count"})
+"""Samplers whose values are numbers: a text field of the same name means something else."""
 
 
 FORMAT_SAMPLERS: dict[str, str] = {
