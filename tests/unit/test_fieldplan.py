@@ -443,3 +443,19 @@ def test_function_arguments_a_model_echoed_are_sampled_and_a_unit_of_measure_is_
     for hint in ("The name of the company", "Name of the user's team", "The product name"):
         named = {"type": "object", "properties": {"name": {"type": "string", "description": hint}}}
         assert plan_fields(named).field("name").source is FieldSource.MODEL, hint  # type: ignore[union-attr]
+
+
+def test_an_event_with_start_and_end_datetimes_is_an_event():
+    """Glaive's create_calendar_event: told "The title of the event", SmolLM2 wrote it back."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "description": "The title of the event"},
+            "start_datetime": {"type": "string", "format": "date-time"},
+            "end_datetime": {"type": "string", "format": "date-time"},
+        },
+    }
+    plan = plan_fields(schema)
+    assert [plan.field(n).sampler for n in ("title", "start_datetime", "end_datetime")] == ["event_title", "event_start", "event_end"]  # type: ignore[union-attr]
+    record = sample_record(plan, schema, seed=4, index=2)
+    assert record["start_datetime"] < record["end_datetime"]

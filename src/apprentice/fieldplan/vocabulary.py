@@ -439,8 +439,8 @@ _EVENT_PREFIXES = ("International", "Community", "Downtown", "Regional", "Annual
 
 
 def _date_stem(snake: str) -> str:
-    """`created_at` → `created`, `start_date` → `start`."""
-    for suffix in ("_at", "_date", "_on", "_time", "_timestamp"):
+    """`created_at` → `created`, `start_date` → `start`, `start_datetime` → `start`."""
+    for suffix in ("_at", "_date", "_on", "_date_time", "_datetime", "_time", "_timestamp"):
         if snake.endswith(suffix) and len(snake) > len(suffix):
             return snake[: -len(suffix)]
     return snake
