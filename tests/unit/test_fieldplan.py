@@ -459,3 +459,16 @@ def test_an_event_with_start_and_end_datetimes_is_an_event():
     assert [plan.field(n).sampler for n in ("title", "start_datetime", "end_datetime")] == ["event_title", "event_start", "event_end"]  # type: ignore[union-attr]
     record = sample_record(plan, schema, seed=4, index=2)
     assert record["start_datetime"] < record["end_datetime"]
+
+
+def test_a_stay_checks_out_after_it_checks_in_and_a_trip_returns_after_it_leaves():
+    """Glaive's hotel bookings (check_in_date / check_out_date in 48 schemas) checked out a year
+    before they checked in."""
+    names = ("check_in_date", "check_out_date", "departure_date", "return_date", "client_name")
+    props = {n: {"type": "string", "format": "date"} if "date" in n else {"type": "string"} for n in names}
+    schema = {"type": "object", "properties": props}
+    plan = plan_fields(schema)
+    assert plan.field("client_name").sampler == "full_name"  # type: ignore[union-attr]
+    for index in range(50):
+        record = sample_record(plan, schema, seed=6, index=index)
+        assert record["check_in_date"] < record["check_out_date"] and record["departure_date"] < record["return_date"]

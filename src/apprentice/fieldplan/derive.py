@@ -19,7 +19,7 @@ from apprentice.fieldplan.context import _Ctx
 from apprentice.fieldplan.dates import _moment_between, _parse_moment, _render
 from apprentice.fieldplan.plan import FieldPlan, FieldPlanError, FieldSource, RecordPlan
 from apprentice.fieldplan.samplers import _birth, _email, _username, _window
-from apprentice.fieldplan.vocabulary import AFTER, SHORT_SPANS, _date_stem
+from apprentice.fieldplan.vocabulary import AFTER, OVERNIGHT, SHORT_SPANS, _date_stem
 from apprentice.shapes.fields import snake_case
 
 # The sampler a field would have → the derivation that replaces it when its sources exist.
@@ -46,12 +46,13 @@ def _name_parts(values: list[Any]) -> tuple[str, str]:
 
 def _d_after(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan, values: list[Any]) -> Any:
     """A moment after the source: within a month for ends (`end_date`), else up to the end of
-    the window (`updated_at`)."""
+    the window (`updated_at`); a stay or a trip (`check_out`, `return`) at least a night later."""
     start = _parse_moment(values[0])
     if start is None:
         return _MISSING
     _, window_end = _window(ctx, fp)
     stem = _date_stem(snake_case(fp.name))
+    start += timedelta(days=1) if stem in OVERNIGHT else timedelta()
     default = "date-time" if isinstance(values[0], str) and "T" in values[0] else "date"
     end = start + timedelta(days=30) if stem in SHORT_SPANS else max(window_end, start)
     return _render(_moment_between(ctx.rng(fp.name), start, end), sub, default)

@@ -58,6 +58,7 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
             "fullname",
             "person_name",
             "customer_name",
+            "client_name",
             "contact_name",
             "author_name",
             "author",
@@ -187,10 +188,19 @@ AFTER: dict[str, tuple[str, ...]] = {
     "shipped": ("ordered", "placed", "created"),
     "delivered": ("shipped",),
     "due": ("issued", "created"),
+    "check_out": ("check_in",),
+    "checkout": ("checkin",),
+    "return": ("departure", "outbound"),
 }
 
 
-SHORT_SPANS = frozenset({"end", "ended", "finished", "completed", "closed", "resolved", "shipped", "delivered", "due"})
+OVERNIGHT = frozenset({"check_out", "checkout", "return"})
+"""Ends at least a night after their start: a hotel stay, a trip."""
+
+
+SHORT_SPANS = frozenset(
+    {"end", "ended", "finished", "completed", "closed", "resolved", "shipped", "delivered", "due", "check_out", "checkout", "return"}
+)
 
 
 # A record with a start, an end and a title or a place is an event (not a subscription): its
