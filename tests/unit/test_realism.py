@@ -618,6 +618,20 @@ def test_a_text_quoting_another_price_than_the_records_is_a_broken_constraint():
     for fine in ("Worth every one of its €113.99.", "Priced at 113.99 EUR, with a 2-year warranty.", "A brass base and 3 bulbs."):
         assert check_record({**lamp, "description": fine}, schema) == [], fine
     assert check_record({"price": 20, "description": "It costs $20, a fair $20."}, schema) == []
+    for deal, price in (
+        ("Weighs just 2 pounds and folds flat.", 49.99),
+        ("Buy 2 for $10 this week only.", 5),
+        ("Now $5 off the usual price.", 20),
+        ("Free shipping on orders over $50, always.", 1299),
+        ("Down from $100 since the spring sale.", 80),
+        ("Save 10 dollars today: it was $20.", 10),
+        ("Priced at $1,299 with a stand.", 1299),
+    ):
+        assert check_record({"price": price, "description": deal}, schema) == [], deal
+    assert check_record({"price": 113.99, "currency": "EUR", "description": "Costs 113,99 euros in every shop."}, schema) == []
+    assert check_record({"price": 20, "currency": "CAD", "description": "A fair $20 for a lamp."}, schema) == []
+    booking = {"client_name": "Ann Lee", "email": "ann@example.net", "price": 240, "description": "Parking is $15 per night there."}
+    assert check_record(booking, {"type": "object", "properties": {k: {} for k in booking}}) == [], "not a product: a person's booking"
 
 
 def test_template_slots_outside_prose_are_values():

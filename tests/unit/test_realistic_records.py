@@ -260,6 +260,8 @@ def test_steered_prose_ends_after_a_whole_word_however_long_the_words():
     assert re.match(pattern, "Aster Lamp " + "illuminating " * (longest - 1) + "weightlessness.")
     assert not re.match(pattern, "Aster Lamp " + "lamp " * longest + "weight."), "one word too many"
     assert not re.match(pattern, "Aster Lamp is bright"), "a text ends a sentence"
+    bounded = {"type": "object", "properties": {"description": {"type": "string", "description": "One sentence", "maxLength": 80}}}
+    assert about_subject(bounded, {"name": "Aster Lamp", "price": 20.0}) == bounded, "steering would lift a field's own length bound"
 
 
 def test_the_bio_sketch_names_a_hobby_from_the_records_own_interests():
@@ -333,12 +335,13 @@ def test_the_model_reads_the_schema_without_the_grammar_only_steering():
 
 
 def test_a_record_left_with_only_prose_is_not_told_about_names_dates_and_amounts():
-    from apprentice.shapes.prompts import VALUES, generate_messages
+    from apprentice.shapes.prompts import DIFFERENT, VALUES, generate_messages
 
     description = {"type": "string", "description": "One sentence about the product"}
     prose = {"type": "object", "properties": {"description": description}}
     priced = {"type": "object", "properties": {"description": description, "price": {"type": "number"}}}
     assert VALUES not in generate_messages(prose, instructions=None, index=0)[-1].content
+    assert DIFFERENT in generate_messages(prose, instructions=None, index=0)[-1].content, "texts still differ record to record"
     assert VALUES in generate_messages(priced, instructions=None, index=0)[-1].content
 
 

@@ -16,7 +16,7 @@ from apprentice.fieldplan.context import _Ctx
 from apprentice.fieldplan.plan import FieldPlan, FieldSource, RecordPlan
 from apprentice.fieldplan.samplers import SAMPLERS
 from apprentice.fieldplan.subschema import _bounds, _constraint, _fit
-from apprentice.fieldplan.vocabulary import FORMAT_SAMPLERS, HOBBY_FIELDS, NAME_SAMPLERS, NUMBER_SAMPLERS, SUFFIX_SAMPLERS
+from apprentice.fieldplan.vocabulary import FORMAT_SAMPLERS, HOBBY_FIELDS, MEASURE_UNITS, NAME_SAMPLERS, SUFFIX_SAMPLERS
 from apprentice.shapes.fields import snake_case
 from apprentice.shapes.validate import declared_types, field_issues
 
@@ -24,8 +24,8 @@ _TRIALS = ((0, 0), (0, 1), (1, 2), (7, 41), (3, 99), (11, 100), (5, 5077), (2, 1
 
 
 _PERSON_ROLES = (
-    "person|user|customer|client|employee|athlete|player|author|student|patient|contact|member|owner|driver|"
-    "passenger|guest|attendee|applicant|candidate|teacher|doctor|manager|recipient|sender|buyer|seller|speaker"
+    "person|user|customer|client|employee|athlete|player|author|student|patient|contact|driver|"
+    "passenger|guest|attendee|applicant|candidate|teacher|doctor|manager|speaker"
 )
 _NAMES_A_PERSON = re.compile(
     rf"^(the\s+)?(full\s+)?name\s+of\s+(the\s+|an?\s+)?({_PERSON_ROLES})\.?$|^(the\s+)?({_PERSON_ROLES})'s\s+(full\s+)?name\.?$",
@@ -61,8 +61,8 @@ def _candidates(name: str, sub: dict[str, Any], person: bool) -> list[tuple[str,
         return []
     suffix = f" + format {fmt}" if isinstance(fmt, str) else ""
     out = [(s, f"field name {name!r}{suffix}") for s in _name_samplers(snake_case(name), person or names_a_person(sub))]
-    if types and not types & {"integer", "number"}:  # "units" as text is a unit of measure, not a count
-        out = [(s, why) for s, why in out if s not in NUMBER_SAMPLERS]
+    if types and not types & {"integer", "number"} and snake_case(name) in MEASURE_UNITS:
+        out = [(s, why) for s, why in out if s != "count"]
     if isinstance(fmt, str) and fmt in FORMAT_SAMPLERS:
         out.append((FORMAT_SAMPLERS[fmt], f"format {fmt}"))
     if types == {"boolean"}:

@@ -46,15 +46,15 @@ def _name_parts(values: list[Any]) -> tuple[str, str]:
 
 def _d_after(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan, values: list[Any]) -> Any:
     """A moment after the source: within a month for ends (`end_date`), else up to the end of
-    the window (`updated_at`); a stay or a trip (`check_out`, `return`) at least a night later."""
+    the window (`updated_at`); a stay or a trip (`check_out`, `return`) one to thirty nights later."""
     start = _parse_moment(values[0])
     if start is None:
         return _MISSING
     _, window_end = _window(ctx, fp)
     stem = _date_stem(snake_case(fp.name))
-    start += timedelta(days=1) if stem in OVERNIGHT else timedelta()
     default = "date-time" if isinstance(values[0], str) and "T" in values[0] else "date"
     end = start + timedelta(days=30) if stem in SHORT_SPANS else max(window_end, start)
+    start += timedelta(days=1) if stem in OVERNIGHT else timedelta()
     return _render(_moment_between(ctx.rng(fp.name), start, end), sub, default)
 
 

@@ -139,8 +139,8 @@ SUFFIX_SAMPLERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-NUMBER_SAMPLERS = frozenset({"count"})
-"""Samplers whose values are numbers: a text field of the same name means something else."""
+MEASURE_UNITS = frozenset({"units", "unit"})
+"""Names of counts (`units` sold) that, as text, name a unit of measure ("kg"): not sampled as a count."""
 
 
 FORMAT_SAMPLERS: dict[str, str] = {
@@ -188,18 +188,17 @@ AFTER: dict[str, tuple[str, ...]] = {
     "shipped": ("ordered", "placed", "created"),
     "delivered": ("shipped",),
     "due": ("issued", "created"),
-    "check_out": ("check_in",),
-    "checkout": ("checkin",),
+    "check_out": ("check_in",),  # not checkout/checkin: a library loan checks out first
     "return": ("departure", "outbound"),
 }
 
 
-OVERNIGHT = frozenset({"check_out", "checkout", "return"})
+OVERNIGHT = frozenset({"check_out", "return"})
 """Ends at least a night after their start: a hotel stay, a trip."""
 
 
 SHORT_SPANS = frozenset(
-    {"end", "ended", "finished", "completed", "closed", "resolved", "shipped", "delivered", "due", "check_out", "checkout", "return"}
+    {"end", "ended", "finished", "completed", "closed", "resolved", "shipped", "delivered", "due", "check_out", "return"}
 )
 
 

@@ -55,9 +55,11 @@ def regex_literal(text: str) -> str:
 
 
 _WORD = '[^"\\\\ ]'
-_WORDS = f'({_WORD}+ ){{{PROSE_WORDS[0] - 1},{PROSE_WORDS[1] - 1}}}{_WORD}*[^"\\\\ .!?][.!?]'
-"""Words and single spaces, the last word whole and then a sentence's end: the grammar never
-makes the model stop inside a word."""
+WORD_CHARS = 24
+_WORDS = f'({_WORD}{{1,{WORD_CHARS}}} ){{{PROSE_WORDS[0] - 1},{PROSE_WORDS[1] - 1}}}{_WORD}{{0,{WORD_CHARS}}}[^"\\\\ .!?][.!?]'
+"""Words (of up to `WORD_CHARS`) and single spaces, the last word whole and then a sentence's end:
+the grammar never makes the model stop inside a word. A field whose `maxLength` is shorter than
+the longest such text is not steered (the steering replaces the field's length bounds)."""
 
 
 def about_subject(schema: Any, given: dict[str, Any], lead: str | None = None) -> Any:
@@ -73,7 +75,11 @@ def about_subject(schema: Any, given: dict[str, Any], lead: str | None = None) -
         return schema
     start = f"{regex_literal(who)}[,.;]? " if lead else f"{regex_literal(who)} "
     pattern = f"^{start}{_WORDS}$"
-    steered = {name: {**sub, STEER_PATTERN: pattern} if is_free_prose(sub) else sub for name, sub in props.items()}
+    longest = len(who) + 2 + PROSE_WORDS[1] * (WORD_CHARS + 1)
+    steered = {
+        name: {**sub, STEER_PATTERN: pattern} if is_free_prose(sub) and sub.get("maxLength", longest) >= longest else sub
+        for name, sub in props.items()
+    }
     return {**schema, "properties": steered}
 
 

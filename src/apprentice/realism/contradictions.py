@@ -13,8 +13,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from apprentice.fieldplan import event_span, pronouns
-from apprentice.fieldplan.vocabulary import PRODUCT_CUES, PRODUCT_NAMES, department_of
+from apprentice.fieldplan import event_span, is_product, pronouns
+from apprentice.fieldplan.vocabulary import PRICE_NAMES, PRODUCT_CUES, PRODUCT_NAMES, department_of
 from apprentice.realism.dates import _as_date
 from apprentice.realism.defects import Defect, DefectKind
 from apprentice.realism.leaves import _escape
@@ -67,37 +67,54 @@ def _food_talk(record: Any) -> list[Defect]:
     return found
 
 
-_PRICE_FIELDS = frozenset({"price", "unit_price", "list_price", "sale_price"})
-_CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP"}
-_CURRENCY_WORDS = {"dollars": "USD", "usd": "USD", "euros": "EUR", "eur": "EUR", "pounds": "GBP", "gbp": "GBP"}
-_STATED_PRICE = re.compile(
-    r"([$€£])\s?(\d[\d,]*(?:\.\d{1,2})?)\b|\b(\d[\d,]*(?:\.\d{1,2})?)\s?(dollars|euros|pounds|USD|EUR|GBP)\b", re.IGNORECASE
-)
+_DOLLARS = frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN"})
+_CURRENCY_UNITS = {"$": _DOLLARS, "dollars": _DOLLARS, "usd": frozenset({"USD"}), "€": frozenset({"EUR"}), "euros": frozenset({"EUR"})}
+_CURRENCY_UNITS |= {"eur": frozenset({"EUR"}), "£": frozenset({"GBP"}), "gbp": frozenset({"GBP"})}  # "pounds" is a weight as often
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+_STATED_PRICE = re.compile(rf"([$€£])\s?{_AMOUNT}(?!\d)|(?<![\d.,]){_AMOUNT}\s?(dollars|euros|USD|EUR|GBP)\b", re.IGNORECASE)
+_A_DEAL_BEFORE = re.compile(r"(\b(over|under|save|saves|saving|was|from|below|above|extra)|\d+\s+for)\s*$", re.IGNORECASE)
+_A_DEAL_AFTER = re.compile(r"^\s*(off|less|more|discount|shipping)\b", re.IGNORECASE)
 
 
 def _price_contradictions(record: Any) -> list[Defect]:
-    """A product's text that quotes a price other than the record's (`price: 113.99, currency:
-    EUR`, description "a steal at $130"): told only the product's name, the model invents one."""
-    if not isinstance(record, dict):
+    """A product's prose that quotes one price, and not the record's (`price: 113.99, currency:
+    EUR`, description "a steal at $130"): told only the product's name, the model invents one.
+    Deals and comparisons ("2 for $10", "$5 off", "orders over $50", "was $20") and texts with
+    several amounts are left alone."""
+    if not isinstance(record, dict) or not is_product(record):
         return []
-    price = next((v for k, v in record.items() if snake_case(str(k)) in _PRICE_FIELDS and isinstance(v, (int, float))), None)
-    if price is None or isinstance(price, bool):
-        return []
+    prices = [float(v) for k, v in record.items() if snake_case(str(k)) in PRICE_NAMES and _a_number(v)]
     currency = next((str(v).upper() for k, v in record.items() if snake_case(str(k)) == "currency" and isinstance(v, str)), None)
     found = []
     for field, value in record.items():
-        quoted = [_quoted_price(m) for m in _STATED_PRICE.finditer(value)] if isinstance(value, str) else []
-        wrong = next(((amount, unit) for amount, unit in quoted if abs(amount - price) > 0.01 or (currency and unit != currency)), None)
-        if wrong:
-            message = f"says {wrong[0]:g} {wrong[1]} where the record's price is {price:g} {currency or ''}".rstrip()
+        quoted = _quoted_prices(value) if prices and isinstance(value, str) and len(value.split()) >= 4 else []
+        if len(quoted) != 1:
+            continue
+        amount, units = quoted[0]
+        if all(abs(amount - p) > 0.01 for p in prices) or (currency in _KNOWN_CURRENCIES and currency not in units):
+            message = f"says {amount:g} where the record's price is {prices[0]:g} {currency or ''}".rstrip()
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
 
 
-def _quoted_price(match: re.Match[str]) -> tuple[float, str]:
-    sign, amount, number, word = match.groups()
-    unit = _CURRENCY_SIGNS[sign] if sign else _CURRENCY_WORDS[word.casefold()]
-    return float((amount or number).replace(",", "")), unit
+def _a_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_KNOWN_CURRENCIES = frozenset().union(*_CURRENCY_UNITS.values())
+
+
+def _quoted_prices(text: str) -> list[tuple[float, frozenset[str]]]:
+    """The distinct prices a text quotes (not deals), each with the currencies its sign or word allows."""
+    quoted = {}
+    for match in _STATED_PRICE.finditer(text):
+        if _A_DEAL_BEFORE.search(text[: match.start()]) or _A_DEAL_AFTER.match(text[match.end() :]):
+            continue
+        sign, amount, number, word = match.groups()
+        digits = amount or number
+        value = float(digits.replace(",", ".") if re.fullmatch(r"\d+,\d{2}", digits) else digits.replace(",", ""))
+        quoted[value] = _CURRENCY_UNITS[(sign or word).casefold()]
+    return list(quoted.items())
 
 
 def _near_miss(word: str, surname: str) -> bool:

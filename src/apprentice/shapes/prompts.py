@@ -32,12 +32,12 @@ def _unsteered(schema: Any) -> Any:
 
 
 VALUES = "Use plausible, specific values (real-looking names, dates, amounts), different from other records."
+DIFFERENT = "Make it different from other records."
 
 
 def generate_messages(schema: Any, *, instructions: str | None, index: int) -> list[ChatMessage]:
     user = f"Create record number {index + 1}: one realistic JSON document valid for this JSON Schema.\nSchema: {schema_text(schema)}"
-    if not _prose_only(schema):
-        user += f"\n{VALUES}"
+    user += f"\n{DIFFERENT if _prose_only(schema) else VALUES}"
     if instructions:
         user += f"\n{instructions}"
     return [ChatMessage(role="system", content=SYSTEM), ChatMessage(role="user", content=user)]
