@@ -235,3 +235,31 @@ def test_iri_formats_are_checked_without_the_iri_grammar_package(value, iri, ref
     assert ("a" not in failed, "b" not in failed) == (iri, reference)
     draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "string", "format": "iri"}
     assert not list(validator(draft4).iter_errors("not an iri")), "draft 4 has no iri format"
+
+
+def test_an_answer_nested_hundreds_deep_is_refused_and_the_batch_goes_on():
+    """Seen in JSONSchemaBench: under a recursive schema SmolLM2 nested `[[[[…` 300 deep; keeping
+    that record for resume broke pydantic's serialiser and crashed the whole run."""
+    import asyncio
+
+    from apprentice.dataset import generate_batch, plan_batches
+    from apprentice.workflows import parse_spec
+
+    from .fakes import Backend, make_pool
+
+    with pytest.raises(Unparseable, match="deeper than"):
+        parse_json("[" * 300 + "]" * 300, RepairCounts())
+    with pytest.raises(Unparseable, match="too deep"):
+        parse_json("[" * 5000 + "]" * 5000, RepairCounts())
+    assert parse_json('{"a": [[{"b": [1]}]]}', RepairCounts()) == {"a": [[{"b": [1]}]]}
+
+    deep: Any = "x"
+    for _ in range(300):
+        deep = [deep]
+    backend = Backend(lambda prompt, calls: {"city": deep} if calls == 1 else {"city": "Lyon"})
+    shape = compile_shape({"city": "string"})
+    (plan,) = plan_batches(1, 1, 3, None)
+    stages = [{"name": "draft", "role": "generate"}, {"name": "fix", "role": "correct"}]
+    spec = parse_spec({"name": "city", "pattern": "correct_loop", "max_rounds": 2, "stages": stages})  # its draft is kept for resume
+    batch = asyncio.run(generate_batch(make_pool(local=("fast", backend)), spec, shape, plan, concurrency=1))
+    assert [o.record for o in batch.outcomes if o.valid] == [{"city": "Lyon"}]

@@ -34,8 +34,36 @@ class Unparseable(ValueError):
     """The text holds no JSON value, even after repair."""
 
 
+MAX_DEPTH = 64
+"""Deeper than this, an answer is refused: a small model under a recursive schema's grammar can
+nest `[[[[…` hundreds deep, which no record means and which broke pydantic's serialiser (the
+depth limit) when the record was kept for resume, crashing the run (seen in JSONSchemaBench)."""
+
+
 def parse_json(text: str, counts: RepairCounts) -> Any:
-    """The JSON value in a model's answer: as is, out of a fence or prose, or repaired."""
+    """The JSON value in a model's answer: as is, out of a fence or prose, or repaired; one nested
+    deeper than `MAX_DEPTH` is `Unparseable`."""
+    try:
+        value = _parse_json(text, counts)
+    except RecursionError:
+        raise Unparseable(f"the answer nests too deep to read: {text.strip()[:80]!r}") from None
+    if depth_of(value) > MAX_DEPTH:
+        raise Unparseable(f"the answer nests deeper than {MAX_DEPTH} levels: {text.strip()[:80]!r}")
+    return value
+
+
+def depth_of(value: Any) -> int:
+    """How deeply `value` nests objects and arrays (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _parse_json(text: str, counts: RepairCounts) -> Any:
     stripped = text.strip()
     try:
         return json.loads(stripped)
