@@ -70,6 +70,7 @@ async def run_path(pool: BackendPool, shape: Shape, spec: WorkflowSpec, n: int, 
         "distinct": {f.lstrip("/"): round(r.distinct_ratio, 2) for f, r in realism.fields.items()} if realism else {},
         "repairs": dataclasses.asdict(repairs) if repairs else None,
         "sample": [o.record for o in written[:3]],
+        "written_records": [o.record for o in written],
     }
 
 
@@ -89,6 +90,9 @@ async def main(n: int, baseline_n: int, only: list[str] | None = None) -> dict[s
             }
             print_table(name, results[name])
             (Path(__file__).parent / "results").mkdir(exist_ok=True)
+            for path, result in results[name].items():  # every written record, to read by eye
+                lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in result.pop("written_records"))
+                (Path(__file__).parent / "results" / f"realism.{name}.{path}.jsonl").write_text(lines)
             (Path(__file__).parent / "results" / "realism.partial.json").write_text(json.dumps(results, default=str))
     finally:
         await pool.aclose()
