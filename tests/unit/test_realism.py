@@ -136,6 +136,8 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "John is a restaurant manager who enjoys jazz piano, focusing on [company_name].", "placeholder"),
         ("bio", "Casey is known for her love of [occupation], and pottery.", "placeholder"),
         ("bio", "Corey [^corey.duncan92] is a fantastic person who loves fly fishing.", "debris"),
+        # seen in bench/realism.py's products: a regex quantifier after a word
+        ("bio", "Corey is a stylish desk mat from a trusted supplier and,#10:One_sentence{29},.", "debris"),
         ("bio", "Sarah is a clinical embryologist who enjoys home brewing. She has started texts about him.", "debris"),
         # seen in bench/realism.py: a JSON "\udf3a" escape decodes to a lone surrogate, which no UTF-8 file can hold
         ("bio", "Maria is a nurse \udf3a in Valencia.", "debris"),

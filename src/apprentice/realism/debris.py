@@ -30,7 +30,7 @@ _DEBRIS_PATTERNS = (
         "assistant chatter",
     ),
     (re.compile(r"`"), "backticks"),
-    (re.compile(r"\[\^|\[\*|\[\|"), "markup fragments"),
+    (re.compile(r"\[\^|\[\*|\[\||\w\{\d+(,\d*)?\}"), "markup fragments"),  # `{29}`: a regex quantifier after a word
     (
         re.compile(
             r"\bstart(s|ed|ing)? (the )?(texts?|texting|writing)\b|\bfacts already set\b|\bthe product: |\b(angle|tone): "
