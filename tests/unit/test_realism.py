@@ -136,6 +136,9 @@ def test_normal_variations_raise_no_alarm(record):
         ("bio", "John is a restaurant manager who enjoys jazz piano, focusing on [company_name].", "placeholder"),
         ("bio", "Casey is known for her love of [occupation], and pottery.", "placeholder"),
         ("bio", "Corey [^corey.duncan92] is a fantastic person who loves fly fishing.", "debris"),
+        # seen in the nightly: a slot with a space, words run together with commas
+        ("bio", "Amy Cole is a tourist information centre manager at [City name] in spring.", "placeholder"),
+        ("bio", "Crystal Johnson is a recruitment consultant who loves trails. She's,however,notoriety,s!", "debris"),
         # seen in bench/realism.py's products: a regex quantifier after a word
         ("bio", "Corey is a stylish desk mat from a trusted supplier and,#10:One_sentence{29},.", "debris"),
         ("bio", "Sarah is a clinical embryologist who enjoys home brewing. She has started texts about him.", "debris"),

@@ -73,6 +73,7 @@ def _truncated(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str |
 
 _SLOT_IN_PROSE = re.compile(
     r"\{[A-Z][^{}\"]{0,40}\}|\[[A-Z][0-9]?\]|\[(Currency|Price|Brand|Product|Category|Company|Location|Address|Email|Phone|Url|Link)\]"
+    r"|\[(Your |The )?[A-Z][a-z]+ (name|city|country|company|title|date|number|address)\]"  # "[City name]", seen in the nightly
 )
 
 
@@ -84,10 +85,17 @@ def _slot_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> s
     return None
 
 
+_COMMA_RUN = re.compile(r"[a-z],[a-z]+,[a-z]")
+
+
 def _table_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
-    """Prose with cells between pipes ("Willow Smart Watch Band (2019) | Amazon Revenge | 2020 |…")."""
+    """Prose with cells between pipes ("Willow Smart Watch Band (2019) | Amazon Revenge | 2020 |…")
+    or words run together with commas ("She's,however,notoriety,s!", seen in the nightly; a
+    value such as `red,green,blue` outside prose is left alone)."""
     if _prose_field(leaf, hints) and leaf.value.count("|") >= 2:
         return f"contains a table row ({_clip(leaf.value)!r})"
+    if _prose_field(leaf, hints) and _COMMA_RUN.search(leaf.value):
+        return f"runs words together with commas ({_clip(leaf.value)!r})"
     return None
 
 
