@@ -28,7 +28,7 @@ def _misspelt_names(record: Any) -> list[Defect]:
     Larsen", bio "Matthew Larson is a science writer"): a reader sees a typo or another person."""
     if not isinstance(record, dict):
         return []
-    name = next((v for k, v in record.items() if snake_case(str(k)) in _NAME_FIELDS and isinstance(v, str)), "")
+    name = _person_name(record) or ""
     parts = name.split()
     if len(parts) < 2:
         return []

@@ -12,6 +12,8 @@ from typing import Any
 import json_repair
 from pydantic import BaseModel, Field
 
+from apprentice.shapes.schema import nesting
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
@@ -47,20 +49,9 @@ def parse_json(text: str, counts: RepairCounts) -> Any:
         value = _parse_json(text, counts)
     except RecursionError:
         raise Unparseable(f"the answer nests too deep to read: {text.strip()[:80]!r}") from None
-    if depth_of(value) > MAX_DEPTH:
+    if nesting(value) > MAX_DEPTH:
         raise Unparseable(f"the answer nests deeper than {MAX_DEPTH} levels: {text.strip()[:80]!r}")
     return value
-
-
-def depth_of(value: Any) -> int:
-    """How deeply `value` nests objects and arrays (a scalar: 0), without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, depth + 1)
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 def _parse_json(text: str, counts: RepairCounts) -> Any:
