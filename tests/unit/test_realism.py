@@ -139,6 +139,7 @@ def test_normal_variations_raise_no_alarm(record):
         # seen in the nightly: a slot with a space, words run together with commas
         ("bio", "Amy Cole is a tourist information centre manager at [City name] in spring.", "placeholder"),
         ("bio", "Crystal Johnson is a recruitment consultant who loves trails. She's,however,notoriety,s!", "debris"),
+        ("bio", "Crystal Johnson is a recruitment consultant who loves trails. She's however,notoriety;heresi:!", "debris"),
         # seen in bench/realism.py's products: a regex quantifier after a word
         ("bio", "Corey is a stylish desk mat from a trusted supplier and,#10:One_sentence{29},.", "debris"),
         ("bio", "Sarah is a clinical embryologist who enjoys home brewing. She has started texts about him.", "debris"),

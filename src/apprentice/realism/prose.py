@@ -85,12 +85,13 @@ def _slot_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> s
     return None
 
 
-_COMMA_RUN = re.compile(r"[a-z],[a-z]+,[a-z]")
+_COMMA_RUN = re.compile(r"[a-z][,;:][a-z]+[,;:][a-z]")
 
 
 def _table_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """Prose with cells between pipes ("Willow Smart Watch Band (2019) | Amazon Revenge | 2020 |…")
-    or words run together with commas ("She's,however,notoriety,s!", seen in the nightly; a
+    or words run together with commas, semicolons or colons ("She's,however,notoriety,s!",
+    "She's however,notoriety;heresi:!", seen in the nightly; a
     value such as `red,green,blue` outside prose is left alone)."""
     if _prose_field(leaf, hints) and leaf.value.count("|") >= 2:
         return f"contains a table row ({_clip(leaf.value)!r})"
