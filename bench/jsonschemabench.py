@@ -15,7 +15,12 @@ each schema's top-level fields that were sampled or derived.
 `--per-subset N` takes a seeded random sample of N schemas per file. Each schema's result is
 kept as it finishes (`bench/results/jsonschemabench.rows.jsonl`, with the commit it ran on), so a
 run cut short resumes where it stopped: a rerun with the same options skips the schemas it has
-(`--fresh` starts over).
+(`--fresh` starts over). `--redo-plan` runs only the field-plan path again on the kept schemas
+(the other two paths do not use it), recording its own commit: for a change to the field plan
+or the realism checks.
+
+Every path runs under `record_timeout_s` equal to `--timeout`, so a record the realism checks
+refused and the clock then stopped is a rejection with its defects, as a user's run keeps it.
 
 Any JSONL file with one {"id": ..., "schema": {...}} per line can be given.
 """
@@ -92,7 +97,10 @@ def single_pass_spec(max_tokens: int = 1536):
     )
 
 
-async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 600) -> dict:
+PATHS = ("single", "loop", "plan")
+
+
+async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 600, paths: tuple[str, ...] = PATHS) -> dict:
     from apprentice.dataset import generate_batch, plan_batches, plan_presets
     from apprentice.errors import ApprenticeError
     from apprentice.shapes.schema import compile_shape
@@ -111,11 +119,13 @@ async def one_schema(pool, row: dict, loop_spec, single_spec, timeout: float = 6
         field_plan, presets = None, None
         result["plan_error"] = str(exc)[:200]
     result["sampled_share"] = round(field_plan.sampled_share(), 3) if field_plan is not None else 0.0
-    for label, spec, attempts, given in (("single", single_spec, 1, None), ("loop", loop_spec, 2, None), ("plan", planned, 2, presets)):
+    runs = (("single", single_spec, 1, None), ("loop", loop_spec, 2, None), ("plan", planned, 2, presets))
+    for label, spec, attempts, given in (run for run in runs if run[0] in paths):
+        spec = spec.model_copy(update={"record_timeout_s": timeout})
         (plan,) = plan_batches(1, 1, 17, given)
         started = time.perf_counter()
         try:
-            batch = await asyncio.wait_for(generate_batch(pool, spec, shape, plan, concurrency=1, record_attempts=attempts), timeout)
+            batch = await asyncio.wait_for(generate_batch(pool, spec, shape, plan, concurrency=1, record_attempts=attempts), timeout + 30)
             (outcome,) = batch.outcomes
             if label == "single":  # the paper's measure: the model's first answer as sent, no repair
                 valid = bool(outcome.calls) and _valid_as_sent(outcome.calls[0].text, shape.json_schema)
@@ -171,6 +181,7 @@ def summarise(subset: str, results: list[dict], damage: dict, total: int) -> dic
         "failures": [{"id": r["id"], "reason": r["loop"]["reason"]} for r in attempted if not r["loop"]["valid"]],
         "server_crashes": sum(bool(r.get("server_crashed")) for r in results),
         "commits": sorted({str(r.get("commit")) for r in results}),
+        "field_plan_commits": sorted({str(r.get("plan_commit", r.get("commit"))) for r in results}),
     }
 
 
@@ -203,6 +214,7 @@ async def run(
     seed: int = 7,
     timeout: float = 600,
     fresh: bool = False,
+    redo_plan: bool = False,
 ) -> list[dict]:
     from apprentice.backends import local
     from apprentice.backends.pool import BackendPool
@@ -220,8 +232,17 @@ async def run(
     try:
         for path, row in interleaved(samples):  # subsets in turn, so a run cut short has covered each
             r = kept.get((path.stem, row["id"]))
-            if r is None:
+            if r is not None and redo_plan and r["status"] == "attempted" and r.get("plan_commit") != this_commit:
+                redone = await one_schema(pool, row, loop_spec, single_spec, timeout, paths=("plan",))
+                ran_on = r.get("commit")
+                r = {k: v for k, v in r.items() if k != "commit"} | {k: redone[k] for k in ("plan", "sampled_share") if k in redone}
+                r["plan_commit"] = this_commit
+                with ROWS.open("a") as rows:
+                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": ran_on, "result": r}) + "\n")
+                r["commit"] = ran_on
+            elif r is None:
                 r = await one_schema(pool, row, loop_spec, single_spec, timeout)
+                r["plan_commit"] = this_commit
                 if not local.is_listening(server.base_url):  # the schema crashed the model server
                     r["server_crashed"] = True
                     await asyncio.to_thread(local.start, server)
@@ -291,6 +312,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="the random sample of --per-subset")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per schema and path before it counts as not valid")
     parser.add_argument("--fresh", action="store_true", help="run every schema again instead of resuming from kept results")
+    parser.add_argument("--redo-plan", action="store_true", help="run the field-plan path again on kept schemas run on another commit")
     args = parser.parse_args()
     files = args.files or sorted(DATA.glob("*.jsonl"))
     if not files:
@@ -317,6 +339,7 @@ def main() -> None:
                 args.seed,
                 args.timeout,
                 args.fresh,
+                args.redo_plan,
             )
         )
         elapsed = round(time.perf_counter() - began, 1)
@@ -346,6 +369,7 @@ def main() -> None:
         if attempted
         else None,
         "commits": sorted({c for r in rows for c in r["commits"]}),
+        "field_plan_commits": sorted({c for r in rows for c in r["field_plan_commits"]}),
         "rejected": sum(r["rejected"] for r in rows),
         "subsets": rows,
         "paper": PAPER,

@@ -519,6 +519,7 @@ async def _finish_record(env: StepEnv, state: RecordState) -> None:
     outcome = await realistic(env.pool, env.spec, env.shape, state.outcome, context=env.context, seed=state.seed, last_chance=last_chance)
     outcome.failure = outcome.failure or failure_of(outcome)
     outcome.meta["record_attempts"] = 1
+    state.outcome = outcome  # a record refused for realism is kept if the budget runs out making it again
     if outcome.failure is FailureKind.content and env.record_attempts > 1:
         outcome = await _attempts(
             env.pool,
@@ -545,8 +546,11 @@ async def _attempts(
     spent: RecordOutcome | None = None,
 ) -> RecordOutcome:
     """Attempts at a record after the `spent` ones (each from scratch, with its own seed),
-    until one is valid, no backend could make it, or `attempts` are used up."""
+    until one is valid, no backend could make it, or `attempts` are used up. A record that stays
+    rejected is the last one valid for its schema and refused only for realism, if any was: the
+    rejects file shows the nearest miss."""
     outcome = spent or RecordOutcome(index=index)
+    nearest = spent if spent is not None and spent.meta.get("realism_defects") else None
     for attempt in range(int(spent.meta.get("record_attempts", 1)) if spent else 0, max(1, attempts)):
         seed = seed_base * 7 + attempt
         outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
@@ -559,6 +563,10 @@ async def _attempts(
         if outcome.failure in (None, FailureKind.backend):
             return outcome
         spent = outcome
+        nearest = outcome if outcome.meta.get("realism_defects") else nearest
+    if nearest is not None and nearest is not outcome:
+        meta = {**nearest.meta, "record_attempts": outcome.meta["record_attempts"]}
+        return nearest.model_copy(update={"stages": outcome.stages, "calls": outcome.calls, "meta": meta})
     return outcome
 
 

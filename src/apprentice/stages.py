@@ -274,7 +274,7 @@ async def run_records(
                 async with asyncio.timeout(budget - state.elapsed_s):
                     await work(env, state)
             except TimeoutError:
-                state.outcome, state.final = timed_out(state.index, budget, progress), True
+                state.outcome, state.final = timed_out(state.index, budget, progress, made=state.outcome), True
                 state.marks.stages = 0
             state.elapsed_s += time.perf_counter() - started
             return state
@@ -317,13 +317,26 @@ def combine(before: BatchStates, branches: list[BatchStates]) -> BatchStates:
     return before.model_copy(update={"records": records, "lineage": lineage, "step": "+".join(s.step for s in branches)})
 
 
-def timed_out(index: int, budget_s: float, progress: Progress) -> RecordOutcome:
-    """A record that used up its time budget: rejected, with where it stopped and every call it made."""
+def timed_out(index: int, budget_s: float, progress: Progress, made: RecordOutcome | None = None) -> RecordOutcome:
+    """A record that used up its time budget: not made, with where it stopped and every call it
+    made. A record already `made` valid for its schema but refused for realism, whose budget ran
+    out while it was being made again, was judged on its merits: it stays rejected with its
+    defects (in the rejects file), so a slow model does not lose it as unmade."""
     metrics = StageMetrics(
         stage=progress.stage or "start", role="timed_out", error_class="TimedOut", latency_s=sum(c.latency_s for c in progress.calls)
     )
     for call in progress.calls:
         account(metrics, call)
+    if made is not None and made.meta.get("realism_defects") and made.record is not None:
+        return made.model_copy(
+            update={
+                "reason": f"{made.reason}; then out of time ({budget_s:g} s, the spec's record_timeout_s) making it again",
+                "stages": [metrics],
+                "calls": list(progress.calls),
+                "failure": FailureKind.content,
+                "meta": {**made.meta, "timed_out": True},
+            }
+        )
     where = f"in stage '{progress.stage}'" if progress.stage else "before its first stage"
     return RecordOutcome(
         index=index,

@@ -396,3 +396,41 @@ def test_a_bio_is_steered_to_open_with_its_sketch_the_persons_name_and_job():
     assert re.match(pattern, "Tyler Bryant is an aeronautical engineer. He dances salsa on Fridays.")
     assert not re.match(pattern, "Tyler Bryant is a two-sentence biography about himself.")
     assert person_lead({"name": "Oakline Desk Lamp", "price": 20.0}, 3, 0) is None, "a product has no person's lead"
+
+
+async def test_a_record_whose_budget_runs_out_while_it_is_made_again_is_rejected_with_its_defects_not_lost():
+    """On JSONSchemaBench the field plan lost four schemas to the clock: records valid for their
+    schema, refused for realism, were remade until the time ran out, and ended as unmade. A slow
+    model's refused record now stays a rejection with its defects, in the rejects file."""
+    from tests.unit.fakes import Backend, make_pool
+
+    spec = default_spec("profiles").model_copy(update={"record_timeout_s": 0.5})
+    _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    assert presets is not None
+    name = presets[0]["name"]
+    echo = Backend(lambda _prompt, _n: {"bio": name}, delay=0.2)  # the third call (the remake) is cut short at 0.5 s
+    batch = await generate_batch(make_pool(local=("fast", echo)), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=3)
+    (outcome,) = batch.outcomes
+    assert outcome.failure is FailureKind.content and not outcome.unmade
+    assert outcome.record["bio"] == name and outcome.record["email"] == presets[0]["email"]
+    assert (outcome.reason or "").startswith("realism: /bio") and "out of time (0.5 s" in (outcome.reason or "")
+    assert echo.calls == 3 and len(outcome.calls) == 2, "both answered calls are booked (the cut one never answered)"
+    summary = summarise(spec, 1, [batch], PROFILE.json_schema)
+    assert (summary.records, summary.invalid, summary.not_made) == (0, 1, 0)
+
+
+async def test_a_record_that_stays_rejected_keeps_its_nearest_miss_not_its_last_broken_attempt():
+    """Refused for realism, then remade into something invalid for its schema: the rejects file
+    shows the record that only missed on realism."""
+    spec = default_spec("profiles")
+    _plan, presets = plan_presets(spec, PROFILE, 1, seed=4)
+    assert presets is not None
+    name = presets[0]["name"]
+    script = Script(chat_reply(json.dumps({"bio": name})), chat_reply(json.dumps({"bio": name})), chat_reply("no JSON here"))
+    batch = await generate_batch(pool_with(script), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=2)
+    (outcome,) = batch.outcomes
+    assert script.requests[-1] is not script.requests[1] and len(script.requests) > 2, "the remake was answered with broken JSON"
+    assert outcome.failure is FailureKind.content and outcome.meta["record_attempts"] == 2
+    assert outcome.record is not None and outcome.record["bio"] == name
+    assert (outcome.reason or "").startswith("realism: /bio")
+    assert len(outcome.calls) == len(script.requests), "the broken attempt's calls are still counted"
