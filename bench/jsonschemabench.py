@@ -232,16 +232,17 @@ async def run(
     try:
         for path, row in interleaved(samples):  # subsets in turn, so a run cut short has covered each
             r = kept.get((path.stem, row["id"]))
-            if r is not None and redo_plan and r["status"] == "attempted" and r.get("plan_commit") != this_commit:
-                redone = await one_schema(pool, row, loop_spec, single_spec, timeout, paths=("plan",))
-                ran_on = r.get("commit")
-                r = {k: v for k, v in r.items() if k != "commit"} | {k: redone[k] for k in ("plan", "sampled_share") if k in redone}
-                r["plan_commit"] = this_commit
-                with ROWS.open("a") as rows:
-                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": ran_on, "result": r}) + "\n")
-                r["commit"] = ran_on
-            elif r is None:
-                r = await one_schema(pool, row, loop_spec, single_spec, timeout)
+            redo = r is not None and redo_plan and r["status"] == "attempted" and r.get("plan_commit") != this_commit
+            if r is None or redo:
+                ran = await one_schema(pool, row, loop_spec, single_spec, timeout, paths=("plan",) if redo else PATHS)
+                if redo and ran["status"] == "attempted":  # the kept paths' results, this run's field plan
+                    assert r is not None
+                    ran_on = r.get("commit")
+                    r = {k: v for k, v in r.items() if k not in ("commit", "plan_error")} | {
+                        k: ran[k] for k in ("plan", "sampled_share", "plan_error") if k in ran
+                    }
+                else:
+                    ran_on, r = this_commit, ran
                 r["plan_commit"] = this_commit
                 if not local.is_listening(server.base_url):  # the schema crashed the model server
                     r["server_crashed"] = True
@@ -249,8 +250,8 @@ async def run(
                     await pool.aclose()
                     pool = BackendPool(load_pool_config())
                 with ROWS.open("a") as rows:
-                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": this_commit, "result": r}) + "\n")
-                r["commit"] = this_commit
+                    rows.write(json.dumps({"options": options, "subset": path.stem, "commit": ran_on, "result": r}) + "\n")
+                r["commit"] = ran_on
             results[path].append(r)
             print(f"  {path.stem:<16} {r['id']:<12} {status_line(r)}", flush=True)
     finally:

@@ -376,18 +376,27 @@ async def _step(pool: BackendPool, job: StageJob, on_record: Callable[[RecordOut
     earlier = await asyncio.to_thread(resume.kept_states, key)  # records a run of this stage cut short had finished
     keeper = RecordKeeper(key, store=resume.keep_states)
 
-    async def work(env: StepEnv, state: RecordState) -> None:
-        await step.run(env, state)
-        if step.name != FINISH and pattern.ends_after(step.name, state):  # finished here, while others still wait for their models
-            await _finish_record(env, state)
+    def keep(state: RecordState) -> None:
         if state.final and on_record is not None:
             on_record(state.outcome)
         if state.clean:
             keeper.add(state)
 
+    async def work(env: StepEnv, state: RecordState) -> None:
+        await step.run(env, state)
+        if step.name != FINISH and pattern.ends_after(step.name, state):  # finished here, while others still wait for their models
+            await _finish_record(env, state)
+        keep(state)
+
+    def out_of_time(state: RecordState) -> None:
+        if not state.outcome.unmade:  # judged before its time ran out (`stages.timed_out`): kept like any reject
+            keep(state)
+
     wants = step.wants if step.name != FINISH else lambda r: not r.final
     async with keeper.open():
-        states = await run_records(env, job.states, step.name, work, lambda r: wants(r) and r.index not in earlier, job.concurrency)
+        states = await run_records(
+            env, job.states, step.name, work, lambda r: wants(r) and r.index not in earlier, job.concurrency, out_of_time
+        )
     if earlier:
         states = states.model_copy(update={"records": [earlier.get(r.index, r) for r in states.records]})
     if not states.incomplete and (earlier or keeper.kept):

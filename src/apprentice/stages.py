@@ -246,12 +246,19 @@ RunStage = Callable[[StageJob], Awaitable[StageRun]]
 
 
 async def run_records(
-    env: StepEnv, states: BatchStates, name: str, work: RecordStep, wanted: Callable[[RecordState], bool], limit: int
+    env: StepEnv,
+    states: BatchStates,
+    name: str,
+    work: RecordStep,
+    wanted: Callable[[RecordState], bool],
+    limit: int,
+    out_of_time: Callable[[RecordState], None] | None = None,
 ) -> BatchStates:
     """`work` on every record `wanted` picks, at most `limit` at once, each within the rest of
-    its time budget; the others pass through unchanged. The states that come back say whether
-    the step left a record unmade (no backend could make it, or not in time: `incomplete`) and
-    carry the step in their lineage."""
+    its time budget (`out_of_time` hears of a record whose budget ran out, see `timed_out`); the
+    others pass through unchanged. The states that come back say whether the step left a record
+    unmade (no backend could make it, or not in time: `incomplete`) and carry the step in their
+    lineage."""
     gate = asyncio.Semaphore(limit)
     budget = env.spec.record_timeout_s
     unmade: list[int] = []
@@ -276,6 +283,8 @@ async def run_records(
             except TimeoutError:
                 state.outcome, state.final = timed_out(state.index, budget, progress, made=state.outcome), True
                 state.marks.stages = 0
+                if out_of_time is not None:
+                    out_of_time(state)
             state.elapsed_s += time.perf_counter() - started
             return state
 

@@ -409,9 +409,12 @@ async def test_a_record_whose_budget_runs_out_while_it_is_made_again_is_rejected
     assert presets is not None
     name = presets[0]["name"]
     echo = Backend(lambda _prompt, _n: {"bio": name}, delay=0.2)  # the third call (the remake) is cut short at 0.5 s
-    batch = await generate_batch(make_pool(local=("fast", echo)), spec, PROFILE, plan_batches(1, 1, 4, presets)[0], record_attempts=3)
+    heard: list = []
+    plan = plan_batches(1, 1, 4, presets)[0]
+    batch = await generate_batch(make_pool(local=("fast", echo)), spec, PROFILE, plan, record_attempts=3, on_record=heard.append)
     (outcome,) = batch.outcomes
     assert outcome.failure is FailureKind.content and not outcome.unmade
+    assert heard == [outcome], "kept as it ends, like any reject, so a killed or unfinished batch's rerun does not make it again"
     assert outcome.record["bio"] == name and outcome.record["email"] == presets[0]["email"]
     assert (outcome.reason or "").startswith("realism: /bio") and "out of time (0.5 s" in (outcome.reason or "")
     assert echo.calls == 3 and len(outcome.calls) == 2, "both answered calls are booked (the cut one never answered)"
