@@ -166,7 +166,7 @@ def test_grammar_schema_loosens_what_crashes_grammar_engines_but_keeps_the_rest(
     }
     safe = grammar_safe(schema)
     props = safe["properties"]
-    assert "maxLength" not in props["body"] and props["id"]["pattern"] == "^[A-Fa-f0-9]{24}$"
+    assert props["body"]["maxLength"] == 160 and props["id"]["pattern"] == "^[A-Fa-f0-9]{24}$", "131,072 repeats became a sensible bound"
     assert "pattern" not in props["odd"] and props["tags"]["minItems"] == 256 and props["tags"]["items"]["maxLength"] == 20
     assert schema["properties"]["body"]["maxLength"] == 131072, "the user's schema is untouched"
 
@@ -212,9 +212,48 @@ def test_prose_and_free_lists_are_steered_in_the_grammar_but_not_in_validation()
     assert (steered["bio"]["minLength"], steered["bio"]["maxLength"]) == (30, 250), "a one-word bio cannot be decoded"
     short = grammar_safe({"type": "string", "maxLength": 20, "description": "One sentence"})
     assert short["minLength"] <= short["maxLength"] == 20, "steering never asks for more than the schema allows"
-    assert steered["name"] == schema["properties"]["name"], "only prose hints are steered"
+    assert steered["name"] == schema["properties"]["name"] | {"maxLength": 160}, "a plain string is only bounded, not steered as prose"
     assert steered["tags"]["maxItems"] == 5 and steered["tags"]["items"]["maxLength"] == 60
     assert schema["properties"]["bio"]["minLength"] == 1, "the schema records are validated against is untouched"
+
+
+def test_unbounded_arrays_and_strings_are_bounded_in_the_grammar_only():
+    """SmolLM2 ran on to its 1,536-token limit on JSONSchemaBench schemas (one timestamp repeated
+    in a string, an array of items without end): a minute per call. The grammar now bounds what
+    the schema leaves open, within what the schema allows."""
+    from apprentice.backends.grammar import grammar_safe
+
+    schema: dict[str, Any] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "ts": {"type": "string"},
+                "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "at": {"type": "string", "format": "date-time"},
+                "long": {"type": "string", "minLength": 200},
+                "skins": {"type": "array", "items": {"type": "object"}, "minItems": 4},
+                "ids": {"type": "array", "items": {"type": "number"}},
+                "pair": {"type": "array", "items": [{"type": "number"}, {"type": "number"}]},
+            },
+        },
+    }
+    steered = grammar_safe(schema)
+    props = steered["items"]["properties"]
+    assert steered["maxItems"] == 3 and props["skins"]["maxItems"] == 4 and props["ids"]["maxItems"] == 5
+    assert props["ts"]["maxLength"] == 160 and props["long"]["maxLength"] == 200
+    assert "maxLength" not in props["code"] and "maxLength" not in props["at"], "a pattern or format already bounds its string"
+    assert "maxItems" not in props["pair"], "a tuple is bounded by its items"
+    assert steered["items"]["additionalProperties"] is False, "extra keys are where it wrote prose about the record"
+    kept_open = [
+        {"type": "object", "properties": {"a": {}}, "required": ["b"]},
+        {"type": "object", "properties": {"a": {}}, "minProperties": 2},
+        {"type": "object", "properties": {"a": {}}, "patternProperties": {"^x": {}}},
+        {"type": "object"},
+    ]
+    assert all("additionalProperties" not in grammar_safe(open_) for open_ in kept_open), "an extra key it may need stays allowed"
+    given = schema["items"]
+    assert "maxItems" not in schema and "maxLength" not in given["properties"]["ts"], "records are validated against the schema as given"
 
 
 @pytest.mark.parametrize(
