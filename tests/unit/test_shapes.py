@@ -232,6 +232,8 @@ def test_unbounded_arrays_and_strings_are_bounded_in_the_grammar_only():
                 "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
                 "at": {"type": "string", "format": "date-time"},
                 "long": {"type": "string", "minLength": 200},
+                "body": {"type": "string", "maxLength": 1000},
+                "short": {"type": "string", "maxLength": 20},
                 "skins": {"type": "array", "items": {"type": "object"}, "minItems": 4},
                 "ids": {"type": "array", "items": {"type": "number"}},
                 "pair": {"type": "array", "items": [{"type": "number"}, {"type": "number"}]},
@@ -241,7 +243,8 @@ def test_unbounded_arrays_and_strings_are_bounded_in_the_grammar_only():
     steered = grammar_safe(schema)
     props = steered["items"]["properties"]
     assert steered["maxItems"] == 3 and props["skins"]["maxItems"] == 4 and props["ids"]["maxItems"] == 5
-    assert props["ts"]["maxLength"] == 160 and props["long"]["maxLength"] == 200
+    assert props["ts"]["maxLength"] == 160 and props["long"]["maxLength"] == 200 and props["body"]["maxLength"] == 160
+    assert props["short"]["maxLength"] == 20, "never more than the schema allows"
     assert "maxLength" not in props["code"] and "maxLength" not in props["at"], "a pattern or format already bounds its string"
     assert "maxItems" not in props["pair"], "a tuple is bounded by its items"
     assert steered["items"]["additionalProperties"] is False, "extra keys are where it wrote prose about the record"

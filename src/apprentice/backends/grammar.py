@@ -18,7 +18,7 @@ MAX_PATTERN = 120
 PROSE_MIN, PROSE_MAX = 30, 250  # characters a hinted prose field is steered to
 LIST_MAX, ITEM_MAX = 5, 60  # items and characters per item a free list of strings is steered to
 RECORDS_MAX = 3  # items an unbounded array of objects or arrays is steered to
-TEXT_MAX = 160  # characters an unbounded plain string is steered to
+TEXT_MAX = 160  # characters a plain string is steered to at most
 STEER_PATTERN = "x-steer-pattern"
 """A pattern for the grammar only (a bio that starts with the person's first name and ends a
 sentence): validators ignore the unknown keyword, so a backend without a grammar is not held to it."""
@@ -69,17 +69,18 @@ def _steer(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
-    """An unbounded array or plain string steered to a size a record needs. Without a bound,
-    SmolLM2 can run on to its token limit (an array of items without end, one timestamp repeated
-    for 1,536 tokens): a minute lost per call, and on JSONSchemaBench most of the field-plan
-    path's timeouts."""
+    """An unbounded array, a plain string or an open object steered to the size a record needs.
+    Left open, SmolLM2 can run on to its token limit (an array of items without end, one
+    timestamp repeated for 1,536 tokens, prose about the record as extra keys): a minute lost per
+    call, and on JSONSchemaBench most of the field-plan path's timeouts."""
     kind = schema.get("type")
     if kind == "array" and "maxItems" not in schema and not isinstance(schema.get("items"), list):
         items = schema.get("items")
         nested = isinstance(items, dict) and items.get("type") in ("object", "array")
         return schema | {"maxItems": max(RECORDS_MAX if nested else LIST_MAX, schema.get("minItems", 0))}
-    if kind == "string" and not any(k in schema for k in ("maxLength", "enum", "const", "format", "pattern")):
-        return schema | {"maxLength": max(TEXT_MAX, schema.get("minLength", 0))}
+    if kind == "string" and not any(k in schema for k in ("enum", "const", "format", "pattern")):
+        steered = max(TEXT_MAX, schema.get("minLength", 0))
+        return schema | {"maxLength": min(schema.get("maxLength", steered), steered)}
     if _open_object(schema):  # with extra keys allowed, the model wrote "The record is valid for…" as keys and values
         return schema | {"additionalProperties": False}
     return schema
