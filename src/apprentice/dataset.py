@@ -559,7 +559,7 @@ async def _attempts(
     rejected is the last one valid for its schema and refused only for realism, if any was: the
     rejects file shows the nearest miss."""
     outcome = spent or RecordOutcome(index=index)
-    nearest = spent if spent is not None and spent.meta.get("realism_defects") else None
+    nearest = spent if spent is not None and spent.refused_for_realism else None
     for attempt in range(int(spent.meta.get("record_attempts", 1)) if spent else 0, max(1, attempts)):
         seed = seed_base * 7 + attempt
         outcome = await run_pattern(pool, spec, shape, index=index, seed=seed, context=context)
@@ -572,7 +572,7 @@ async def _attempts(
         if outcome.failure in (None, FailureKind.backend):
             return outcome
         spent = outcome
-        nearest = outcome if outcome.meta.get("realism_defects") else nearest
+        nearest = outcome if outcome.refused_for_realism else nearest
     if nearest is not None and nearest is not outcome:
         meta = {**nearest.meta, "record_attempts": outcome.meta["record_attempts"]}
         return nearest.model_copy(update={"stages": outcome.stages, "calls": outcome.calls, "meta": meta})

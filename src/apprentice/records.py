@@ -64,6 +64,12 @@ class RecordOutcome(BaseModel):
         """Not made (no backend could, or not in time), as opposed to made and rejected."""
         return self.failure is not None and self.failure.unmade
 
+    @property
+    def refused_for_realism(self) -> bool:
+        """Made valid for its schema, then refused by the realism checks (`realistic._refused`):
+        the nearest miss a rejected record can be."""
+        return bool(self.meta.get("realism_defects")) and self.record is not None
+
 
 def failure_of(outcome: RecordOutcome) -> FailureKind | None:
     """Content or backend: a stage that ended on a backend failure means the record was not made."""

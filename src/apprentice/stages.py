@@ -336,7 +336,7 @@ def timed_out(index: int, budget_s: float, progress: Progress, made: RecordOutco
     )
     for call in progress.calls:
         account(metrics, call)
-    if made is not None and made.meta.get("realism_defects") and made.record is not None:
+    if made is not None and made.refused_for_realism:
         return made.model_copy(
             update={
                 "reason": f"{made.reason}; then out of time ({budget_s:g} s, the spec's record_timeout_s) making it again",

@@ -19,6 +19,7 @@ PROSE_MIN, PROSE_MAX = 30, 250  # characters a hinted prose field is steered to
 LIST_MAX, ITEM_MAX = 5, 60  # items and characters per item a free list of strings is steered to
 RECORDS_MAX = 3  # items an unbounded array of objects or arrays is steered to
 TEXT_MAX = 160  # characters a plain string is steered to at most
+SHAPING = ("enum", "const", "format", "pattern")  # a string with one of these is already bounded by it
 STEER_PATTERN = "x-steer-pattern"
 """A pattern for the grammar only (a bio that starts with the person's first name and ends a
 sentence): validators ignore the unknown keyword, so a backend without a grammar is not held to it."""
@@ -30,7 +31,7 @@ def is_free_prose(schema: Any) -> bool:
         isinstance(schema, dict)
         and schema.get("type") == "string"
         and is_prose_hint(schema.get("description"))
-        and not any(k in schema for k in ("enum", "const", "format", "pattern"))
+        and not any(k in schema for k in SHAPING)
     )
 
 
@@ -59,11 +60,7 @@ def _steer(schema: dict[str, Any]) -> dict[str, Any]:
     items = schema.get("items")
     if schema.get("type") == "array" and isinstance(items, dict) and items.get("type") == "string":
         steered = max(ITEM_MAX, items.get("minLength", 0))  # within the items' own bound (`_bounded` gave one where there was none)
-        bounded_items = (
-            items
-            if any(k in items for k in ("enum", "const", "format", "pattern"))
-            else {**items, "maxLength": min(items.get("maxLength", steered), steered)}
-        )
+        bounded_items = items if any(k in items for k in SHAPING) else {**items, "maxLength": min(items.get("maxLength", steered), steered)}
         return {"maxItems": max(LIST_MAX, schema.get("minItems", 0))} | schema | {"items": bounded_items}
     return _bounded(schema)
 
@@ -78,7 +75,7 @@ def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
         items = schema.get("items")
         nested = isinstance(items, dict) and items.get("type") in ("object", "array")
         return schema | {"maxItems": max(RECORDS_MAX if nested else LIST_MAX, schema.get("minItems", 0))}
-    if kind == "string" and not any(k in schema for k in ("enum", "const", "format", "pattern")):
+    if kind == "string" and not any(k in schema for k in SHAPING):
         steered = max(TEXT_MAX, schema.get("minLength", 0))
         return schema | {"maxLength": min(schema.get("maxLength", steered), steered)}
     if _open_object(schema):  # with extra keys allowed, the model wrote "The record is valid for…" as keys and values
