@@ -556,6 +556,8 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
         ("Linda Snyder is a manager who enjoys flying. Her name is Linda, and she is a local.", "debris"),
         ("Linda Snyder is a bookseller. She does not use any other people's name.", "debris"),
         ("Linda Snyder is a dramatherapist, born in 1934, who loves to explore the world.", "broken_constraint"),
+        ("Linda Snyder is a potter. She has been doing it for over 80 years now.", "broken_constraint"),
+        ("Linda Snyder brings 90 years of experience to her pottery classes.", "broken_constraint"),
     ],
 )
 def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
@@ -574,6 +576,10 @@ def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
         "Linda Snyder walks her dog. She loves the walks along the river.",  # the same word twice, or apart, is fine
         "Linda Snyder loves to paint; painting is her way to rest.",
         "Linda Snyder, born in 1950 in Halifax, taught music for forty years.",  # 75 in 2025: the record's age
+        "Linda Snyder has sailed for 75 years, since the day she was born.",  # as long as her life is possible
+        "Linda Snyder lives in a house that has stood for 200 years.",  # the house's years, not hers
+        "Linda Snyder runs the farm her family has worked for over 100 years.",
+        "Her grandfather's shop sold clocks for 120 years. Linda Snyder keeps it open.",
     ],
 )
 def test_others_named_history_and_idioms_are_not_defects(bio):

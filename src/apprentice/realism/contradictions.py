@@ -1,6 +1,6 @@
 """Contradictions within a record: its text against its own fields.
 
-A stated age or birth year the record's `age` cannot have, the other gender's pronoun for the
+A stated age, birth year or length of time the record's `age` cannot have, the other gender's pronoun for the
 record's person, a third-person text slipping into the first person, a near miss of the person's
 surname, a price other than the record's, food talk about goods that are no kitchen ware, and an
 event that lasts months.
@@ -188,6 +188,43 @@ def _birth_year_contradictions(record: Any, now: datetime) -> list[Defect]:
             message = f"says born in {wrong} where the record's age is {age}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(name)), message=message))
     return found
+
+
+_DURATION = re.compile(
+    rf"\bfor\s+(?:(?:over|more than|nearly|almost|about|around|the past|the last|well over)\s+)?{_AGE}\+?\s+years\b"
+    rf"|\b{_AGE}\+?\s+years\s+of\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?]+")
+_SOMETHING_ELSE = re.compile(r"\b(that|which|whose|family|company|business|tradition|parents|grandparents)\b", re.IGNORECASE)
+
+
+def _durations_longer_than_life(record: Any) -> list[Defect]:
+    """A person's text that says they have done something for longer than they have lived (`age:
+    18`, "has been doing it for over 20 years now"), read in the nightly. Only sentences about the
+    person count (opening with their name or a personal pronoun) and only up to a "that", "which"
+    or "family": "She lives in a house that has stood for 200 years" is no contradiction."""
+    age = _record_age(record)
+    if age is None:
+        return []
+    first_name = (_person_name(record) or "").split()[:1]
+    openings = ("he ", "she ", "they ", "i ", *(f"{part.casefold()} " for part in first_name))
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
+            continue
+        longest = max((_years_said(s) for s in _SENTENCE.findall(value) if s.strip().casefold().startswith(openings)), default=0)
+        if longest > age:
+            message = f"says {longest} years of it where the record's age is {age}"
+            found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
+    return found
+
+
+def _years_said(sentence: str) -> int:
+    """The longest duration a sentence gives its subject, before anything else becomes its subject."""
+    other = _SOMETHING_ELSE.search(sentence)
+    own = sentence[: other.start()] if other else sentence
+    return max((_age_number(g) for m in _DURATION.finditer(own) for g in m.groups() if g), default=0)
 
 
 def _record_age(record: Any) -> int | None:

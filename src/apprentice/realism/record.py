@@ -13,6 +13,7 @@ from typing import Any
 from apprentice.realism.contradictions import (
     _age_contradictions,
     _birth_year_contradictions,
+    _durations_longer_than_life,
     _event_too_long,
     _first_person_slips,
     _food_talk,
@@ -66,7 +67,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
         if message:
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
-    contradictions += _first_person_slips(record) + _price_contradictions(record)
+    contradictions += _first_person_slips(record) + _price_contradictions(record) + _durations_longer_than_life(record)
     return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record)
 
 
