@@ -31,7 +31,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from apprentice.errors import ApprenticeError, OutputError, RunIncomplete
+from apprentice.errors import ApprenticeError, ConfigError, OutputError, RunIncomplete, ShapeError
 from apprentice.formats import Format as OutputFormat
 from apprentice.progress import live_progress
 
@@ -277,10 +277,10 @@ def nightly(
             else " (ephemeral API; start `prefect server start` to browse runs)"
         )
     )
-    if isinstance(outcome, RunIncomplete):
-        raise outcome
+    if isinstance(outcome, (RunIncomplete, ConfigError, ShapeError)):
+        raise outcome  # exit 1 for a shortfall, 2 for input found bad only inside the run
     if isinstance(outcome, BaseException):
-        raise ApprenticeError(f"the nightly run failed: {outcome}")
+        raise RunIncomplete(f"the nightly run failed: {outcome}")
     _report(summary)
 
 

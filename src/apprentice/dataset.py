@@ -85,7 +85,8 @@ def realism_index(shape: Shape, presets: Iterable[dict[str, Any]] | None) -> Dat
 
 
 class BatchPlan(BaseModel):
-    """Which records a batch produces. Its key depends on content only, never on tuning knobs."""
+    """Which records a batch produces. Its key depends on content only, never on tuning knobs
+    (concurrency, `record_timeout_s`)."""
 
     index: int
     start: int
@@ -96,7 +97,7 @@ class BatchPlan(BaseModel):
 
     def cache_key(self, spec: WorkflowSpec, shape: Shape) -> str:
         presets = json.dumps(self.presets, sort_keys=True) if self.presets else ""
-        raw = f"{spec.content_hash}:{shape.fingerprint}:{self.start}:{self.count}:{self.seed}:{self.total}:{presets}"
+        raw = f"{spec.records_hash}:{shape.fingerprint}:{self.start}:{self.count}:{self.seed}:{self.total}:{presets}"
         return "batch-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

@@ -209,11 +209,19 @@ class WorkflowSpec(BaseModel):
     @property
     def content_hash(self) -> str:
         """Hash of what changes behaviour (pattern, stages, settings), not of name or version."""
+        return _digest(self._hashed_body(top=True))
+
+    @property
+    def records_hash(self) -> str:
+        """Hash of what decides the records themselves: the content hash without `record_timeout_s`,
+        which only decides how long a record may take. A batch is keyed by it, so the rerun that
+        the out-of-time message asks for (a larger `record_timeout_s`) keeps the records already
+        made and makes only the rest."""
         body = self._hashed_body(top=True)
-        if body.get("seed_data"):  # where the file lies is not behaviour; its rows are in each batch's key
-            body["seed_data"].pop("path")
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        body.pop("record_timeout_s")
+        for route in body["routes"].values():
+            route.pop("record_timeout_s")
+        return _digest(body)
 
     def _hashed_body(self, *, top: bool) -> dict[str, Any]:
         """The spec as hashed. Monitoring options are hashed where the free `options` held them
@@ -223,6 +231,13 @@ class WorkflowSpec(BaseModel):
         body["routes"] = {tier.value: route._hashed_body(top=False) for tier, route in self.routes.items()}
         body["routing"] = self.routing.hashed()
         return body
+
+
+def _digest(body: dict[str, Any]) -> str:
+    if body.get("seed_data"):  # where the file lies is not behaviour; its rows are in each batch's key
+        body["seed_data"].pop("path")
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def default_spec(name: str = "default") -> WorkflowSpec:

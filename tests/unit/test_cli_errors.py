@@ -93,3 +93,26 @@ def test_a_busy_backend_is_not_called_unreachable(monkeypatch):
     assert not reachable(backend)
     monkeypatch.setattr(httpx, "get", raises(httpx.ConnectTimeout))
     assert not reachable(backend)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [("a dead backend", 1), ("a bad shape", 2)],
+)
+def test_a_nightly_run_that_fails_exits_1_and_bad_input_found_inside_it_exits_2(monkeypatch, error, code):
+    """The README's exit codes: a run that failed is 1 (the rerun resumes), bad input is 2."""
+    from types import SimpleNamespace
+
+    from apprentice import preflight
+    from apprentice.errors import BackendUnavailableError, ShapeError
+    from apprentice.orchestration import nightly
+
+    raised = BackendUnavailableError("no backend could serve the request") if error == "a dead backend" else ShapeError("/age: bad")
+
+    async def failed_flow(**_kwargs):
+        return SimpleNamespace(result=lambda raise_on_failure: raised, state_details=SimpleNamespace(flow_run_id="r1"), name="Failed")
+
+    monkeypatch.setattr(preflight, "preflight", lambda *_args: None)
+    monkeypatch.setattr(nightly, "nightly_generation", failed_flow)
+    exit_code, out = run("nightly")
+    assert exit_code == code and str(raised) in out

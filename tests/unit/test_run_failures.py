@@ -223,6 +223,37 @@ def test_a_record_past_its_time_budget_is_not_made_in_time_and_the_batch_goes_on
     assert "1 were not made in time (timed out after 0.3 s" in (shortfall(summary) or "")
 
 
+async def test_the_rerun_with_a_larger_record_timeout_keeps_the_records_made_and_makes_only_the_rest():
+    """What the out-of-time message asks for: raise `record_timeout_s` and run again. The batch
+    key does not depend on it, so the record made in the first run is not made again."""
+    import uuid
+
+    from apprentice.dataset import make_batch
+    from apprentice.workflows import parse_spec
+    from tests.unit.fakes import Backend
+    from tests.unit.fakes import make_pool as pool_of
+
+    shape = compile_shape({"city": "string", "population": 0})
+    prompts: list[int] = []
+
+    def answer(_prompt, n):  # the second record's first answer is broken, so it needs a correction
+        prompts.append(n)
+        return {"city": "Oslo", "population": 700_000} if n != 2 else {"town": "?"}
+
+    body = {"name": "towns", "sampling": False, "realism_checks": False}
+    body["stages"] = [{"name": "draft", "role": "generate", "corrections": 2}]
+    (plan,) = plan_batches(2, 2, uuid.uuid4().int % 10**6)  # a key no other test's batch has
+    short, longer = parse_spec({**body, "record_timeout_s": 0.3}), parse_spec({**body, "record_timeout_s": 30})
+    assert plan.cache_key(short, shape) == plan.cache_key(longer, shape)
+    first = await make_batch(pool_of(local=("fast", Backend(answer, delay=0.2))), short, shape, plan, concurrency=1)
+    assert [o.valid for o in first.outcomes] == [True, False] and len(first.not_made) == 1
+    calls_before = len(prompts)
+    rerun = await make_batch(pool_of(local=("fast", Backend(answer, delay=0.2))), longer, shape, plan, concurrency=1)
+    assert [o.valid for o in rerun.outcomes] == [True, True] and not rerun.not_made
+    assert rerun.outcomes[0].record == first.outcomes[0].record
+    assert len(prompts) - calls_before == 1, "one call, for the record not made; the made one is kept"
+
+
 async def test_a_batch_keeps_its_records_while_it_runs_so_the_rerun_of_a_killed_run_makes_only_the_rest():
     """Each record is kept as each stage leaves it (here the generate stage, which the kill cuts
     short), so the rerun makes only the records the killed run had not made."""

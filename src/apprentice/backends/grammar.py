@@ -21,7 +21,7 @@ RECORDS_MAX = 3  # items an unbounded array of objects or arrays is steered to
 TEXT_MAX = 160  # characters a plain string is steered to at most
 SHAPING = ("enum", "const", "format", "pattern")  # a string with one of these is already bounded by it
 STEER_PATTERN = "x-steer-pattern"
-"""A pattern for the grammar only (a bio that starts with the person's first name and ends a
+"""A pattern for the grammar only (a bio that opens with the person's name and job and ends a
 sentence): validators ignore the unknown keyword, so a backend without a grammar is not held to it."""
 
 
