@@ -280,7 +280,7 @@ def nightly(
     if isinstance(outcome, (RunIncomplete, ConfigError, ShapeError)):
         raise outcome  # exit 1 for a shortfall, 2 for input found bad only inside the run
     if isinstance(outcome, BaseException):
-        raise RunIncomplete(f"the nightly run failed: {outcome}")
+        raise RunIncomplete(f"the nightly run stopped on an error: {outcome}")
     _report(summary)
 
 

@@ -213,15 +213,11 @@ class WorkflowSpec(BaseModel):
 
     @property
     def records_hash(self) -> str:
-        """Hash of what decides the records themselves: the content hash without `record_timeout_s`,
-        which only decides how long a record may take. A batch is keyed by it, so the rerun that
+        """Hash of what decides the records themselves: the content hash with `record_timeout_s`
+        at its default, since it only decides how long a record may take. A batch is keyed by it, so the rerun that
         the out-of-time message asks for (a larger `record_timeout_s`) keeps the records already
         made and makes only the rest."""
-        body = self._hashed_body(top=True)
-        body.pop("record_timeout_s")
-        for route in body["routes"].values():
-            route.pop("record_timeout_s")
-        return _digest(body)
+        return _digest(_at_default_timeout(self._hashed_body(top=True)))
 
     def _hashed_body(self, *, top: bool) -> dict[str, Any]:
         """The spec as hashed. Monitoring options are hashed where the free `options` held them
@@ -231,6 +227,14 @@ class WorkflowSpec(BaseModel):
         body["routes"] = {tier.value: route._hashed_body(top=False) for tier, route in self.routes.items()}
         body["routing"] = self.routing.hashed()
         return body
+
+
+def _at_default_timeout(body: dict[str, Any]) -> dict[str, Any]:
+    """The hashed body with every `record_timeout_s` (routes' too) at its default: a spec left at
+    the default keeps the batch keys it had before the records hash existed."""
+    default = WorkflowSpec.model_fields["record_timeout_s"].default
+    routes = {tier: _at_default_timeout(route) for tier, route in body["routes"].items()}
+    return {**body, "record_timeout_s": default, "routes": routes}
 
 
 def _digest(body: dict[str, Any]) -> str:

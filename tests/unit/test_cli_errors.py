@@ -97,7 +97,7 @@ def test_a_busy_backend_is_not_called_unreachable(monkeypatch):
 
 @pytest.mark.parametrize(
     ("error", "code"),
-    [("a dead backend", 1), ("a bad shape", 2)],
+    [("a dead backend", 1), ("a bad shape", 2), ("a bad field override", 2)],
 )
 def test_a_nightly_run_that_fails_exits_1_and_bad_input_found_inside_it_exits_2(monkeypatch, error, code):
     """The README's exit codes: a run that failed is 1 (the rerun resumes), bad input is 2."""
@@ -105,13 +105,19 @@ def test_a_nightly_run_that_fails_exits_1_and_bad_input_found_inside_it_exits_2(
 
     from apprentice import preflight
     from apprentice.errors import BackendUnavailableError, ShapeError
+    from apprentice.fieldplan import FieldPlanError
     from apprentice.orchestration import nightly
 
-    raised = BackendUnavailableError("no backend could serve the request") if error == "a dead backend" else ShapeError("/age: bad")
+    raised = {
+        "a dead backend": BackendUnavailableError("no backend could serve the request"),
+        "a bad shape": ShapeError("/age: bad"),
+        "a bad field override": FieldPlanError("field 'bio': unknown sampler 'poem'"),
+    }[error]
 
     async def failed_flow(**_kwargs):
         return SimpleNamespace(result=lambda raise_on_failure: raised, state_details=SimpleNamespace(flow_run_id="r1"), name="Failed")
 
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the command sets it; restored after the test
     monkeypatch.setattr(preflight, "preflight", lambda *_args: None)
     monkeypatch.setattr(nightly, "nightly_generation", failed_flow)
     exit_code, out = run("nightly")

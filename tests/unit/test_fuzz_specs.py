@@ -24,7 +24,8 @@ PROFILE = compile_shape({"name": "string", "email": "email", "age": 0, "signed_u
 
 def use(spec) -> None:
     """What a run does with a parsed spec before any model call."""
-    spec.content_hash  # noqa: B018 - resume keys hash it
+    spec.content_hash  # noqa: B018 - versions hash it
+    spec.records_hash  # noqa: B018 - resume keys hash it
     backends_for(spec, pool_config({"name": "remote"}))
     plan_presets(spec, PROFILE, 2, seed=0)
 

@@ -11,7 +11,7 @@ from apprentice.errors import ConfigError
 from apprentice.monitor.apprenticeship import ApprenticeshipPolicy
 from apprentice.monitor.drift import DriftMonitor
 from apprentice.monitor.observe import policy_for
-from apprentice.workflows import default_spec, load_spec, parse_spec
+from apprentice.workflows import WorkflowSpec, default_spec, load_spec, parse_spec
 
 DEPLOYMENTS = Path(__file__).resolve().parents[2] / "deployments"
 
@@ -32,6 +32,10 @@ HASHES_BEFORE = {
 def test_shipped_specs_load_and_keep_their_content_hash(name):
     spec = load_spec(DEPLOYMENTS / name)
     assert spec.content_hash == HASHES_BEFORE[name]
+    if spec.record_timeout_s == WorkflowSpec.model_fields["record_timeout_s"].default:
+        assert spec.records_hash == spec.content_hash, "batches keyed before the records hash keep their key"
+    longer = spec.model_copy(update={"record_timeout_s": spec.record_timeout_s * 4})
+    assert longer.records_hash == spec.records_hash and longer.content_hash != spec.content_hash
 
 
 def test_a_spec_without_monitoring_options_gets_todays_policy(monkeypatch, tmp_path):

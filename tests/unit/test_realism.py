@@ -558,6 +558,7 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
         ("Linda Snyder is a dramatherapist, born in 1934, who loves to explore the world.", "broken_constraint"),
         ("Linda Snyder is a potter. She has been doing it for over 80 years now.", "broken_constraint"),
         ("Linda Snyder brings 90 years of experience to her pottery classes.", "broken_constraint"),
+        ("Linda Snyder paints. She's been painting for ninety years.", "broken_constraint"),
     ],
 )
 def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
@@ -580,6 +581,10 @@ def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
         "Linda Snyder lives in a house that has stood for 200 years.",  # the house's years, not hers
         "Linda Snyder runs the farm her family has worked for over 100 years.",
         "Her grandfather's shop sold clocks for 120 years. Linda Snyder keeps it open.",
+        "Linda Snyder took over her grandfather's shop, open for 120 years.",
+        "Linda Snyder teaches at a school with over 100 years of tradition.",
+        "Linda Snyder teaches 300 years of European history.",
+        "Linda Snyder's parents opened a bakery in 1950. They ran it for 80 years.",
     ],
 )
 def test_others_named_history_and_idioms_are_not_defects(bio):

@@ -14,11 +14,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from apprentice.errors import ApprenticeError
+from apprentice.errors import ConfigError
 from apprentice.fieldplan.dates import _FLOOR, _aware
 
 
-class FieldPlanError(ApprenticeError):
+class FieldPlanError(ConfigError):
     """A field override cannot be carried out as written (unknown field, sampler or derivation)."""
 
 

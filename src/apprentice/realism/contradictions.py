@@ -118,6 +118,7 @@ def _quoted_prices(text: str) -> list[tuple[float, frozenset[str]]]:
 
 
 def _near_miss(word: str, surname: str) -> bool:
+    word = word.removesuffix("'s").removesuffix("’s")  # "Linda Snyder's parents" is her own surname
     return word != surname and difflib.SequenceMatcher(None, word.casefold(), surname.casefold()).ratio() >= 0.6
 
 
@@ -192,32 +193,44 @@ def _birth_year_contradictions(record: Any, now: datetime) -> list[Defect]:
 
 _DURATION = re.compile(
     rf"\bfor\s+(?:(?:over|more than|nearly|almost|about|around|the past|the last|well over)\s+)?{_AGE}\+?\s+years\b"
-    rf"|\b{_AGE}\+?\s+years\s+of\b",
+    rf"|\b{_AGE}\+?\s+years\s+of\s+(?:experience|practice|teaching|coaching|nursing|service|work|working|playing|training)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?]+")
-_SOMETHING_ELSE = re.compile(r"\b(that|which|whose|family|company|business|tradition|parents|grandparents)\b", re.IGNORECASE)
+_KIN = "parents|grandparents|father|mother|grandfather|grandmother|husband|wife|son|daughter|brother|sister|partner"
+_SOMETHING_ELSE = re.compile(
+    rf"\b(that|which|whose|family|company|business|tradition|{_KIN})\b|\b(?!(?:she|he|it|that|there)'s)\w+'s\b", re.IGNORECASE
+)
 
 
 def _durations_longer_than_life(record: Any) -> list[Defect]:
     """A person's text that says they have done something for longer than they have lived (`age:
     18`, "has been doing it for over 20 years now"), read in the nightly. Only sentences about the
-    person count (opening with their name or a personal pronoun) and only up to a "that", "which"
-    or "family": "She lives in a house that has stood for 200 years" is no contradiction."""
+    person count: opening with their first name, or with "He", "She" or "I" in a text that names
+    nobody else; and only up to a "that", "which", a relative or a possessive, so "She lives in a
+    house that has stood for 200 years" and "her grandfather's shop, open for 120 years" are no
+    contradiction."""
     age = _record_age(record)
+    name = _person_name(record) if age is not None else None
     if age is None:
         return []
-    first_name = (_person_name(record) or "").split()[:1]
-    openings = ("he ", "she ", "they ", "i ", *(f"{part.casefold()} " for part in first_name))
     found = []
     for field, value in record.items():
         if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
             continue
+        openings = _openings_about_the_person(value, name or "")
         longest = max((_years_said(s) for s in _SENTENCE.findall(value) if s.strip().casefold().startswith(openings)), default=0)
         if longest > age:
-            message = f"says {longest} years of it where the record's age is {age}"
+            message = f"gives {longest} years at something where the record's age is {age}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
     return found
+
+
+def _openings_about_the_person(text: str, name: str) -> tuple[str, ...]:
+    own = set(name.split())
+    first = tuple(f"{part.casefold()} " for part in name.split()[:1])
+    someone_else = any(capital not in own for capital in _MID_SENTENCE_CAPITAL.findall(text))
+    return first if someone_else else (*first, "he ", "she ", "he's ", "she's ", "i ", "i've ")
 
 
 def _years_said(sentence: str) -> int:
