@@ -567,6 +567,21 @@ def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
     assert [d.kind.value for d in check_record({**NIGHTLY_PROFILE, "bio": bio}, schema, now=NOW)] == [kind]
 
 
+def test_an_eighteen_year_old_who_has_done_it_for_twenty_years_is_caught():
+    """Read in this session's nightly, written as clean: the place name ("New York City") had
+    made the check take "He" for someone else."""
+    schema = object_schema(compile_shape(json.loads((PROJECT / "deployments/user_profile.json").read_text())))
+    bio = (
+        "Henry Hood is a higher education lecturer and fly fishing enthusiast. He loves to fly, enjoying flying over his home "
+        "in New York City and has been doing it for over 20 years now."
+    )
+    henry = {**NIGHTLY_PROFILE, "name": "Henry Hood", "email": "henry.hood45@example.net", "age": 18, "bio": bio}
+    defects = check_record(henry, schema, now=NOW)
+    assert [(d.kind.value, d.path) for d in defects] == [("broken_constraint", "/bio")]
+    assert "20 years" in defects[0].message and "age is 18" in defects[0].message
+    assert check_record({**henry, "age": 48}, schema, now=NOW) == []
+
+
 @pytest.mark.parametrize(
     "bio",
     [

@@ -227,9 +227,12 @@ def _durations_longer_than_life(record: Any) -> list[Defect]:
 
 
 def _openings_about_the_person(text: str, name: str) -> tuple[str, ...]:
+    """How a sentence about the person starts: their first name, or a personal pronoun unless the
+    text names another person (a first name from Faker's lists; "New York City" is no one)."""
     own = set(name.split())
     first = tuple(f"{part.casefold()} " for part in name.split()[:1])
-    someone_else = any(capital not in own for capital in _MID_SENTENCE_CAPITAL.findall(text))
+    capitals = (c for c in _MID_SENTENCE_CAPITAL.findall(text) if c not in own)
+    someone_else = any(pronouns(c)[0] != "they" for c in capitals)
     return first if someone_else else (*first, "he ", "she ", "he's ", "she's ", "i ", "i've ")
 
 
