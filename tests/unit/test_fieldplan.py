@@ -315,6 +315,20 @@ def test_persona_is_seeded_varied_and_agrees_with_the_samplers():
     assert (record["full_name"], record["job_title"], record["city"]) == (who["name"], who["occupation"], who["city"])
 
 
+def test_a_person_under_23_is_studying_or_in_a_first_job_in_the_record_and_its_persona():
+    """An 18-year-old "higher education lecturer" was read in a nightly: Faker's jobs are for adults."""
+    from apprentice.fieldplan.vocabulary import FIRST_JOB_AGE, FIRST_JOBS
+
+    schema = {"type": "object", "properties": {"name": {}, "age": {"type": "integer"}, "job_title": {}}}
+    plan = plan_fields(schema)
+    records = [sample_record(plan, schema, seed=7, index=i) for i in range(300)]
+    young = [r for r in records if r["age"] < FIRST_JOB_AGE]
+    assert len(young) >= 10, "the test needs young people to look at"
+    assert all(r["job_title"] in FIRST_JOBS for r in young)
+    assert all(persona(7, i)["occupation"] == r["job_title"] for i, r in enumerate(records))
+    assert sum(r["job_title"] not in FIRST_JOBS for r in records) > 200, "older people keep Faker's many jobs"
+
+
 def test_date_windows_respect_the_floor_and_integer_timestamps():
     schema = {"type": "object", "properties": {"created_at": {"type": "integer"}, "event_date": {"type": "string"}}}
     plan = plan_fields(schema, {"event_date": {"source": "sampled", "after": "1900-01-01", "before": "1900-02-01"}}, anchor=ANCHOR)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from apprentice.fieldplan.context import _Ctx
-from apprentice.fieldplan.samplers import _draw_age
+from apprentice.fieldplan.samplers import _draw_age, _job
 from apprentice.fieldplan.vocabulary import _ANGLES, _TONES
 
 
@@ -50,7 +50,7 @@ def persona(seed: int, index: int, *, locale: str = "en_US") -> dict[str, str]:
     return {
         "name": " ".join(ctx.person),
         "age": str(_draw_age(ctx.rng("age"), {})),
-        "occupation": ctx.job,
+        "occupation": _job(ctx),
         "city": ctx.place.city,
         "country": ctx.place.country,
         "hobby": ctx.hobbies[0],

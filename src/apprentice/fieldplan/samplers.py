@@ -35,6 +35,8 @@ from apprentice.fieldplan.vocabulary import (
     _REGION_FIRST,
     _STREET_LOCALES,
     COUNT_RANGES,
+    FIRST_JOB_AGE,
+    FIRST_JOBS,
     PRICE_RANGE,
 )
 from apprentice.shapes.fields import snake_case
@@ -94,6 +96,14 @@ def _draw_age(rng: np.random.Generator, sub: Mapping[str, Any]) -> int:
         if a <= age <= b:
             return age
     return int(rng.integers(a, b + 1))
+
+
+def _job(ctx: _Ctx) -> str:
+    """The record's job, fit for the age its person has (drawn as the `age` sampler and the
+    persona draw it): under `FIRST_JOB_AGE` a course of study or a first job."""
+    if _draw_age(ctx.rng("age"), {}) < FIRST_JOB_AGE:
+        return FIRST_JOBS[int(ctx.rng("job").integers(len(FIRST_JOBS)))]
+    return ctx.job
 
 
 def _birth(ctx: _Ctx, key: str, age: int) -> datetime:
@@ -320,7 +330,7 @@ SAMPLERS: dict[str, Sampler] = {
     "latitude": _s_coordinate("lat"),
     "longitude": _s_coordinate("lon"),
     "company": lambda ctx, sub, fp: ctx.faker(fp.name).company(),
-    "job": lambda ctx, sub, fp: ctx.job,
+    "job": lambda ctx, sub, fp: _job(ctx),
     "url": lambda ctx, sub, fp: ctx.faker(fp.name).url(),
     "hostname": lambda ctx, sub, fp: ctx.faker(fp.name).hostname(),
     "ipv4": lambda ctx, sub, fp: ctx.faker(fp.name).ipv4_public(),

@@ -453,3 +453,22 @@ def _date_stem(snake: str) -> str:
         if snake.endswith(suffix) and len(snake) > len(suffix):
             return snake[: -len(suffix)]
     return snake
+
+
+FIRST_JOB_AGE = 23
+"""Under this age a person is studying or in a first job: Faker's job list (lecturers, surgeons,
+directors) would make an 18-year-old "a higher education lecturer", as a nightly did."""
+FIRST_JOBS = (
+    "university student",
+    "nursing student",
+    "apprentice electrician",
+    "apprentice carpenter",
+    "trainee chef",
+    "barista",
+    "retail assistant",
+    "warehouse operative",
+    "lifeguard",
+    "junior web developer",
+    "call centre agent",
+    "veterinary nurse trainee",
+)
