@@ -398,6 +398,23 @@ def test_a_bio_is_steered_to_open_with_its_sketch_the_persons_name_and_job():
     assert person_lead({"name": "Oakline Desk Lamp", "price": 20.0}, 3, 0) is None, "a product has no person's lead"
 
 
+def test_a_bio_lead_gives_the_record_a_job_fit_for_its_own_age():
+    """Read in a nightly: "Henry Hood is a higher education lecturer", age 18. The persona is drawn
+    per attempt with its own age, so the record's age decides."""
+    import re
+
+    from apprentice.fieldplan.vocabulary import FIRST_JOBS
+    from apprentice.patterns.given import guidance, person_lead
+
+    for seed in range(40):
+        young = person_lead({"name": "Henry Hood", "age": 18}, seed, 0)
+        older = person_lead({"name": "Henry Hood", "age": 46}, seed, 0)
+        assert young is not None and older is not None
+        assert re.sub("^Henry Hood is an? ", "", young) in FIRST_JOBS
+        assert re.sub("^Henry Hood is an? ", "", older) not in FIRST_JOBS
+        assert young in guidance({"name": "Henry Hood", "age": 18}, seed, 0)
+
+
 async def test_a_record_whose_budget_runs_out_while_it_is_made_again_is_rejected_with_its_defects_not_lost():
     """On JSONSchemaBench the field plan lost four schemas to the clock: records valid for their
     schema, refused for realism, were remade until the time ran out, and ended as unmade. A slow

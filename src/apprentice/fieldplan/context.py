@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from faker import Faker
 
-from apprentice.fieldplan.vocabulary import _HOBBIES, PLACES, Place
+from apprentice.fieldplan.vocabulary import _HOBBIES, FIRST_JOBS, PLACES, Place
 
 _LOCAL = threading.local()
 
@@ -92,7 +92,13 @@ class _Ctx:
 
     @property
     def job(self) -> str:
+        """An adult's job (Faker's list)."""
         return self._once("job", lambda: self.faker("job").job())
+
+    @property
+    def first_job(self) -> str:
+        """A young adult's course of study or first job, for a person under `FIRST_JOB_AGE`."""
+        return self._once("first_job", lambda: FIRST_JOBS[int(self.rng("first_job").integers(len(FIRST_JOBS)))])
 
     @property
     def tag(self) -> int:

@@ -50,7 +50,9 @@ def persona(seed: int, index: int, *, locale: str = "en_US") -> dict[str, str]:
     return {
         "name": " ".join(ctx.person),
         "age": str(_draw_age(ctx.rng("age"), {})),
-        "occupation": _job(ctx),
+        "occupation": _job(ctx),  # fit for this sketch's own age; `adult_job`/`first_job` for a record's
+        "adult_job": ctx.job,
+        "first_job": ctx.first_job,
         "city": ctx.place.city,
         "country": ctx.place.country,
         "hobby": ctx.hobbies[0],

@@ -36,7 +36,6 @@ from apprentice.fieldplan.vocabulary import (
     _STREET_LOCALES,
     COUNT_RANGES,
     FIRST_JOB_AGE,
-    FIRST_JOBS,
     PRICE_RANGE,
 )
 from apprentice.shapes.fields import snake_case
@@ -101,9 +100,7 @@ def _draw_age(rng: np.random.Generator, sub: Mapping[str, Any]) -> int:
 def _job(ctx: _Ctx) -> str:
     """The record's job, fit for the age its person has (drawn as the `age` sampler and the
     persona draw it): under `FIRST_JOB_AGE` a course of study or a first job."""
-    if _draw_age(ctx.rng("age"), {}) < FIRST_JOB_AGE:
-        return FIRST_JOBS[int(ctx.rng("job").integers(len(FIRST_JOBS)))]
-    return ctx.job
+    return ctx.first_job if _draw_age(ctx.rng("age"), {}) < FIRST_JOB_AGE else ctx.job
 
 
 def _birth(ctx: _Ctx, key: str, age: int) -> datetime:
