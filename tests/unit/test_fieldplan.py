@@ -329,6 +329,17 @@ def test_a_person_under_23_is_studying_or_in_a_first_job_in_the_record_and_its_p
     assert sum(r["job_title"] not in FIRST_JOBS for r in records) > 200, "older people keep Faker's many jobs"
 
 
+def test_a_person_signed_up_as_an_adult():
+    """A nightly had a 23-year-old signed up in 2016, at 13."""
+    schema = {"type": "object", "properties": {"age": {"type": "integer"}, "signed_up_at": {"type": "string", "format": "date-time"}}}
+    plan = plan_fields(schema, anchor=ANCHOR)
+    records = [sample_record(plan, schema, seed=11, index=i) for i in range(300)]
+    ages_at_signup = [r["age"] - (ANCHOR.year - int(r["signed_up_at"][:4])) for r in records]
+    assert min(ages_at_signup) >= 17, "17 only when the birthday is later in the year"
+    assert sum(r["age"] < 28 for r in records) >= 20, "the test needs people young enough to have been minors ten years ago"
+    assert len({r["signed_up_at"][:4] for r in records}) >= 8, "older people still sign up across the ten years"
+
+
 def test_date_windows_respect_the_floor_and_integer_timestamps():
     schema = {"type": "object", "properties": {"created_at": {"type": "integer"}, "event_date": {"type": "string"}}}
     plan = plan_fields(schema, {"event_date": {"source": "sampled", "after": "1900-01-01", "before": "1900-02-01"}}, anchor=ANCHOR)

@@ -112,12 +112,26 @@ def _birth(ctx: _Ctx, key: str, age: int) -> datetime:
     return datetime.combine(born, time(), UTC)
 
 
+_ACCOUNT_DATE = re.compile(r"^(signed_?up|sign_?up|joined|registered|member_since|account_created)(_(at|on|date|time))?$")
+
+
+def _adult_window(ctx: _Ctx, fp: FieldPlan) -> tuple[datetime, datetime]:
+    """The field's window, and for the day a person signed up, joined or registered not before
+    they were 18 (the age the `age` sampler draws): a nightly had a 23-year-old signed up at 13."""
+    start, end = _window(ctx, fp)
+    if fp.after is None and _ACCOUNT_DATE.match(snake_case(fp.name)):
+        years_adult = _draw_age(ctx.rng("age"), {}) - 18
+        adult_since = datetime.combine(ctx.anchor, time(), UTC) - timedelta(days=round(365.25 * years_adult))
+        start = max(start, min(adult_since, end - timedelta(days=30)))
+    return start, end
+
+
 def _s_date(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
-    return _render(_moment_between(ctx.rng(fp.name), *_window(ctx, fp)), sub, "date")
+    return _render(_moment_between(ctx.rng(fp.name), *_adult_window(ctx, fp)), sub, "date")
 
 
 def _s_date_time(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
-    return _render(_moment_between(ctx.rng(fp.name), *_window(ctx, fp)), sub, "date-time")
+    return _render(_moment_between(ctx.rng(fp.name), *_adult_window(ctx, fp)), sub, "date-time")
 
 
 def _s_event_start(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
