@@ -559,6 +559,9 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
         ("Linda Snyder is a potter. She has been doing it for over 80 years now.", "broken_constraint"),
         ("Linda Snyder brings 90 years of experience to her pottery classes.", "broken_constraint"),
         ("Linda Snyder paints. She's been painting for ninety years.", "broken_constraint"),
+        ("Linda Snyder is a proofreader who loves to write stories about her hobbies.\nLinda's:\n-L.", "debris"),
+        ("Linda Snyder is a barrister's clerk. She loves to travel. You've...you've,.", "debris"),
+        ("Linda Snyder is a tailor. Her care has earned LindaSnyder...its''.", "debris"),
     ],
 )
 def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):
@@ -594,6 +597,7 @@ def test_an_eighteen_year_old_who_has_done_it_for_twenty_years_is_caught():
         "Linda Snyder, born in 1950 in Halifax, taught music for forty years.",  # 75 in 2025: the record's age
         "Linda Snyder has sailed for 75 years, since the day she was born.",  # as long as her life is possible
         "Linda Snyder lives in a house that has stood for 200 years.",  # the house's years, not hers
+        "Linda Snyder paints harbours, e.g., at dawn, and sells them at 10:30 a.m. on Sundays...",
         "Linda Snyder runs the farm her family has worked for over 100 years.",
         "Her grandfather's shop sold clocks for 120 years. Linda Snyder keeps it open.",
         "Linda Snyder took over her grandfather's shop, open for 120 years.",

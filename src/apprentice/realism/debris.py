@@ -53,6 +53,7 @@ _DEBRIS_PATTERNS = (
     (re.compile(r"</?[a-z][a-z0-9]*(\s[^<>]*)?/?>|<[a-z][a-z0-9]*\s+[a-z-]+\s*=|</[a-z]", re.IGNORECASE), "a markup tag"),
     (re.compile(r"\\[nrt\"'/u\\]"), "escape sequences"),
     (re.compile(r"\n\s*[.!?,;:]+\s*$"), "a stray line of punctuation"),
+    (re.compile(r"\n[^\n]{1,24}:\s*(\n|$)|\n\s*[-\u2013\u2014]\s*[A-Z][\w.]{0,20}\s*$"), "a label or sign-off line after the text"),
     (re.compile(r"(^|\n)\s*#{1,6}\s|\*\*[^*\n]+\*\*"), "markdown"),
 )
 
@@ -60,6 +61,7 @@ _DEBRIS_PATTERNS = (
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
 _NUMBER_SOUP = re.compile(r"\d+(?:\.\d+){4,}")
+_PUNCTUATION_RUN = re.compile(r"[,;:][.!?]|,,|''")  # "You've...you've,.", "has earned CorvidlinShirt...its''." ("e.g.," is fine)
 _MACHINE_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b")
 
 
@@ -128,6 +130,9 @@ def _debris(leaf: _Leaf) -> str | None:
     stutter = _stutter(text)
     if stutter:
         return f"says a word twice in two forms ({stutter!r})"
+    run = _PUNCTUATION_RUN.search(text)
+    if run and len(text.split()) >= 3:
+        return f"contains a run of punctuation ({_clip(text[max(run.start() - 12, 0) :])!r})"
     stamp = _MACHINE_TIME.search(text)
     if stamp and len(text.split()) >= 3:  # a bio that copies the record's `signed_up_at`: people write dates, not clocks
         return f"contains a machine timestamp ({_clip(stamp.group())!r})"
