@@ -32,7 +32,7 @@ Names with a leading underscore are private to this package; importers use the n
 
 from apprentice.fieldplan.derive import DERIVERS
 from apprentice.fieldplan.fill import sample_record
-from apprentice.fieldplan.personas import persona, pronouns
+from apprentice.fieldplan.personas import person_age, persona, pronouns
 from apprentice.fieldplan.plan import FieldOverride, FieldPlan, FieldPlanError, FieldSource, RecordPlan
 from apprentice.fieldplan.planner import plan_fields
 from apprentice.fieldplan.samplers import SAMPLERS
@@ -52,6 +52,7 @@ __all__ = [
     "RecordPlan",
     "event_span",
     "is_product",
+    "person_age",
     "persona",
     "plan_fields",
     "pronouns",

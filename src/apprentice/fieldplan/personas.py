@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from apprentice.fieldplan.context import _Ctx
-from apprentice.fieldplan.samplers import _draw_age, _job
+from apprentice.fieldplan.samplers import _job, _person_age
 from apprentice.fieldplan.vocabulary import _ANGLES, _TONES
+from apprentice.shapes.fields import snake_case
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +24,17 @@ def _gendered_first_names() -> tuple[frozenset[str], frozenset[str]]:
     female = frozenset(n.casefold() for n in Provider.first_names_female)
     male = frozenset(n.casefold() for n in Provider.first_names_male)
     return female - male, male - female
+
+
+AGE_FIELDS = ("age", "age_years")
+
+
+def person_age(record: Any) -> int | None:
+    """The age a record gives its person (its `age` or `age_years`, an integer), if any."""
+    if not isinstance(record, dict):
+        return None
+    ages = (v for k, v in record.items() if snake_case(str(k)) in AGE_FIELDS and isinstance(v, int) and not isinstance(v, bool))
+    return next(ages, None)
 
 
 def pronouns(first_name: str) -> tuple[str, str]:
@@ -49,7 +62,7 @@ def persona(seed: int, index: int, *, locale: str = "en_US") -> dict[str, str]:
 
     return {
         "name": " ".join(ctx.person),
-        "age": str(_draw_age(ctx.rng("age"), {})),
+        "age": str(_person_age(ctx)),
         "occupation": _job(ctx),  # fit for this sketch's own age; `adult_job`/`first_job` for a record's
         "adult_job": ctx.job,
         "first_job": ctx.first_job,

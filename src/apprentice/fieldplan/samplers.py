@@ -97,10 +97,16 @@ def _draw_age(rng: np.random.Generator, sub: Mapping[str, Any]) -> int:
     return int(rng.integers(a, b + 1))
 
 
+def _person_age(ctx: _Ctx) -> int:
+    """The age of the record's person as its `age` field draws it under the default bounds; the
+    birth date, job, sign-up window and persona all agree with it."""
+    return _draw_age(ctx.rng("age"), {})
+
+
 def _job(ctx: _Ctx) -> str:
     """The record's job, fit for the age its person has (drawn as the `age` sampler and the
     persona draw it): under `FIRST_JOB_AGE` a course of study or a first job."""
-    return ctx.first_job if _draw_age(ctx.rng("age"), {}) < FIRST_JOB_AGE else ctx.job
+    return ctx.first_job if _person_age(ctx) < FIRST_JOB_AGE else ctx.job
 
 
 def _birth(ctx: _Ctx, key: str, age: int) -> datetime:
@@ -120,7 +126,7 @@ def _adult_window(ctx: _Ctx, fp: FieldPlan) -> tuple[datetime, datetime]:
     they were 18 (the age the `age` sampler draws): a nightly had a 23-year-old signed up at 13."""
     start, end = _window(ctx, fp)
     if fp.after is None and _ACCOUNT_DATE.match(snake_case(fp.name)):
-        years_adult = _draw_age(ctx.rng("age"), {}) - 18
+        years_adult = _person_age(ctx) - 18
         adult_since = datetime.combine(ctx.anchor, time(), UTC) - timedelta(days=round(365.25 * years_adult))
         start = max(start, min(adult_since, end - timedelta(days=30)))
     return start, end
@@ -143,7 +149,7 @@ def _s_event_start(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
 
 
 def _s_birth_date(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> Any:
-    return _render(_birth(ctx, fp.name, _draw_age(ctx.rng("age"), {})), sub, "date")
+    return _render(_birth(ctx, fp.name, _person_age(ctx)), sub, "date")
 
 
 def _s_phone(ctx: _Ctx, sub: dict[str, Any], fp: FieldPlan) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
-from apprentice.fieldplan import HOBBY_FIELDS, is_product, persona, pronouns
+from apprentice.fieldplan import HOBBY_FIELDS, is_product, person_age, persona, pronouns
 from apprentice.fieldplan.vocabulary import FIRST_JOB_AGE, PRODUCT_CATEGORIES, PRODUCT_NAMES
 from apprentice.patterns.common import finish
 from apprentice.realism import identifier_name, looks_like_code
@@ -100,7 +100,7 @@ def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
     """The person's job: a given one, else the persona's, fit for the record's own age when it
     has one (the persona is drawn per attempt, its age is not the record's: an 18-year-old was
     "a higher education lecturer"); Faker's "Engineer, aeronautical" reads "aeronautical engineer"."""
-    age = next((v for k, v in given.items() if snake_case(k) in ("age", "age_years") and isinstance(v, int)), None)
+    age = person_age(given)
     fitting = traits["occupation"] if age is None else traits["first_job" if age < FIRST_JOB_AGE else "adult_job"]
     job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), fitting)
     head, _, qualifier = job.partition(", ")

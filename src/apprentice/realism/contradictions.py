@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from apprentice.fieldplan import event_span, is_product, pronouns
+from apprentice.fieldplan import event_span, is_product, person_age, pronouns
 from apprentice.fieldplan.vocabulary import PRICE_NAMES, PRODUCT_CUES, PRODUCT_NAMES, department_of
 from apprentice.realism.dates import _as_date
 from apprentice.realism.defects import Defect, DefectKind
@@ -142,7 +142,6 @@ def _event_too_long(record: Any) -> list[Defect]:
     return [Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path="/" + _escape(span[1]), message=message)]
 
 
-_AGE_FIELDS = ("age", "age_years")
 _UNITS = tuple(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 )
@@ -161,7 +160,7 @@ def _age_number(stated: str) -> int:
 def _age_contradictions(record: Any) -> list[Defect]:
     """Prose that states an age other than the record's own (`age: 67`, bio "a 25-year-old
     nurse"): the text is about someone else, or the model copied another number."""
-    age = _record_age(record)
+    age = person_age(record)
     if age is None:
         return []
     found = []
@@ -178,7 +177,7 @@ _BORN_IN = re.compile(r"\bborn in (\d{4})\b", re.IGNORECASE)
 
 def _birth_year_contradictions(record: Any, now: datetime) -> list[Defect]:
     """Prose that gives a birth year the record's age cannot have (`age: 23`, "born in 1934")."""
-    age = _record_age(record)
+    age = person_age(record)
     if age is None:
         return []
     found = []
@@ -210,15 +209,15 @@ def _durations_longer_than_life(record: Any) -> list[Defect]:
     nobody else; and only up to a "that", "which", a relative or a possessive, so "She lives in a
     house that has stood for 200 years" and "her grandfather's shop, open for 120 years" are no
     contradiction."""
-    age = _record_age(record)
-    name = _person_name(record) if age is not None else None
+    age = person_age(record)
     if age is None:
         return []
+    name = _person_name(record) or ""
     found = []
     for field, value in record.items():
         if not isinstance(value, str) or snake_case(str(field)) in _NAME_FIELDS:
             continue
-        openings = _openings_about_the_person(value, name or "")
+        openings = _openings_about_the_person(value, name)
         longest = max((_years_said(s) for s in _SENTENCE.findall(value) if s.strip().casefold().startswith(openings)), default=0)
         if longest > age:
             message = f"gives {longest} years at something where the record's age is {age}"
@@ -241,13 +240,6 @@ def _years_said(sentence: str) -> int:
     other = _SOMETHING_ELSE.search(sentence)
     own = sentence[: other.start()] if other else sentence
     return max((_age_number(g) for m in _DURATION.finditer(own) for g in m.groups() if g), default=0)
-
-
-def _record_age(record: Any) -> int | None:
-    if not isinstance(record, dict):
-        return None
-    ages = (v for k, v in record.items() if snake_case(str(k)) in _AGE_FIELDS and isinstance(v, int) and not isinstance(v, bool))
-    return next(ages, None)
 
 
 _NAME_FIELDS = ("name", "full_name", "first_name")
