@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import jsonschema
@@ -27,6 +28,14 @@ DETAILS = {"sku": "string", "name": "string", "description": "A one-sentence pro
 PRICING = {"price": 0.0, "currency": "USD|EUR|GBP"}
 INVENTORY = {"stock": 0, "warehouse": "string"}
 EVENT = {"title": "string", "start_day": 0, "end_day": 0, "attendees": 0}
+
+
+_SERVER_LOGS: dict[str, Path] = {}
+
+
+def server_log(url: str) -> str:
+    """The end of the server's log: what a 500 was (its traceback), shown with the failure."""
+    return _SERVER_LOGS[url].read_text(errors="replace")[-4000:]
 
 
 def valid(shape: dict, value) -> bool:
@@ -59,7 +68,8 @@ def mock_api(local_model, tmp_path_factory, project_dir):
         "--workflows",
         str(project_dir / "deployments"),
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    log = home / "serve.log"  # a file, not a pipe nobody reads: a full pipe would block the server
+    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -69,7 +79,8 @@ def mock_api(local_model, tmp_path_factory, project_dir):
         except httpx.HTTPError:
             time.sleep(0.5)
     else:
-        pytest.fail(f"apprentice serve did not start: {process.stdout.read().decode()[-2000:] if process.stdout else ''}")
+        pytest.fail(f"apprentice serve did not start: {log.read_text()[-2000:]}")
+    _SERVER_LOGS[url] = log
     yield url
     process.terminate()
     process.wait(20)
@@ -83,7 +94,7 @@ async def call(client: httpx.AsyncClient, path: str, shape: dict, backend: str, 
         if response.status_code != 502:
             break
         assert response.json()["error"]["reasons"], response.text
-    assert response.status_code == 200, response.text
+    assert response.status_code == 200, f"{response.text}\n{server_log(str(client.base_url).rstrip('/'))}"
     assert valid(shape, response.json()), response.text
     return response.json()
 
@@ -140,6 +151,6 @@ def test_a_workflow_spec_is_one_request(mock_api, project_dir):
         headers={"X-Workflow": "product.parallel", "X-LLM-Backend": "generator"},
         timeout=900,
     )
-    assert response.status_code in (200, 502), response.text  # a 502 says why, never a bad body
+    assert response.status_code in (200, 502), f"{response.text}\n{server_log(mock_api)}"  # a 502 says why, never a bad body
     if response.status_code == 200:
         assert valid(shape, response.json()) and response.headers["X-Workflow-Version"] == "products@1.0.0"

@@ -155,6 +155,31 @@ async def test_an_answer_that_cannot_be_made_valid_is_a_502_with_the_reason(tmp_
     assert body["error"]["reasons"] and "could not be made valid" in body["error"]["message"]
 
 
+async def test_a_number_json_cannot_hold_is_a_502_not_a_server_error(tmp_path):
+    """A model's `1e999` reads as infinity in Python and passes jsonschema's `number`; the answer
+    could not be sent (Starlette refuses it) and the request ended in a bare 500 in CI."""
+    reply = '{"blurb": "Weighs little and folds flat.", "reading": 1e999}'
+    served = Served(tmp_path, models={"generator": FakeModel(reply=reply)})
+    response = await served.client.get("/api/mock/gauges", params={"shape": json.dumps({"blurb": "string", "reading": 0.0})})
+    assert response.status_code == 502, response.text
+    assert "inf is not a JSON number" in response.text
+
+
+async def test_a_fault_of_the_server_is_a_json_500_naming_only_its_type(tmp_path, monkeypatch, caplog):
+    served = Served(tmp_path)
+
+    async def broken(request):
+        raise RuntimeError("a record's text: Jane Doe, jane@example.com")
+
+    monkeypatch.setattr(served.engine, "answer", broken)
+    app = create_app(served.engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://mock.test") as client:
+        response = await client.get("/api/mock/users", params={"shape": json.dumps(USER)})
+    assert response.status_code == 500
+    assert response.json()["error"]["message"] == "internal error (RuntimeError); see the server's log"
+    assert "Jane Doe" in caplog.text  # the traceback is in the server's log, not in the answer
+
+
 async def test_no_answer_reveals_a_backend_key(tmp_path, monkeypatch):
     monkeypatch.setenv("MOCKAPI_TEST_KEY", "sk-very-secret-value-123")
     models = {"generator": FakeModel(status=401)}

@@ -702,6 +702,9 @@ def test_a_bio_that_talks_about_writing_a_bio_is_debris(bio):
         ("Jimmy Scott is a minerals surveyor. He enjoys knitting, one of the passions of mine.", DefectKind.BROKEN_CONSTRAINT),
         ("Jimmy Scott is a minerals surveyor. A few months ago, I started her own company.", DefectKind.BROKEN_CONSTRAINT),
         ("Jimmy Scott is an editorial assistant. He enjoys being creative in any way he can. He.", DefectKind.TRUNCATED),
+        # the nightly of 2026-12-01: "me" and "us" are the first person too
+        ("Jimmy Scott is a minerals surveyor who loves hiking. Do it with me today.", DefectKind.BROKEN_CONSTRAINT),
+        ("Jimmy Scott is a minerals surveyor. He takes us to the hills every summer.", DefectKind.BROKEN_CONSTRAINT),
     ],
 )
 def test_a_third_person_bio_that_slips_into_the_first_person_or_ends_on_a_pronoun(bio, kind):
@@ -712,3 +715,20 @@ def test_a_third_person_bio_that_slips_into_the_first_person_or_ends_on_a_pronou
     assert check_record(clean, schema) == []
     quoted = {"name": "Jimmy Scott", "bio": 'Jimmy Scott is a surveyor. "I love maps," he says, and he means it.'}
     assert check_record(quoted, schema) == []
+    country = {"name": "Jimmy Scott", "bio": "Jimmy Scott is a surveyor who moved to the US from Wales. He maps its rivers."}
+    assert check_record(country, schema) == []
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        # the nightly of 2026-12-01: the record's own fields pasted into its bio
+        "Rick Hubbard is a plumber, 57 years old, country: United States, lifestyle: free, interests: birdwatching.",
+        "Rick Hubbard is a plumber.\nAge: 57\nInterests: birdwatching",
+    ],
+)
+def test_a_bio_that_lists_the_records_fields_as_key_value_is_debris(bio):
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "bio": {"type": "string", "description": "A short biography"}}}
+    assert DefectKind.DEBRIS in {d.kind for d in check_record({"name": "Rick Hubbard", "bio": bio}, schema)}
+    one_colon = "Rick Hubbard is a plumber with one rule: fix it once. He watches birds at dawn, binoculars ready: always."
+    assert check_record({"name": "Rick Hubbard", "bio": one_colon}, schema) == []

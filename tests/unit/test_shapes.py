@@ -141,6 +141,15 @@ def test_validation_paths_are_json_pointers():
     assert [i.path for i in issues] == ["/a~1b/1"]
 
 
+@pytest.mark.parametrize("text", ['{"a": [1, 1e999]}', '{"a": [1, -Infinity]}', '{"a": [NaN]}'])
+def test_a_number_json_cannot_hold_is_invalid(text):
+    """Python reads these as floats and jsonschema calls them numbers, but no JSON document holds them."""
+    schema = {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "number"}}}}
+    issues = validate(json.loads(text), schema)
+    assert len(issues) == 1 and issues[0].path.startswith("/a/") and "is not a JSON number" in issues[0].message
+    assert validate({"a": [1, 1e308, -2.5]}, schema) == []
+
+
 def test_each_schema_is_validated_in_its_own_dialect_whatever_prefect_registers():
     import prefect  # noqa: F401  (registers its own jsonschema class for the 2020-12 URI)
 

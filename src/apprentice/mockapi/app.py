@@ -64,7 +64,21 @@ def create_app(engine: MockEngine, *, api_key: str | None = None, redactor: Reda
         Route(MOCK_PREFIX + "{path:path}", mock, methods=METHODS),
         *management_routes(engine),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(ApiKeyMiddleware, api_key=api_key)], lifespan=_lifespan(engine))
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(ApiKeyMiddleware, api_key=api_key)],
+        exception_handlers={Exception: _server_error},
+        lifespan=_lifespan(engine),
+    )
+
+
+async def _server_error(_: Request, exc: Exception) -> Response:
+    """A fault of this server, not of the request: JSON like every other error, naming only the
+    exception's type (its message may quote a record or a backend's answer); the traceback is
+    in the server's log."""
+    log.error("internal error answering a request", exc_info=exc)
+    message = f"internal error ({type(exc).__name__}); see the server's log"
+    return JSONResponse({"error": {"code": 500, "message": message}}, status_code=500)
 
 
 async def _parse(request: Request, engine: MockEngine) -> MockRequest:

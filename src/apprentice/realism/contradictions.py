@@ -279,7 +279,7 @@ def _pronoun_contradictions(record: Any) -> list[Defect]:
     return found
 
 
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|[Mm]y|[Mm]ine|[Ww]e|[Oo]ur|[Oo]urs)\b")
+_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|[Mm]y|[Mm]ine|me|[Ww]e|[Oo]ur|[Oo]urs|us)\b")  # "US" is a country
 
 
 def _first_person_slips(record: Any) -> list[Defect]:
