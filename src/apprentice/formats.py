@@ -14,6 +14,7 @@ final file when `output.DatasetWriter` renames it.
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -167,6 +168,26 @@ class RecordsWriter(Protocol):
     def close(self) -> None: ...
 
 
+def json_line(value: Any) -> str:
+    """`value` as one line of standard JSON: a number JSON cannot hold (a rejected record's
+    `Infinity`, an overflowing statistics draw in a meta row) is written as null, since
+    `Infinity` and `NaN` are Python's extension and other readers refuse the line."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 class JsonLines:
     """One JSON document per line, as given (meta rows and rejects too)."""
 
@@ -175,7 +196,7 @@ class JsonLines:
         self._file: IO[str] = path.open("w", encoding="utf-8", errors="backslashreplace")  # a lone surrogate stays a JSON \u escape
 
     def write(self, records: list[Any]) -> None:
-        self._file.writelines(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+        self._file.writelines(json_line(r) + "\n" for r in records)
 
     def close(self) -> None:
         self._file.close()

@@ -30,9 +30,18 @@ def variant_key_of(content_hash: str, shape: Shape) -> str:
 
 
 def load_variants(key: str, engine: Engine | None = None) -> list[Any]:
+    """The variants stored under `key`, or none when any holds a number JSON cannot (`Infinity`,
+    `NaN`: stored before validation refused them), so they are made again."""
     with session(engine) as s:
         rows = s.exec(select(CachedVariant).where(CachedVariant.cache_key == key).order_by(col(CachedVariant.position))).all()
-    return [json.loads(r.record_json) for r in rows]
+    try:
+        return [json.loads(r.record_json, parse_constant=_no_such_number) for r in rows]
+    except ValueError:
+        return []
+
+
+def _no_such_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def save_variants(key: str, workflow: str, records: list[Any], engine: Engine | None = None) -> int:

@@ -69,7 +69,8 @@ def mock_api(local_model, tmp_path_factory, project_dir):
         str(project_dir / "deployments"),
     ]
     log = home / "serve.log"  # a file, not a pipe nobody reads: a full pipe would block the server
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    output = log.open("wb")
+    process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -84,6 +85,7 @@ def mock_api(local_model, tmp_path_factory, project_dir):
     yield url
     process.terminate()
     process.wait(20)
+    output.close()
 
 
 async def call(client: httpx.AsyncClient, path: str, shape: dict, backend: str, **body) -> dict:

@@ -215,6 +215,17 @@ async def test_sse_streams_each_item_then_a_closing_event(served):
     assert closing == {"done": True, "total": 3, "valid": 3, "workflow": "mock.products@1.0.0"}
 
 
+async def test_a_fault_mid_stream_ends_the_stream_with_an_error_event(served, monkeypatch):
+    async def broken(request, whole):
+        yield {"index": 0, "data": {"title": "Lamp"}}
+        raise RuntimeError("a backend's answer")
+
+    monkeypatch.setattr(served.engine, "stream", broken)
+    response = await served.client.get("/api/mock/stream/products", params={"shape": json.dumps(PRODUCT), "n": 2})
+    events = sse_events(response.text)
+    assert events[-1] == {"error": {"code": 500, "message": "internal error (RuntimeError); see the server's log"}, "done": True}
+
+
 async def test_sse_whole_object_mode_sends_one_event(served):
     response = await served.client.post("/api/mock/stream/users", params={"mode": "object"}, json={"shape": USER})
     (event,) = sse_events(response.text)

@@ -704,7 +704,6 @@ def test_a_bio_that_talks_about_writing_a_bio_is_debris(bio):
         ("Jimmy Scott is an editorial assistant. He enjoys being creative in any way he can. He.", DefectKind.TRUNCATED),
         # the nightly of 2026-12-01: "me" and "us" are the first person too
         ("Jimmy Scott is a minerals surveyor who loves hiking. Do it with me today.", DefectKind.BROKEN_CONSTRAINT),
-        ("Jimmy Scott is a minerals surveyor. He takes us to the hills every summer.", DefectKind.BROKEN_CONSTRAINT),
     ],
 )
 def test_a_third_person_bio_that_slips_into_the_first_person_or_ends_on_a_pronoun(bio, kind):
@@ -715,8 +714,26 @@ def test_a_third_person_bio_that_slips_into_the_first_person_or_ends_on_a_pronou
     assert check_record(clean, schema) == []
     quoted = {"name": "Jimmy Scott", "bio": 'Jimmy Scott is a surveyor. "I love maps," he says, and he means it.'}
     assert check_record(quoted, schema) == []
-    country = {"name": "Jimmy Scott", "bio": "Jimmy Scott is a surveyor who moved to the US from Wales. He maps its rivers."}
-    assert check_record(country, schema) == []
+    for bio in (
+        "Jimmy Scott is a surveyor who moved to the US from Wales. He maps its rivers.",
+        "Jimmy Scott is a historian whose books remind us how cities grow.",
+        "Jimmy Scott is a surveyor. \u201cRivers teach me patience,\u201d he says.",
+    ):
+        assert check_record({"name": "Jimmy Scott", "bio": bio}, schema) == [], bio
+    event = {"type": "object", "properties": {"name": {"type": "string"}, "description": {"type": "string"}}}
+    assert check_record({"name": "Summer Jazz Night", "description": "Summer Jazz Night returns to the park. Join me there."}, event) == []
+
+
+PROFILE = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "age": {"type": "integer"},
+        "country": {"type": "string"},
+        "interests": {"type": "array", "items": {"type": "string"}},
+        "bio": {"type": "string", "description": "A short biography"},
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -728,7 +745,18 @@ def test_a_third_person_bio_that_slips_into_the_first_person_or_ends_on_a_pronou
     ],
 )
 def test_a_bio_that_lists_the_records_fields_as_key_value_is_debris(bio):
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "bio": {"type": "string", "description": "A short biography"}}}
-    assert DefectKind.DEBRIS in {d.kind for d in check_record({"name": "Rick Hubbard", "bio": bio}, schema)}
-    one_colon = "Rick Hubbard is a plumber with one rule: fix it once. He watches birds at dawn, binoculars ready: always."
-    assert check_record({"name": "Rick Hubbard", "bio": one_colon}, schema) == []
+    record = {"name": "Rick Hubbard", "age": 57, "country": "United States", "interests": ["birdwatching"], "bio": bio}
+    assert DefectKind.DEBRIS in {d.kind for d in check_record(record, PROFILE)}
+
+
+@pytest.mark.parametrize(
+    "bio",
+    [
+        "Rick Hubbard is a plumber with one rule: fix it once. He watches birds at dawn, binoculars ready: always.",
+        "Rick Hubbard is a plumber who speaks two languages (English: native, Spanish: fluent) and loves birds.",
+        "Rick Hubbard is a plumber. He rates his vans plainly. Pros: light, sturdy; Cons: pricey.",
+    ],
+)
+def test_colons_in_prose_that_label_no_field_are_no_debris(bio):
+    record = {"name": "Rick Hubbard", "age": 57, "country": "United States", "interests": ["birdwatching"], "bio": bio}
+    assert check_record(record, PROFILE) == []

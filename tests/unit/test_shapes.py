@@ -148,6 +148,21 @@ def test_a_number_json_cannot_hold_is_invalid(text):
     issues = validate(json.loads(text), schema)
     assert len(issues) == 1 and issues[0].path.startswith("/a/") and "is not a JSON number" in issues[0].message
     assert validate({"a": [1, 1e308, -2.5]}, schema) == []
+    cents = {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "number", "multipleOf": 0.01}}}}
+    assert "is not a JSON number" in validate(json.loads(text), cents)[0].message  # jsonschema alone raises here
+
+
+def test_rejects_and_meta_rows_are_standard_json_lines(tmp_path):
+    from apprentice.formats import JsonLines
+
+    lines = JsonLines(tmp_path / "rejects.jsonl")
+    lines.write([{"record": {"reading": float("inf"), "ok": [1.5, float("nan")]}, "reason": "/reading: inf is not a JSON number"}])
+    lines.close()
+    text = (tmp_path / "rejects.jsonl").read_text()
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} written")) == {
+        "record": {"reading": None, "ok": [1.5, None]},
+        "reason": "/reading: inf is not a JSON number",
+    }
 
 
 def test_each_schema_is_validated_in_its_own_dialect_whatever_prefect_registers():

@@ -102,3 +102,10 @@ def test_variants_are_served_from_the_store_and_dropped_when_the_shape_changes(t
     assert new_key != key and load_variants(new_key, engine) == []
     save_variants(new_key, "cities", [{"city": "Oslo", "country": "Norway"}], engine)
     assert load_variants(key, engine) == []  # the stale variants are gone
+
+
+def test_variants_stored_with_a_number_json_cannot_hold_are_made_again(tmp_path):
+    """Stored before validation refused `Infinity`: served, they could not be sent (a 500)."""
+    engine = engine_for(f"sqlite:///{tmp_path}/store.db")
+    save_variants("k", "gauges", [{"reading": 1.5}, {"reading": float("inf")}], engine)
+    assert load_variants("k", engine) == []

@@ -77,8 +77,11 @@ async def _server_error(_: Request, exc: Exception) -> Response:
     exception's type (its message may quote a record or a backend's answer); the traceback is
     in the server's log."""
     log.error("internal error answering a request", exc_info=exc)
-    message = f"internal error ({type(exc).__name__}); see the server's log"
-    return JSONResponse({"error": {"code": 500, "message": message}}, status_code=500)
+    return JSONResponse(_internal_error(exc), status_code=500)
+
+
+def _internal_error(exc: Exception) -> dict[str, Any]:
+    return {"error": {"code": 500, "message": f"internal error ({type(exc).__name__}); see the server's log"}}
 
 
 async def _parse(request: Request, engine: MockEngine) -> MockRequest:
@@ -126,6 +129,9 @@ async def _sse(events: AsyncIterator[dict[str, Any]], redact: Redactor) -> Async
             yield f"data: {redact(text) if 'error' in event else text}\n\n"
     except MockHttpError as exc:
         yield f"data: {redact(json.dumps({**exc.body(), 'done': True}))}\n\n"
+    except Exception as exc:  # the stream has begun, so the exception handler cannot answer: the last event says it
+        log.error("internal error while streaming", exc_info=exc)
+        yield f"data: {json.dumps({**_internal_error(exc), 'done': True})}\n\n"
 
 
 def management_routes(engine: MockEngine) -> list[Route]:

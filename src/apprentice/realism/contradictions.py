@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from apprentice.fieldplan import event_span, is_product, person_age, pronouns
-from apprentice.fieldplan.vocabulary import PRICE_NAMES, PRODUCT_CUES, PRODUCT_NAMES, department_of
+from apprentice.fieldplan.vocabulary import PERSON_CUES, PRICE_NAMES, PRODUCT_CUES, PRODUCT_NAMES, department_of
 from apprentice.realism.dates import _as_date
 from apprentice.realism.defects import Defect, DefectKind
 from apprentice.realism.leaves import _escape
@@ -279,19 +279,28 @@ def _pronoun_contradictions(record: Any) -> list[Defect]:
     return found
 
 
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|[Mm]y|[Mm]ine|me|[Ww]e|[Oo]ur|[Oo]urs|us)\b")  # "US" is a country
+_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|I'll|I'd|[Mm]y|[Mm]ine|me|[Ww]e|[Oo]ur|[Oo]urs)\b")  # not "us": "books that remind us"
+_QUOTES = ('"', "\u201c", "\u201d")
 
 
 def _first_person_slips(record: Any) -> list[Defect]:
     """A text about the record's person, opened in the third person ("Jimmy Scott is a minerals
     surveyor"), that slips into the first ("…two passions of mine. We love to create our own"):
-    seen in the nightly. A text with quotation marks may quote the person, so it is left alone."""
-    name = _person_name(record) if isinstance(record, dict) else None
+    seen in the nightly. Only records about a person (an email, an age, a bio...: `PERSON_CUES`)
+    are read: an event named "Summer Jazz Night" may well say "join us". A text with quotation
+    marks may quote the person, so it is left alone."""
+    about_a_person = isinstance(record, dict) and any(snake_case(str(k)) in PERSON_CUES for k in record)
+    name = _person_name(record) if about_a_person else None
     if not name:
         return []
     found = []
     for field, value in record.items():
-        if not isinstance(value, str) or not value.startswith(name.split()[0]) or snake_case(str(field)) in _NAME_FIELDS or '"' in value:
+        if (
+            not isinstance(value, str)
+            or not value.startswith(name.split()[0])
+            or snake_case(str(field)) in _NAME_FIELDS
+            or any(q in value for q in _QUOTES)
+        ):
             continue
         slip = _FIRST_PERSON.search(value)
         if slip:

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from apprentice.realism.leaves import _Leaf
+from apprentice.realism.defects import Defect, DefectKind
+from apprentice.realism.leaves import _escape, _Leaf
 from apprentice.realism.normalise import _clip
 from apprentice.realism.prose import PROSE_MIN_WORDS
+from apprentice.shapes.fields import snake_case
 
 _DEBRIS_PATTERNS = (
     (re.compile(r"[\"']\s*:\s*[\"'\[{]|\"\s*:"), "a JSON key fragment"),
@@ -144,3 +147,25 @@ def _debris(leaf: _Leaf) -> str | None:
             start = max(match.start() - 12, 0)
             return f"contains {what} ({_clip(text[start:])!r})"
     return None
+
+
+_LABEL = re.compile(r"(?:^|[,;(\n])\s*([A-Za-z][A-Za-z_ ]{0,30}?)\s*:\s")
+
+
+def _fields_pasted(record: Any) -> list[Defect]:
+    """A text that lists the record's own fields as `key: value` ("57 years old, country: United
+    States, lifestyle: free, interests: birdwatching", a bio in the nightly): two labels that
+    are field names of the record. Labels that are not ("Pros: light; Cons: pricey", "small:
+    30 cm, large: 45 cm") are prose a person writes."""
+    if not isinstance(record, dict):
+        return []
+    fields = {snake_case(str(k)) for k in record}
+    found = []
+    for field, value in record.items():
+        if not isinstance(value, str):
+            continue
+        labels = {snake_case(m.group(1)) for m in _LABEL.finditer(value)} & fields
+        if len(labels) >= 2:
+            message = f"lists the record's fields as 'key: value' ({', '.join(sorted(labels))}): {_clip(value)!r}"
+            found.append(Defect(kind=DefectKind.DEBRIS, path="/" + _escape(str(field)), message=message))
+    return found

@@ -86,21 +86,17 @@ def _slot_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> s
 
 
 _COMMA_RUN = re.compile(r"[a-z][,;:][a-z]+[,;:][a-z]")
-_FIELD_LABEL = re.compile(r"(?:^|[,;(\n])\s*[A-Za-z][a-z_]{1,20}:\s")
 
 
 def _table_in_prose(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> str | None:
     """Prose with cells between pipes ("Willow Smart Watch Band (2019) | Amazon Revenge | 2020 |…")
     or words run together with commas, semicolons or colons ("She's,however,notoriety,s!",
     "She's however,notoriety;heresi:!", seen in the nightly; a
-    value such as `red,green,blue` outside prose is left alone), or the record's fields pasted
-    as a list ("57 years old, country: United States, lifestyle: free", seen in the nightly)."""
+    value such as `red,green,blue` outside prose is left alone)."""
     if _prose_field(leaf, hints) and leaf.value.count("|") >= 2:
         return f"contains a table row ({_clip(leaf.value)!r})"
     if _prose_field(leaf, hints) and _COMMA_RUN.search(leaf.value):
         return f"runs words together with commas ({_clip(leaf.value)!r})"
-    if _prose_field(leaf, hints) and len(_FIELD_LABEL.findall(leaf.value)) >= 2:
-        return f"lists fields as 'key: value' ({_clip(leaf.value)!r})"
     return None
 
 

@@ -22,7 +22,7 @@ from apprentice.realism.contradictions import (
     _pronoun_contradictions,
 )
 from apprentice.realism.dates import _implausible, _implausible_in_prose
-from apprentice.realism.debris import _debris
+from apprentice.realism.debris import _debris, _fields_pasted
 from apprentice.realism.defects import Defect, DefectKind
 from apprentice.realism.echo import _echo
 from apprentice.realism.hints import _hint_texts
@@ -68,7 +68,7 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
     contradictions += _first_person_slips(record) + _price_contradictions(record) + _durations_longer_than_life(record)
-    return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record)
+    return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record) + _fields_pasted(record)
 
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:

@@ -97,39 +97,46 @@ def validator(schema: Any) -> Any:
 
 
 def validate(value: Any, schema: Any, *, limit: int = 20) -> list[ValidationIssue]:
-    """Every way `value` breaks `schema` (up to `limit`), deepest paths first; [] means valid."""
+    """Every way `value` breaks `schema` (up to `limit`), deepest paths first; [] means valid.
+    A number JSON cannot hold is reported alone, before jsonschema sees it (see `non_finite`)."""
+    unrepresentable = non_finite(value)
+    if unrepresentable:
+        return unrepresentable[:limit]
     try:
         errors = sorted(validator(schema).iter_errors(value), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
-        unrepresentable = _non_finite(value)
     except Unresolvable as exc:
         raise ShapeError(f"the schema has a $ref that cannot be resolved: {exc}") from None
     except RecursionError:  # a recursive schema walked through a deeply nested value: some 40 frames a level
         return [ValidationIssue(path="", message="the value is nested too deeply to be validated", keyword="depth")]
-    return ([_issue(e) for e in errors] + unrepresentable)[:limit]
+    return [_issue(e) for e in errors[:limit]]
 
 
-def _non_finite(value: Any, pointer: str = "") -> list[ValidationIssue]:
-    """Numbers JSON cannot hold: Python reads a model's `1e999` as infinity (and `NaN` as NaN), and
-    jsonschema counts them as numbers, but no JSON document can carry them: the mock API could not
-    send such a record (a 500) and a JSONL reader other than Python's would refuse the line."""
-    if isinstance(value, float):
-        finite = math.isfinite(value)
-        return [] if finite else [ValidationIssue(path=pointer, message=f"{value} is not a JSON number", keyword="type")]
-    if isinstance(value, dict):
-        return [i for k, v in value.items() for i in _non_finite(v, f"{pointer}/{_escaped(str(k))}")]
-    if isinstance(value, list):
-        return [i for n, v in enumerate(value) for i in _non_finite(v, f"{pointer}/{n}")]
-    return []
-
-
-def _escaped(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+def non_finite(value: Any) -> list[ValidationIssue]:
+    """Numbers JSON cannot hold: Python reads a model's `1e999` as infinity (and `NaN` as NaN) and
+    jsonschema counts them as numbers (or crashes on them under a decimal `multipleOf`), but no
+    JSON document can carry them: the mock API could not send such a record (a 500) and a JSONL
+    reader other than Python's would refuse the line. Walked without recursion: a client's
+    value may nest deeper than Python's stack."""
+    found, stack = [], [("", value)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            found.append(ValidationIssue(path=pointer, message=f"{node} is not a JSON number", keyword="type"))
+        elif isinstance(node, dict):
+            stack.extend((f"{pointer}/{_escaped(str(k))}", v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{n}", v) for n, v in enumerate(node))
+    return sorted(found, key=lambda i: i.path)
 
 
 def _issue(error: ValidationError) -> ValidationIssue:
     pointer = "".join("/" + _escaped(str(p)) for p in error.absolute_path)
     message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
     return ValidationIssue(path=pointer, message=message, keyword=str(error.validator))
+
+
+def _escaped(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def declared_types(schema: Any) -> set[str]:
