@@ -742,10 +742,12 @@ PROFILE = {
         # the nightly of 2026-12-01: the record's own fields pasted into its bio
         "Rick Hubbard is a plumber, 57 years old, country: United States, lifestyle: free, interests: birdwatching.",
         "Rick Hubbard is a plumber.\nAge: 57\nInterests: birdwatching",
+        # and another: a list item quoted word for word
+        "Rick Hubbard is a retail banker. The hobby of his last name is 'volunteering at a food bank'.",
     ],
 )
-def test_a_bio_that_lists_the_records_fields_as_key_value_is_debris(bio):
-    record = {"name": "Rick Hubbard", "age": 57, "country": "United States", "interests": ["birdwatching"], "bio": bio}
+def test_a_bio_that_pastes_the_records_fields_is_debris(bio):
+    record = {"name": "Rick Hubbard", "age": 57, "country": "United States", "interests": ["volunteering at a food bank"], "bio": bio}
     assert DefectKind.DEBRIS in {d.kind for d in check_record(record, PROFILE)}
 
 
@@ -755,8 +757,10 @@ def test_a_bio_that_lists_the_records_fields_as_key_value_is_debris(bio):
         "Rick Hubbard is a plumber with one rule: fix it once. He watches birds at dawn, binoculars ready: always.",
         "Rick Hubbard is a plumber who speaks two languages (English: native, Spanish: fluent) and loves birds.",
         "Rick Hubbard is a plumber. He rates his vans plainly. Pros: light, sturdy; Cons: pricey.",
+        "Rick Hubbard is a plumber. His motto, 'fix it once', is painted on his van.",
+        "Rick Hubbard's van is his office; he's in the United States' busiest county.",
     ],
 )
-def test_colons_in_prose_that_label_no_field_are_no_debris(bio):
+def test_colons_and_quotes_in_prose_that_paste_no_field_are_no_debris(bio):
     record = {"name": "Rick Hubbard", "age": 57, "country": "United States", "interests": ["birdwatching"], "bio": bio}
     assert check_record(record, PROFILE) == []

@@ -456,6 +456,10 @@ def _date_stem(snake: str) -> str:
 
 
 FIRST_JOB_AGE = 23
+RETIREMENT_AGE = 70
+"""From this age a bio calls the person's job theirs in retirement: "Jamie Obrien is a commercial
+art gallery manager", age 81, read in a nightly, reads "… is a retired commercial art gallery
+manager". A job field the record gives is left as it is (it may be the last one held)."""
 """Under this age a person is studying or in a first job: Faker's job list (lecturers, surgeons,
 directors) would make an 18-year-old "a higher education lecturer", as a nightly did."""
 FIRST_JOBS = (

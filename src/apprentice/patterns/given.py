@@ -14,7 +14,7 @@ from typing import Any
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import HOBBY_FIELDS, is_product, person_age, persona, pronouns
-from apprentice.fieldplan.vocabulary import FIRST_JOB_AGE, PRODUCT_CATEGORIES, PRODUCT_NAMES
+from apprentice.fieldplan.vocabulary import FIRST_JOB_AGE, PRODUCT_CATEGORIES, PRODUCT_NAMES, RETIREMENT_AGE
 from apprentice.patterns.common import finish
 from apprentice.realism import identifier_name, looks_like_code
 from apprentice.records import RecordContext, RecordOutcome
@@ -99,10 +99,20 @@ def person_lead(given: dict[str, Any], seed: int, index: int) -> str | None:
 def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
     """The person's job: a given one, else the persona's, fit for the record's own age when it
     has one (the persona is drawn per attempt, its age is not the record's: an 18-year-old was
-    "a higher education lecturer"); Faker's "Engineer, aeronautical" reads "aeronautical engineer"."""
+    "a higher education lecturer"), in retirement from `RETIREMENT_AGE`; Faker's "Engineer,
+    aeronautical" reads "aeronautical engineer"."""
     age = person_age(given)
-    fitting = traits["occupation"] if age is None else traits["first_job" if age < FIRST_JOB_AGE else "adult_job"]
-    job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), fitting)
+    given_job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), None)
+    if given_job is not None:
+        return _readable(given_job)
+    if age is None:
+        return _readable(traits["occupation"])
+    if age < FIRST_JOB_AGE:
+        return _readable(traits["first_job"])
+    return ("retired " if age >= RETIREMENT_AGE else "") + _readable(traits["adult_job"])
+
+
+def _readable(job: str) -> str:
     head, _, qualifier = job.partition(", ")
     return f"{qualifier} {head}" if qualifier else job
 

@@ -150,13 +150,15 @@ def _debris(leaf: _Leaf) -> str | None:
 
 
 _LABEL = re.compile(r"(?:^|[,;(\n])\s*([A-Za-z][A-Za-z_ ]{0,30}?)\s*:\s")
+_QUOTED = re.compile(r"['\u2018\"\u201c]([^'\u2019\"\u201d]{3,80})['\u2019\"\u201d]")
 
 
 def _fields_pasted(record: Any) -> list[Defect]:
-    """A text that lists the record's own fields as `key: value` ("57 years old, country: United
-    States, lifestyle: free, interests: birdwatching", a bio in the nightly): two labels that
-    are field names of the record. Labels that are not ("Pros: light; Cons: pricey", "small:
-    30 cm, large: 45 cm") are prose a person writes."""
+    """A text that pastes the record's own fields: as `key: value` ("57 years old, country: United
+    States, lifestyle: free, interests: birdwatching", a bio in the nightly), two labels that are
+    field names of the record; or a value of several words quoted word for word ("The hobby of his
+    last name is 'volunteering at a food bank'", another). Labels that name no field ("Pros: light;
+    Cons: pricey") and quotes of anything else are prose a person writes."""
     if not isinstance(record, dict):
         return []
     fields = {snake_case(str(k)) for k in record}
@@ -165,7 +167,18 @@ def _fields_pasted(record: Any) -> list[Defect]:
         if not isinstance(value, str):
             continue
         labels = {snake_case(m.group(1)) for m in _LABEL.finditer(value)} & fields
+        quoted = next((q for q in _QUOTED.findall(value) if q.strip().casefold() in _phrases(record, field)), None)
         if len(labels) >= 2:
             message = f"lists the record's fields as 'key: value' ({', '.join(sorted(labels))}): {_clip(value)!r}"
-            found.append(Defect(kind=DefectKind.DEBRIS, path="/" + _escape(str(field)), message=message))
+        elif quoted:
+            message = f"quotes the record's own value {quoted.strip()!r} word for word"
+        else:
+            continue
+        found.append(Defect(kind=DefectKind.DEBRIS, path="/" + _escape(str(field)), message=message))
     return found
+
+
+def _phrases(record: dict[str, Any], but: str) -> set[str]:
+    """The record's values of two words or more (list items too), but field `but`'s own."""
+    values = (v for k, v in record.items() if k != but for v in (v if isinstance(v, list) else [v]))
+    return {v.strip().casefold() for v in values if isinstance(v, str) and len(v.split()) >= 2}
