@@ -744,6 +744,7 @@ PROFILE = {
         "Rick Hubbard is a plumber.\nAge: 57\nInterests: birdwatching",
         # and another: a list item quoted word for word
         "Rick Hubbard is a retail banker. The hobby of his last name is 'volunteering at a food bank'.",
+        "Rick Hubbard's hobby is 'volunteering at a food bank'.",  # a possessive's apostrophe opens no quote
     ],
 )
 def test_a_bio_that_pastes_the_records_fields_is_debris(bio):
@@ -764,3 +765,11 @@ def test_a_bio_that_pastes_the_records_fields_is_debris(bio):
 def test_colons_and_quotes_in_prose_that_paste_no_field_are_no_debris(bio):
     record = {"name": "Rick Hubbard", "age": 57, "country": "United States", "interests": ["birdwatching"], "bio": bio}
     assert check_record(record, PROFILE) == []
+
+
+def test_a_product_quoting_its_own_name_and_structured_notes_are_no_pasted_fields():
+    product = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    lamp = {"name": "Oak Desk Lamp", "price": 49.0, "description": 'The "Oak Desk Lamp" has a brass arm and a linen shade.'}
+    assert check_record(lamp, product) == []
+    ticket = {"type": "object", "properties": {k: {"type": "string"} for k in ("status", "priority", "notes")}}
+    assert check_record({"status": "open", "priority": "high", "notes": "Status: escalated; Priority: urgent"}, ticket) == []

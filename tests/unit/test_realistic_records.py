@@ -416,6 +416,10 @@ def test_a_bio_lead_gives_the_record_a_job_fit_for_its_own_age():
         retired = person_lead({"name": "Henry Hood", "age": 81}, seed, 0)  # read in a nightly: a gallery manager at 81
         assert retired == older.replace(" is a ", " is a retired ").replace(" is an ", " is a retired ")
     assert person_lead({"name": "Henry Hood", "age": 81, "job": "Nurse"}, 0, 0) == "Henry Hood is a nurse"  # the record's own job
+    assert (
+        person_lead({"name": "Henry Hood", "age": 75, "jobTitle": "Engineer, aeronautical"}, 0, 0)
+        == "Henry Hood is an aeronautical engineer"
+    )
 
 
 async def test_a_record_whose_budget_runs_out_while_it_is_made_again_is_rejected_with_its_defects_not_lost():

@@ -49,6 +49,8 @@ PRICE_RANGE = (2.0, 800.0)
 
 # Normalised (snake_case) field name → samplers to try in order; the first whose trial draws
 # validate wins (so `color` with a hex pattern falls through to `hex_color`).
+JOB_FIELDS = ("job", "job_title", "occupation", "profession")
+"""Field names (snake case) that hold a person's job."""
 NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
     {
         ("first_name", "firstname", "given_name", "forename"): ("first_name",),
@@ -96,7 +98,7 @@ NAME_SAMPLERS: dict[str, tuple[str, ...]] = _by_name(
         ("country", "country_name"): ("country", "country_code"),
         ("country_code", "country_iso", "iso_country"): ("country_code",),
         ("company", "company_name", "employer", "organization", "organisation"): ("company",),
-        ("job", "job_title", "occupation", "profession"): ("job",),
+        JOB_FIELDS: ("job",),
         ("url", "website", "homepage", "web_site", "website_url", "homepage_url"): ("url",),
         ("uuid", "guid"): ("uuid",),
         ("id",): ("uuid", "serial"),
@@ -455,11 +457,11 @@ def _date_stem(snake: str) -> str:
     return snake
 
 
-FIRST_JOB_AGE = 23
 RETIREMENT_AGE = 70
 """From this age a bio calls the person's job theirs in retirement: "Jamie Obrien is a commercial
 art gallery manager", age 81, read in a nightly, reads "… is a retired commercial art gallery
 manager". A job field the record gives is left as it is (it may be the last one held)."""
+FIRST_JOB_AGE = 23
 """Under this age a person is studying or in a first job: Faker's job list (lecturers, surgeons,
 directors) would make an 18-year-old "a higher education lecturer", as a nightly did."""
 FIRST_JOBS = (

@@ -14,7 +14,7 @@ from typing import Any
 from apprentice.backends.grammar import STEER_PATTERN, is_free_prose
 from apprentice.backends.pool import BackendPool
 from apprentice.fieldplan import HOBBY_FIELDS, is_product, person_age, persona, pronouns
-from apprentice.fieldplan.vocabulary import FIRST_JOB_AGE, PRODUCT_CATEGORIES, PRODUCT_NAMES, RETIREMENT_AGE
+from apprentice.fieldplan.vocabulary import FIRST_JOB_AGE, JOB_FIELDS, PRODUCT_CATEGORIES, PRODUCT_NAMES, RETIREMENT_AGE
 from apprentice.patterns.common import finish
 from apprentice.realism import identifier_name, looks_like_code
 from apprentice.records import RecordContext, RecordOutcome
@@ -102,7 +102,7 @@ def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
     "a higher education lecturer"), in retirement from `RETIREMENT_AGE`; Faker's "Engineer,
     aeronautical" reads "aeronautical engineer"."""
     age = person_age(given)
-    given_job = next((str(given[k]) for k in ("job", "job_title", "occupation", "title") if k in given), None)
+    given_job = next((str(v) for k, v in given.items() if snake_case(str(k)) in JOB_FIELDS and isinstance(v, str) and v.strip()), None)
     if given_job is not None:
         return _readable(given_job)
     if age is None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from apprentice.fieldplan.vocabulary import PERSON_CUES
 from apprentice.realism.defects import Defect, DefectKind
 from apprentice.realism.leaves import _escape, _Leaf
 from apprentice.realism.normalise import _clip
-from apprentice.realism.prose import PROSE_MIN_WORDS
+from apprentice.realism.prose import _PROSE_NAMES, PROSE_MIN_WORDS, is_prose_hint
 from apprentice.shapes.fields import snake_case
 
 _DEBRIS_PATTERNS = (
@@ -150,24 +151,30 @@ def _debris(leaf: _Leaf) -> str | None:
 
 
 _LABEL = re.compile(r"(?:^|[,;(\n])\s*([A-Za-z][A-Za-z_ ]{0,30}?)\s*:\s")
-_QUOTED = re.compile(r"['\u2018\"\u201c]([^'\u2019\"\u201d]{3,80})['\u2019\"\u201d]")
+_QUOTED = re.compile(r"(?<![A-Za-z])['\u2018\"\u201c]([^'\u2019\"\u201d]{3,80})['\u2019\"\u201d](?![A-Za-z])")  # not "Hubbard's"
 
 
-def _fields_pasted(record: Any) -> list[Defect]:
-    """A text that pastes the record's own fields: as `key: value` ("57 years old, country: United
-    States, lifestyle: free, interests: birdwatching", a bio in the nightly), two labels that are
-    field names of the record; or a value of several words quoted word for word ("The hobby of his
-    last name is 'volunteering at a food bank'", another). Labels that name no field ("Pros: light;
-    Cons: pricey") and quotes of anything else are prose a person writes."""
+def _fields_pasted(record: Any, schema: Any) -> list[Defect]:
+    """A prose field that pastes the record's own fields: as `key: value` ("57 years old, country:
+    United States, lifestyle: free, interests: birdwatching", a bio in the nightly), two labels
+    that are field names of the record; or, in a record about a person, a value of several words
+    quoted word for word ("The hobby of his last name is 'volunteering at a food bank'", another).
+    Labels that name no field ("Pros: light; Cons: pricey"), structured fields ("Status:
+    escalated" in `notes`) and a product's text quoting its own name are left alone."""
     if not isinstance(record, dict):
         return []
+    props = schema.get("properties") if isinstance(schema, dict) else None
     fields = {snake_case(str(k)) for k in record}
+    about_a_person = bool(fields & PERSON_CUES)
     found = []
     for field, value in record.items():
-        if not isinstance(value, str):
+        sub = props.get(field) if isinstance(props, dict) else None
+        if not isinstance(value, str) or not (
+            snake_case(str(field)) in _PROSE_NAMES or (isinstance(sub, dict) and is_prose_hint(sub.get("description")))
+        ):
             continue
         labels = {snake_case(m.group(1)) for m in _LABEL.finditer(value)} & fields
-        quoted = next((q for q in _QUOTED.findall(value) if q.strip().casefold() in _phrases(record, field)), None)
+        quoted = about_a_person and next((q for q in _QUOTED.findall(value) if q.strip().casefold() in _phrases(record, field)), None)
         if len(labels) >= 2:
             message = f"lists the record's fields as 'key: value' ({', '.join(sorted(labels))}): {_clip(value)!r}"
         elif quoted:

@@ -68,7 +68,9 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
     contradictions += _first_person_slips(record) + _price_contradictions(record) + _durations_longer_than_life(record)
-    return defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record) + _fields_pasted(record)
+    return (
+        defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record) + _fields_pasted(record, schema)
+    )
 
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:
