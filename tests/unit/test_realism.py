@@ -632,7 +632,12 @@ def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constra
     schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
     jacket = {"name": "Foxglove Classic Rain Jacket", "price": 69.99, "description": "Foxglove Classic Rain Jacket is tasty."}
     assert [d.kind for d in check_record(jacket, schema)] == [DefectKind.BROKEN_CONSTRAINT]
+    tasty_pots = ("Terracotta Plant Pot is a delicious terracotta pot for herbs.", "Terracotta Plant Pot is glazed. The pot is delicious.")
+    for pot in tasty_pots:
+        record = {"name": "Terracotta Plant Pot", "price": 19.0, "description": pot}  # garden goods: the pot itself called tasty
+        assert [d.kind for d in check_record(record, schema)] == [DefectKind.BROKEN_CONSTRAINT], pot
     for fine in (
+        {"name": "Terracotta Plant Pot", "price": 19.0, "description": "Terracotta Plant Pot drains well; grow delicious basil on a sill."},
         {"name": "Fernhill Cast Iron Skillet", "price": 40.0, "description": "Fernhill Cast Iron Skillet bakes a breakfast frittata."},
         {"name": "Juniper Scented Candle", "price": 20.0, "description": "Juniper Scented Candle has a delicious vanilla scent."},
         {"name": "Oakline Desk Lamp", "price": 60.0, "description": "Oakline Desk Lamp has a linen shade and a warm, dimmable bulb."},

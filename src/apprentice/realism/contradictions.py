@@ -49,18 +49,32 @@ _FOOD_WORDS = re.compile(r"\b(bacon|sausages?|foodies?|cuisine|tasty|delicious|b
 _FOOD_DEPARTMENTS = frozenset({"Kitchen", "Home", "Outdoors", "Garden"})  # a candle's "delicious scent", a camping breakfast
 
 
+def _tasty_product(name: str) -> re.Pattern[str]:
+    """The product itself called tasty ("this delicious plant pot", "the pot is delicious"): where
+    food talk may be about something else (a garden's herbs, a candle's scent, a camp breakfast)."""
+    head = re.escape(name.split()[-1].casefold().removesuffix("s")) if name.split() else "$^"
+    adjective = r"(tasty|delicious|yummy|flavou?rful)"
+    return re.compile(
+        rf"\b{adjective}\s+(?:\w+\s+){{0,2}}{head}s?\b|\b{head}s?\s+(?:is|are|looks?|tastes?)\s+(?:so\s+|very\s+|truly\s+)?{adjective}\b",
+        re.IGNORECASE,
+    )
+
+
 def _food_talk(record: Any) -> list[Defect]:
     """A product's text that talks about food when the product is no kitchen ware: SmolLM2 wrote
-    of a plant pot for "all foodies" and a rain jacket's "delightful breakfast of bacon"."""
+    of a plant pot for "all foodies" and a rain jacket's "delightful breakfast of bacon". Goods
+    whose text may well speak of food (garden, home, outdoors) only when the product itself is
+    called tasty: a plant pot was "delicious" in the realism bench."""
     if not isinstance(record, dict) or not {snake_case(str(k)) for k in record} & PRODUCT_CUES:
         return []
     name = next((v for k, v in record.items() if snake_case(str(k)) in PRODUCT_NAMES and isinstance(v, str)), "")
     department = department_of(name)
-    if department is None or department in _FOOD_DEPARTMENTS:
+    if department is None or department == "Kitchen":
         return []
+    talk = _tasty_product(name) if department in _FOOD_DEPARTMENTS else _FOOD_WORDS
     found = []
     for field, value in record.items():
-        food = _FOOD_WORDS.search(value) if isinstance(value, str) and value != name else None
+        food = talk.search(value) if isinstance(value, str) and value != name else None
         if food:
             message = f"talks about food ({food.group()!r}), but {name} is sold under {department}"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))
