@@ -562,6 +562,9 @@ def test_a_code_for_a_name_and_a_description_about_itself_are_caught(field, valu
         ("Linda Snyder is a proofreader who loves to write stories about her hobbies.\nLinda's:\n-L.", "debris"),
         ("Linda Snyder is a barrister's clerk. She loves to travel. You've...you've,.", "debris"),
         ("Linda Snyder is a tailor. Her care has earned LindaSnyder...its''.", "debris"),
+        # read in the realism bench of 2026-12-01
+        ("Linda Snyder is a brewer. She has never traveled abroad before but,\u2026theres.com...heaven-.", "debris"),
+        ("Linda Snyder is a brewer. She has never traveled abroad before, heaven-.", "debris"),
     ],
 )
 def test_defects_read_in_this_sessions_nightly_are_caught(bio, kind):

@@ -93,7 +93,7 @@ def person_lead(given: dict[str, Any], seed: int, index: int) -> str | None:
     if who is None:
         return None
     job = _job_of(given, persona(seed, index))
-    return f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()}"
+    return f"{who} is {with_article(job)}"
 
 
 def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
@@ -110,6 +110,13 @@ def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
     if age < FIRST_JOB_AGE:
         return _readable(traits["first_job"])
     return ("retired " if age >= RETIREMENT_AGE else "") + _readable(traits["adult_job"])
+
+
+def with_article(job: str) -> str:
+    """ "an aeronautical engineer": the job in lower case but its acronyms ("a maintenance (IT)
+    engineer", which read "(it)" in the realism bench), after "a" or "an"."""
+    words = " ".join(w if w.strip("()").isupper() and len(w.strip("()")) > 1 else w.lower() for w in job.split())
+    return f"{'an' if words[:1] in tuple('aeiou') else 'a'} {words}"
 
 
 def _readable(job: str) -> str:
@@ -157,7 +164,7 @@ def guidance(given: dict[str, Any], seed: int, index: int, about: dict[str, Any]
         subject, object_ = pronouns(first)  # said in passing: an instruction about pronouns gets copied into the text
         enjoys = "enjoy" if subject == "they" else "enjoys"
         sketch = (
-            f"{who} is {'an' if job[:1].lower() in 'aeiou' else 'a'} {job.lower()}; {subject} {enjoys} "
+            f"{who} is {with_article(job)}; {subject} {enjoys} "
             f"{given_hobby(given) or traits['hobby']}. "
             f'Start texts about {object_} with "{first}". '
         )
