@@ -650,6 +650,32 @@ def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constra
     assert check_record(event, {"type": "object", "properties": {"title": {"type": "string"}, "description": {"type": "string"}}}) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "description"),
+    [  # read in the realism bench of 2026-12-01, each passed as clean
+        ("Zephyr Plant Pot", "Zephyr Plant Pot is a sustainable plant pot. It's delicious, perfect for people who love plants."),
+        ("Brightwater Everyday Plant Pot", "Brightwater Everyday Plant Pot is a gourmet, sustainable home-based product."),
+        ("Brightwater Cast Iron Skillet", "Brightwater Cast Iron Skillet is a gourmet and delicious item for every recipe."),
+        ("Foxglove Classic Rain Jacket", "Foxglove Classic Rain Jacket is infused with a subtle blend of flavors."),
+        ("Marlow Compact Bike Helmet", "Marlow Compact Bike Helmet is one of the best you've ever had, and I'm not going to ignore it."),
+    ],
+)
+def test_products_called_tasty_or_described_by_a_reviewer_are_broken_constraints(name, description):
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    record = {"name": name, "price": 20.0, "description": description}
+    assert [d.kind for d in check_record(record, schema)] == [DefectKind.BROKEN_CONSTRAINT]
+
+
+def test_cookware_may_be_gourmet_and_a_review_may_say_i():
+    schema = {"type": "object", "properties": {k: {"type": "string"} for k in ("name", "sku", "description", "review")}}
+    skillet = {"name": "Fernhill Cast Iron Skillet", "sku": "UKL-00010", "description": "Fernhill Cast Iron Skillet is gourmet cookware."}
+    assert check_record(skillet, schema) == []
+    review = {**skillet, "review": "I've cooked on it every day for a year and it still sears well."}
+    assert check_record(review, schema) == []
+    quoted = {**skillet, "description": 'Fernhill Cast Iron Skillet: "I use it daily," says chef Ana Ruiz.'}
+    assert check_record(quoted, schema) == []
+
+
 def test_a_text_quoting_another_price_than_the_records_is_a_broken_constraint():
     schema = {
         "type": "object",

@@ -20,6 +20,7 @@ from apprentice.realism.contradictions import (
     _misspelt_names,
     _price_contradictions,
     _pronoun_contradictions,
+    _reviewer_voice,
 )
 from apprentice.realism.dates import _implausible, _implausible_in_prose
 from apprentice.realism.debris import _debris, _fields_pasted
@@ -68,9 +69,8 @@ def _check(record: Any, schema: Any, hints: Mapping[str, list[tuple[str, str]]],
             defects.append(Defect(kind=DefectKind.IMPLAUSIBLE_DATE, path=leaf.pointer, message=message))
     contradictions = _age_contradictions(record) + _birth_year_contradictions(record, now) + _pronoun_contradictions(record)
     contradictions += _first_person_slips(record) + _price_contradictions(record) + _durations_longer_than_life(record)
-    return (
-        defects + contradictions + _misspelt_names(record) + _event_too_long(record) + _food_talk(record) + _fields_pasted(record, schema)
-    )
+    contradictions += _misspelt_names(record) + _event_too_long(record) + _food_talk(record) + _reviewer_voice(record)
+    return defects + contradictions + _fields_pasted(record, schema)
 
 
 def check_record(record: Any, schema: dict[str, Any] | bool, *, now: datetime | None = None) -> list[Defect]:
