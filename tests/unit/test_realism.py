@@ -655,7 +655,6 @@ def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constra
     [  # read in the realism bench of 2026-12-01, each passed as clean
         ("Zephyr Plant Pot", "Zephyr Plant Pot is a sustainable plant pot. It's delicious, perfect for people who love plants."),
         ("Brightwater Everyday Plant Pot", "Brightwater Everyday Plant Pot is a gourmet, sustainable home-based product."),
-        ("Brightwater Cast Iron Skillet", "Brightwater Cast Iron Skillet is a gourmet and delicious item for every recipe."),
         ("Foxglove Classic Rain Jacket", "Foxglove Classic Rain Jacket is infused with a subtle blend of flavors."),
         ("Marlow Compact Bike Helmet", "Marlow Compact Bike Helmet is one of the best you've ever had, and I'm not going to ignore it."),
     ],
@@ -666,7 +665,23 @@ def test_products_called_tasty_or_described_by_a_reviewer_are_broken_constraints
     assert [d.kind for d in check_record(record, schema)] == [DefectKind.BROKEN_CONSTRAINT]
 
 
-def test_cookware_may_be_gourmet_and_a_review_may_say_i():
+@pytest.mark.parametrize(
+    ("name", "description"),
+    [
+        ("Fernhill Cast Iron Skillet", "Fernhill Cast Iron Skillet is gourmet cookware. Cook delicious meals with this skillet."),
+        ("Cobalt Ceramic Mug", "Cobalt Ceramic Mug: enjoy delicious coffee in this ceramic mug."),
+        ("Terracotta Plant Pot", "Terracotta Plant Pot drains well. Grow delicious basil in this pot."),
+        ("Juniper Scented Candle", "Juniper Scented Candle: its delicious scent makes this candle a gift."),
+        ("Alder Lite Fountain Pen", "Alder Lite Fountain Pen is a Type I nib from Part I of our range; I make each one by hand."),
+        ("Corvid Linen Shirt", "Corvid Linen Shirt is a relaxed fit; pre- and post-season sizes differ."),
+    ],
+)
+def test_food_talk_about_something_else_and_an_i_that_is_no_review_are_fine(name, description):
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    assert check_record({"name": name, "price": 20.0, "description": description}, schema) == []
+
+
+def test_a_review_may_say_i():
     schema = {"type": "object", "properties": {k: {"type": "string"} for k in ("name", "sku", "description", "review")}}
     skillet = {"name": "Fernhill Cast Iron Skillet", "sku": "UKL-00010", "description": "Fernhill Cast Iron Skillet is gourmet cookware."}
     assert check_record(skillet, schema) == []

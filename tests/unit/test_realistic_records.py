@@ -420,6 +420,12 @@ def test_a_bio_lead_gives_the_record_a_job_fit_for_its_own_age():
         person_lead({"name": "Henry Hood", "age": 75, "jobTitle": "Engineer, aeronautical"}, 0, 0)
         == "Henry Hood is an aeronautical engineer"
     )
+    maintenance = person_lead({"name": "Henry Hood", "age": 40, "job": "Engineer, maintenance (IT)"}, 0, 0)
+    assert maintenance == "Henry Hood is a maintenance (IT) engineer"  # read "(it)" in the realism bench
+    from apprentice.patterns.given import with_article
+
+    said = [with_article(job) for job in ("IT consultant", "HR manager", "university student", "Hotel manager", "accountant")]
+    assert said == ["an IT consultant", "an HR manager", "a university student", "a hotel manager", "an accountant"]
 
 
 async def test_a_record_whose_budget_runs_out_while_it_is_made_again_is_rejected_with_its_defects_not_lost():

@@ -114,9 +114,20 @@ def _job_of(given: dict[str, Any], traits: dict[str, str]) -> str:
 
 def with_article(job: str) -> str:
     """ "an aeronautical engineer": the job in lower case but its acronyms ("a maintenance (IT)
-    engineer", which read "(it)" in the realism bench), after "a" or "an"."""
-    words = " ".join(w if w.strip("()").isupper() and len(w.strip("()")) > 1 else w.lower() for w in job.split())
-    return f"{'an' if words[:1] in tuple('aeiou') else 'a'} {words}"
+    engineer", which read "(it)" in the realism bench), after "a" or "an" as it sounds ("an IT
+    consultant", "an HR manager", "a university student")."""
+    words = " ".join(w if _acronym(w) else w.lower() for w in job.split())
+    first = words.split()[0].strip("()") if words else ""
+    if _acronym(first):
+        sounds_like_a_vowel = first[0] in "AEFHILMNORSX"
+    else:
+        sounds_like_a_vowel = first[:1] in tuple("aeiou") and not first.startswith(("uni", "use", "usu", "eu", "one"))
+    return f"{'an' if sounds_like_a_vowel else 'a'} {words}"
+
+
+def _acronym(word: str) -> bool:
+    bare = word.strip("(),")
+    return len(bare) > 1 and bare.isupper()
 
 
 def _readable(job: str) -> str:

@@ -49,33 +49,38 @@ _FOOD_WORDS = re.compile(r"\b(bacon|sausages?|foodies?|cuisine|tasty|delicious|b
 _FOOD_DEPARTMENTS = frozenset({"Kitchen", "Home", "Outdoors", "Garden"})  # a candle's "delicious scent", a camping breakfast
 _DESCRIPTION_FIELDS = frozenset({"description", "summary", "overview", "product_description", "short_description"})
 _QUOTES = ('"', "\u201c", "\u201d")
-_FIRST_PERSON_SINGULAR = re.compile(r"\b(I|I'm|I've|I'll|I'd)\b")
+_REVIEWER_I = re.compile(  # a reviewer's opinion, not "Part I", "Type I diabetes" or a maker's "I make each mug"
+    r"(?<![\w-])(?:I'm|I've|I'd|I(?:\s+(?:also|really|just|truly|absolutely))?\s+"
+    r"(?:love|like|enjoy|recommend|adore|bought|purchased|am|was|think|feel|don't|can't|won't|highly|personally))\b"
+)
 
 
-def _tasty_product(name: str, department: str) -> re.Pattern[str]:
-    """The product itself called tasty ("a gourmet and delicious item", "the pot is delicious",
-    "It's delicious"): for goods whose text may speak of food about something else (a garden's
-    herbs, a candle's scent, a camp breakfast, a skillet's recipes). Cookware may be gourmet."""
+def _tasty_product(name: str) -> re.Pattern[str]:
+    """The product itself called tasty ("this delicious plant pot", "a gourmet, sustainable
+    home-based product", "It's delicious"): for garden, home and outdoor goods, whose text may
+    speak of food about something else (a garden's herbs, a candle's scent, a camp breakfast).
+    Kitchen goods may say anything about food ("cook delicious meals with this skillet")."""
     head = re.escape(name.split()[-1].casefold().removesuffix("s")) if name.split() else "$^"
-    adjective = r"(tasty|delicious|yummy)" if department == "Kitchen" else r"(tasty|delicious|yummy|gourmet|flavou?rful)"
-    before_the_thing = rf"\b{adjective}[,]?\s+(?:[\w-]+,?\s+){{0,3}}(?:{head}|item|product)s?\b"
-    said_of_it = rf"\b(?:{head}s?|it|it's|it is|they are)\s+(?:is\s+|are\s+|looks?\s+|tastes?\s+)?(?:so\s+|very\s+|truly\s+)?{adjective}\b"
-    return re.compile(f"{before_the_thing}|{said_of_it}", re.IGNORECASE)
+    adjective = r"(tasty|delicious|yummy|gourmet|flavou?rful)"
+    before_the_thing = rf"\b{adjective},?\s+(?:[\w-]+,?\s+){{0,2}}(?:{head}|item|product)s?\b"
+    said_of_it = rf"(?:^|[.!?]\s+)(?:it's|it is)\s+(?:so\s+|very\s+|truly\s+)?{adjective}\b"
+    said_of_the_thing = rf"\b{head}s?\s+(?:is|are|looks?|tastes?)\s+(?:so\s+|very\s+|truly\s+)?{adjective}\b"
+    return re.compile(f"{before_the_thing}|{said_of_it}|{said_of_the_thing}", re.IGNORECASE)
 
 
 def _food_talk(record: Any) -> list[Defect]:
     """A product's text that talks about food when the product is no kitchen ware: SmolLM2 wrote
     of a plant pot for "all foodies" and a rain jacket's "delightful breakfast of bacon" and
     "subtle blend of flavors". Goods whose text may well speak of food (kitchen, garden, home,
-    outdoors) only when the product itself is called tasty: a plant pot was "delicious" and a
-    skillet "a gourmet and delicious item" in the realism bench."""
+    outdoors) only when the product itself is called tasty: a plant pot was "delicious" in the
+    realism bench. Kitchen goods are left alone."""
     if not isinstance(record, dict) or not {snake_case(str(k)) for k in record} & PRODUCT_CUES:
         return []
     name = next((v for k, v in record.items() if snake_case(str(k)) in PRODUCT_NAMES and isinstance(v, str)), "")
     department = department_of(name)
-    if department is None:
+    if department is None or department == "Kitchen":
         return []
-    talk = _tasty_product(name, department) if department in _FOOD_DEPARTMENTS else _FOOD_WORDS
+    talk = _tasty_product(name) if department in _FOOD_DEPARTMENTS else _FOOD_WORDS
     found = []
     for field, value in record.items():
         food = talk.search(value) if isinstance(value, str) and value != name else None
@@ -93,7 +98,7 @@ def _reviewer_voice(record: Any) -> list[Defect]:
         return []
     found = []
     for field, value in record.items():
-        said = _FIRST_PERSON_SINGULAR.search(value) if isinstance(value, str) and snake_case(str(field)) in _DESCRIPTION_FIELDS else None
+        said = _REVIEWER_I.search(value) if isinstance(value, str) and snake_case(str(field)) in _DESCRIPTION_FIELDS else None
         if said and not any(q in value for q in _QUOTES):
             message = f"describes the product in a reviewer's first person ({said.group()!r})"
             found.append(Defect(kind=DefectKind.BROKEN_CONSTRAINT, path="/" + _escape(str(field)), message=message))

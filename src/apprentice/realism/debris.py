@@ -66,7 +66,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_RUN = re.compile(r"[A-Za-z\d/+=]{20,}")
 _NUMBER_SOUP = re.compile(r"\d+(?:\.\d+){4,}")
 # "You've...you've,.", "has earned CorvidlinShirt...its''.", "abroad before but,…theres.com...heaven-." ("e.g.," is fine)
-_PUNCTUATION_RUN = re.compile(r"[,;:][.!?\u2026]|,,|''|\w-[.!?](?:\s|$)")
+_PUNCTUATION_RUN = re.compile(r"[,;:][.!?\u2026]|,,|''|[a-z]{2,}-[.!?](?:\s|$)")  # not "an A-." or "type O-."
 _MACHINE_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\b")
 
 
