@@ -630,9 +630,15 @@ def test_template_slots_inside_product_prose_are_placeholders(description):
     assert not check_record({"description": clean}, schema)
 
 
+PRICED_PRODUCT = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}},
+}
+
+
 def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constraint():
     """Seen in the realism bench: "Foxglove Classic Rain Jacket … Makes a delicious and delightful breakfast of bacon"."""
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    schema = PRICED_PRODUCT
     jacket = {"name": "Foxglove Classic Rain Jacket", "price": 69.99, "description": "Foxglove Classic Rain Jacket is tasty."}
     assert [d.kind for d in check_record(jacket, schema)] == [DefectKind.BROKEN_CONSTRAINT]
     tasty_pots = ("Terracotta Plant Pot is a delicious terracotta pot for herbs.", "Terracotta Plant Pot is glazed. The pot is delicious.")
@@ -660,7 +666,7 @@ def test_a_product_that_is_no_kitchen_ware_described_as_food_is_a_broken_constra
     ],
 )
 def test_products_called_tasty_or_described_by_a_reviewer_are_broken_constraints(name, description):
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    schema = PRICED_PRODUCT
     record = {"name": name, "price": 20.0, "description": description}
     assert [d.kind for d in check_record(record, schema)] == [DefectKind.BROKEN_CONSTRAINT]
 
@@ -677,7 +683,7 @@ def test_products_called_tasty_or_described_by_a_reviewer_are_broken_constraints
     ],
 )
 def test_food_talk_about_something_else_and_an_i_that_is_no_review_are_fine(name, description):
-    schema = {"type": "object", "properties": {"name": {"type": "string"}, "price": {"type": "number"}, "description": {"type": "string"}}}
+    schema = PRICED_PRODUCT
     assert check_record({"name": name, "price": 20.0, "description": description}, schema) == []
 
 

@@ -36,7 +36,7 @@ from apprentice.fieldplan.personas import person_age, persona, pronouns
 from apprentice.fieldplan.plan import FieldOverride, FieldPlan, FieldPlanError, FieldSource, RecordPlan
 from apprentice.fieldplan.planner import plan_fields
 from apprentice.fieldplan.samplers import SAMPLERS
-from apprentice.fieldplan.subjects import event_span, is_product
+from apprentice.fieldplan.subjects import event_span, is_about_a_person, is_product
 from apprentice.fieldplan.vocabulary import HOBBY_FIELDS, PERSON_CUES, PRODUCT_CUES
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "FieldSource",
     "RecordPlan",
     "event_span",
+    "is_about_a_person",
     "is_product",
     "person_age",
     "persona",

@@ -20,10 +20,8 @@ from apprentice.fieldplan.derive import _derive
 from apprentice.fieldplan.fill import _NO_SOURCE, _fill
 from apprentice.fieldplan.plan import FieldOverride, FieldPlan, FieldPlanError, FieldSource, RecordPlan
 from apprentice.fieldplan.samplers import SAMPLERS
-from apprentice.fieldplan.subjects import _PLACE_SAMPLERS, _about_places, _event_fields, _product_fields
+from apprentice.fieldplan.subjects import _PLACE_SAMPLERS, _about_places, _event_fields, _product_fields, is_about_a_person
 from apprentice.fieldplan.subschema import _properties
-from apprentice.fieldplan.vocabulary import PERSON_CUES
-from apprentice.shapes.fields import snake_case
 
 
 def _auto(name: str, sub: dict[str, Any], schema: Any, person: bool, places: bool, plan: RecordPlan) -> FieldPlan:
@@ -111,7 +109,7 @@ def plan_fields(
     props = _properties(schema)
     plan = RecordPlan(locale=locale, anchor=anchor or datetime.now(UTC).date())
     parsed = _parse_overrides(overrides, props)
-    person = bool({snake_case(n) for n in props} & PERSON_CUES)
+    person = is_about_a_person(props)
     places = _about_places(props)
     base = {n: _auto(n, sub, schema, person, places, plan) for n, sub in props.items() if n not in parsed}
     plans = {n: base[n] if n in base else _overridden(n, props[n], parsed[n], schema, person, plan) for n in props}

@@ -52,6 +52,11 @@ def event_span(field_names: Iterable[str]) -> tuple[str, str] | None:
     return start, end
 
 
+def is_about_a_person(field_names: Iterable[str]) -> bool:
+    """A record about a person: an email, an age, a job, a bio... (`PERSON_CUES`)."""
+    return any(snake_case(n) in PERSON_CUES for n in field_names)
+
+
 def is_product(field_names: Iterable[str]) -> bool:
     """A record about a product: a price, a stock count or an SKU, and no person."""
     snakes = {snake_case(n) for n in field_names}

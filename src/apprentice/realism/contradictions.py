@@ -13,8 +13,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from apprentice.fieldplan import event_span, is_product, person_age, pronouns
-from apprentice.fieldplan.vocabulary import PERSON_CUES, PRICE_NAMES, PRODUCT_CUES, PRODUCT_NAMES, department_of
+from apprentice.fieldplan import event_span, is_about_a_person, is_product, person_age, pronouns
+from apprentice.fieldplan.vocabulary import PRICE_NAMES, PRODUCT_CUES, PRODUCT_NAMES, department_of
 from apprentice.realism.dates import _as_date
 from apprentice.realism.defects import Defect, DefectKind
 from apprentice.realism.leaves import _escape
@@ -55,6 +55,11 @@ _REVIEWER_I = re.compile(  # a reviewer's opinion, not "Part I", "Type I diabete
 )
 
 
+def _sold(record: Any) -> bool:
+    """A record with a price, a stock count or an SKU (a person in it too, unlike `is_product`)."""
+    return isinstance(record, dict) and bool({snake_case(str(k)) for k in record} & PRODUCT_CUES)
+
+
 def _tasty_product(name: str) -> re.Pattern[str]:
     """The product itself called tasty ("this delicious plant pot", "a gourmet, sustainable
     home-based product", "It's delicious"): for garden, home and outdoor goods, whose text may
@@ -74,7 +79,7 @@ def _food_talk(record: Any) -> list[Defect]:
     "subtle blend of flavors". Goods whose text may well speak of food (kitchen, garden, home,
     outdoors) only when the product itself is called tasty: a plant pot was "delicious" in the
     realism bench. Kitchen goods are left alone."""
-    if not isinstance(record, dict) or not {snake_case(str(k)) for k in record} & PRODUCT_CUES:
+    if not _sold(record):
         return []
     name = next((v for k, v in record.items() if snake_case(str(k)) in PRODUCT_NAMES and isinstance(v, str)), "")
     department = department_of(name)
@@ -94,7 +99,7 @@ def _reviewer_voice(record: Any) -> list[Defect]:
     """A product's description in a reviewer's first person ("one of the best you've ever had, and
     I'm not going to ignore it", read in the realism bench): a seller writes "we", a review "I";
     a `review` or `comment` field may well say "I"."""
-    if not isinstance(record, dict) or not {snake_case(str(k)) for k in record} & PRODUCT_CUES:
+    if not _sold(record):
         return []
     found = []
     for field, value in record.items():
@@ -326,8 +331,7 @@ def _first_person_slips(record: Any) -> list[Defect]:
     seen in the nightly. Only records about a person (an email, an age, a bio...: `PERSON_CUES`)
     are read: an event named "Summer Jazz Night" may well say "join us". A text with quotation
     marks may quote the person, so it is left alone."""
-    about_a_person = isinstance(record, dict) and any(snake_case(str(k)) in PERSON_CUES for k in record)
-    name = _person_name(record) if about_a_person else None
+    name = _person_name(record) if isinstance(record, dict) and is_about_a_person(map(str, record)) else None
     if not name:
         return []
     found = []

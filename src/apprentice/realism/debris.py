@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apprentice.fieldplan.vocabulary import PERSON_CUES
+from apprentice.fieldplan import is_about_a_person
 from apprentice.realism.defects import Defect, DefectKind
 from apprentice.realism.leaves import _escape, _Leaf
 from apprentice.realism.normalise import _clip
-from apprentice.realism.prose import _PROSE_NAMES, PROSE_MIN_WORDS, is_prose_hint
+from apprentice.realism.prose import PROSE_MIN_WORDS, _prose_named_or_hinted
 from apprentice.shapes.fields import snake_case
 
 _DEBRIS_PATTERNS = (
@@ -166,16 +166,16 @@ def _fields_pasted(record: Any, schema: Any) -> list[Defect]:
         return []
     props = schema.get("properties") if isinstance(schema, dict) else None
     fields = {snake_case(str(k)) for k in record}
-    about_a_person = bool(fields & PERSON_CUES)
+    about_a_person = is_about_a_person(fields)
     found = []
     for field, value in record.items():
         sub = props.get(field) if isinstance(props, dict) else None
-        if not isinstance(value, str) or not (
-            snake_case(str(field)) in _PROSE_NAMES or (isinstance(sub, dict) and is_prose_hint(sub.get("description")))
-        ):
+        if not isinstance(value, str) or not _prose_named_or_hinted(str(field), [sub.get("description")] if isinstance(sub, dict) else []):
             continue
         labels = {snake_case(m.group(1)) for m in _LABEL.finditer(value)} & fields
-        quoted = about_a_person and next((q for q in _QUOTED.findall(value) if q.strip().casefold() in _phrases(record, field)), None)
+        quotes = _QUOTED.findall(value) if about_a_person else []
+        phrases = _phrases(record, field) if quotes else set()
+        quoted = next((q for q in quotes if q.strip().casefold() in phrases), None)
         if len(labels) >= 2:
             message = f"lists the record's fields as 'key: value' ({', '.join(sorted(labels))}): {_clip(value)!r}"
         elif quoted:

@@ -4,7 +4,7 @@ sentences are asked, a stop mid-sentence, template slots, a table row, talk abou
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from apprentice.realism.leaves import _Leaf
@@ -42,9 +42,14 @@ _SENTENCE_END = re.compile(r"[.!?…)\]\"'”’»]\s*$")
 
 
 def _prose_field(leaf: _Leaf, hints: Mapping[str, list[tuple[str, str]]]) -> bool:
-    """A field for sentences: its hint asks for prose, or its name is bio, description, review…"""
-    hinted = any(k == "description" and is_prose_hint(h) for k, h in hints.get(leaf.key, []))
-    return leaf.pointer.count("/") == 1 and (hinted or snake_case(leaf.name) in _PROSE_NAMES)
+    """A top-level field for sentences (see `_prose_named_or_hinted`)."""
+    descriptions = (h for k, h in hints.get(leaf.key, []) if k == "description")
+    return leaf.pointer.count("/") == 1 and _prose_named_or_hinted(leaf.name, descriptions)
+
+
+def _prose_named_or_hinted(name: str, descriptions: Iterable[str | None]) -> bool:
+    """A field for sentences: a hint of it asks for prose, or its name is bio, description, review…"""
+    return snake_case(name) in _PROSE_NAMES or any(is_prose_hint(d) for d in descriptions)
 
 
 # Not "her": a sentence may well end on it ("...shares her garden with her.")
